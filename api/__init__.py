@@ -1,0 +1,1 @@
+"""The HTTP side: FastAPI app factory, health and metrics, webhooks, GraphQL."""

@@ -1,0 +1,5 @@
+"""Errors of the local services, worded for the person who has to fix them."""
+
+
+class InfraError(RuntimeError):
+    """A local service cannot be set up or started; the message says what to install or do."""

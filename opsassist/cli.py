@@ -1,0 +1,48 @@
+"""``opsassist``: the one entry point for every part of the product."""
+
+from __future__ import annotations
+
+import typer
+from rich.console import Console
+
+from opsassist.commands import infra, produce, services
+
+app = typer.Typer(
+    name="opsassist",
+    help="Event-driven assistant for operations teams: logs, commits and tickets via Kafka into "
+    "PostgreSQL.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+)
+app.add_typer(infra.app, name="infra")
+app.add_typer(produce.app, name="produce")
+app.command()(services.migrate)
+app.command()(services.worker)
+app.command()(services.api)
+
+schemas_app = typer.Typer(help="Event contracts.", no_args_is_help=True)
+app.add_typer(schemas_app, name="schemas")
+
+
+@schemas_app.command("export")
+def export_schemas() -> None:
+    """Write the JSON Schema of every event kind into schemas/json/."""
+    from schemas.jsonschema import export_schemas as export
+
+    for path in export():
+        Console(stderr=True).print(f"wrote {path}")
+
+
+@app.command()
+def run(
+    demo: bool = typer.Option(True, help="Load the demo data once everything runs."),
+) -> None:
+    """Start everything locally (Kafka and PostgreSQL unless configured, the worker, the API),
+    load demo data and wait; Ctrl-C stops it all."""
+    from opsassist.commands.run import run_all
+
+    run_all(demo=demo)
+
+
+def main() -> None:
+    app()

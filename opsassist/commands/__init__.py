@@ -1,0 +1,1 @@
+"""One module per CLI command group; ``opsassist.cli`` wires them into the ``opsassist`` command."""

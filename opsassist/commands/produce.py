@@ -1,0 +1,93 @@
+"""``opsassist produce logs|commits|tickets``: send files and git history to the raw topics."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from infra.errors import InfraError
+from infra.local import resolve_endpoints
+from opsassist.gitrepo import GitError
+from opsassist.producer import produce_events
+from opsassist.readers import commit_events_from_git, log_events_from_file, ticket_events_from_file
+from opsassist.settings import get_settings
+from schemas import AnyEvent, InvalidEvent
+from streams.topics import ensure_topics
+
+app = typer.Typer(help="Produce events to Kafka from files and git repositories.",
+                  no_args_is_help=True)
+console = Console(stderr=True)
+
+
+def _send(events: Iterable[AnyEvent], what: str, total: int | None) -> int:
+    settings = get_settings()
+    try:
+        endpoints = resolve_endpoints(settings)
+    except InfraError as exc:
+        console.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(1) from None
+    asyncio.run(ensure_topics(endpoints.kafka_bootstrap_servers, settings))
+    with Progress(TextColumn(f"producing {what}"), BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), console=console, transient=False) as progress:
+        task = progress.add_task(what, total=total)
+        try:
+            sent = asyncio.run(produce_events(
+                endpoints.kafka_bootstrap_servers, settings.topics, events,
+                on_sent=lambda n: progress.advance(task, n)))
+        except (InvalidEvent, GitError) as exc:
+            console.print(f"[red]error:[/] {exc}")
+            raise typer.Exit(2) from None
+    console.print(f"[green]{sent:,}[/] {what} produced and acknowledged by Kafka.")
+    return sent
+
+
+def _count_lines(path: Path) -> int:
+    with path.open("rb") as fh:
+        return sum(1 for line in fh if line.strip())
+
+
+def _existing(path: Path) -> Path:
+    if not path.is_file():
+        raise typer.BadParameter(f"{path} does not exist or is not a file")
+    return path
+
+
+@app.command()
+def logs(
+    file: Annotated[Path, typer.Argument(help="Plain text lines or NDJSON.")],
+    service: Annotated[str | None, typer.Option(help="Service name; default: the file's stem.")] = None,
+) -> None:
+    """Produce one log event per line of FILE."""
+    _existing(file)
+    _send(log_events_from_file(file, service or file.stem), "log events", _count_lines(file))
+
+
+@app.command()
+def commits(
+    git: Annotated[Path, typer.Option("--git", help="Path of a git repository.")],
+    rev_range: Annotated[str | None, typer.Option("--range", help="A..B; default: all of HEAD.")] = None,
+    repo: Annotated[str | None, typer.Option(help="Repository name; default: the directory name.")] = None,
+) -> None:
+    """Produce one commit event per commit (with its tags) of a git repository."""
+    try:
+        events = list(commit_events_from_git(git, rev_range, repo))
+    except GitError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    _send(events, "commit events", len(events))
+
+
+@app.command()
+def tickets(
+    file: Annotated[Path, typer.Argument(help="JSONL (one ticket a line) or CSV with a header.")],
+    source: Annotated[str, typer.Option(help="Source system name for tickets that name none.")] = "file",
+) -> None:
+    """Produce one ticket event per ticket of FILE."""
+    _existing(file)
+    total = _count_lines(file) - (1 if file.suffix.lower() == ".csv" else 0)
+    _send(ticket_events_from_file(file, source), "ticket events", None if file.suffix == ".csv" else total)

@@ -1,0 +1,78 @@
+"""``opsassist migrate``, ``worker`` and ``api``: the long-running processes and their schema."""
+
+from __future__ import annotations
+
+import asyncio
+
+import asyncpg
+import typer
+from rich.console import Console
+
+from infra.errors import InfraError
+from infra.local import Endpoints, resolve_endpoints
+from opsassist.settings import Settings, get_settings
+from opsassist.structured_logging import configure_logging
+from store.errors import SchemaMismatch
+from store.migrations import check_schema
+from store.migrations import migrate as apply_migrations
+from streams.topics import ensure_topics
+
+console = Console(stderr=True)
+
+
+def endpoints_or_exit(settings: Settings) -> Endpoints:
+    try:
+        return resolve_endpoints(settings)
+    except InfraError as exc:
+        console.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(1) from None
+
+
+def migrate() -> None:
+    """Apply the pending database migrations (each in its own transaction)."""
+    endpoints = endpoints_or_exit(get_settings())
+    try:
+        applied = asyncio.run(apply_migrations(endpoints.database_url))
+    except SchemaMismatch as exc:
+        console.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(1) from None
+    for m in applied:
+        console.print(f"applied {m.version:04d}_{m.name} ({m.phase})")
+    console.print("Schema is up to date." if not applied else f"{len(applied)} migration(s) applied.")
+
+
+async def _preflight(settings: Settings, endpoints: Endpoints) -> None:
+    conn = await asyncpg.connect(endpoints.database_url)
+    try:
+        await check_schema(conn)
+    finally:
+        await conn.close()
+    await ensure_topics(endpoints.kafka_bootstrap_servers, settings)
+
+
+def worker() -> None:
+    """Run the stream worker (Faust): raw topics into PostgreSQL, bad input to the dead-letter topic."""
+    settings = get_settings()
+    configure_logging(settings.log_level, settings.log_format)
+    endpoints = endpoints_or_exit(settings)
+    try:
+        asyncio.run(_preflight(settings, endpoints))
+    except SchemaMismatch as exc:
+        console.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(1) from None
+    from streams.app import Worker, create_app  # Faust is heavy: import only when it runs
+
+    Worker(create_app(settings, endpoints), settings).execute_from_commandline()
+
+
+def api() -> None:
+    """Run the HTTP API (FastAPI on uvicorn)."""
+    import uvicorn
+
+    from api.app import create_app
+
+    settings = get_settings()
+    configure_logging(settings.log_level, settings.log_format)
+    endpoints = endpoints_or_exit(settings)
+    uvicorn.run(create_app(settings, endpoints), host=settings.api_host, port=settings.api_port,
+                log_config=None, access_log=False)

@@ -1,0 +1,47 @@
+"""Event contracts: the envelope, the payloads per kind and version, decoding with upcasting."""
+
+from schemas.envelope import (
+    AnyEvent,
+    CommitEvent,
+    CommitPayloadV1,
+    Envelope,
+    EventKind,
+    LogEvent,
+    LogPayloadV1,
+    TicketEvent,
+    TicketPayloadV1,
+    new_event_id,
+    utcnow,
+)
+from schemas.errors import InvalidEvent
+from schemas.registry import (
+    LATEST_VERSION,
+    MODELS,
+    decode_event,
+    encode_event,
+    kafka_headers,
+    kafka_key,
+    trace_id_from_traceparent,
+)
+
+__all__ = [
+    "LATEST_VERSION",
+    "MODELS",
+    "AnyEvent",
+    "CommitEvent",
+    "CommitPayloadV1",
+    "Envelope",
+    "EventKind",
+    "InvalidEvent",
+    "LogEvent",
+    "LogPayloadV1",
+    "TicketEvent",
+    "TicketPayloadV1",
+    "decode_event",
+    "encode_event",
+    "kafka_headers",
+    "kafka_key",
+    "new_event_id",
+    "trace_id_from_traceparent",
+    "utcnow",
+]

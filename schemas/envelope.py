@@ -1,0 +1,109 @@
+"""The envelope every topic carries, and the v1 payloads of logs, commits and tickets.
+
+JSON on the wire. Timestamps are ISO 8601 with an offset; naive timestamps are read as UTC.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from typing_extensions import Annotated
+
+EventKind = Literal["log", "commit", "ticket"]
+
+
+def _as_utc(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+UtcDatetime = Annotated[datetime, AfterValidator(_as_utc)]
+NonEmpty = Annotated[str, Field(min_length=1)]
+TraceId = Annotated[str, Field(pattern=r"^[0-9a-f]{32}$")]
+
+
+class _Payload(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class LogPayloadV1(_Payload):
+    """One log line as the producing service saw it."""
+
+    timestamp: UtcDatetime
+    service: NonEmpty = Field(max_length=200)
+    host: str | None = Field(default=None, max_length=255)
+    level: str | None = Field(default=None, max_length=32)
+    message: str = Field(max_length=1_000_000)
+    attributes: dict[str, Any] = Field(default_factory=dict)
+
+
+class CommitPayloadV1(_Payload):
+    """One git commit of one repository."""
+
+    repo: NonEmpty = Field(max_length=500)
+    sha: str = Field(pattern=r"^[0-9a-f]{7,64}$")
+    parents: list[str] = Field(default_factory=list)
+    author_name: str = Field(max_length=500)
+    author_email: str | None = Field(default=None, max_length=500)
+    authored_at: UtcDatetime
+    committed_at: UtcDatetime
+    message: str = Field(max_length=1_000_000)
+    branch: str | None = Field(default=None, max_length=500)
+    tags: list[str] = Field(default_factory=list)
+
+
+class TicketPayloadV1(_Payload):
+    """The state of one support/ops ticket in its source system at ``updated_at``."""
+
+    external_id: NonEmpty = Field(max_length=200)
+    source_system: NonEmpty = Field(max_length=100)
+    title: str = Field(max_length=10_000)
+    body: str = Field(default="", max_length=1_000_000)
+    reporter: str | None = Field(default=None, max_length=500)
+    status: NonEmpty = Field(max_length=100)
+    labels: list[str] = Field(default_factory=list)
+    created_at: UtcDatetime
+    updated_at: UtcDatetime
+
+
+class Envelope(BaseModel):
+    """Fields common to every event; ``payload`` is validated per kind and version."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    id: NonEmpty = Field(max_length=200, description="The producer's idempotency key, or a UUID.")
+    kind: EventKind
+    schema_version: int = Field(ge=1)
+    source: NonEmpty = Field(max_length=200, description="Who produced it: a service, webhook, CLI.")
+    occurred_at: UtcDatetime
+    received_at: UtcDatetime | None = None
+    trace_id: TraceId | None = None
+    payload: dict[str, Any]
+
+
+class LogEvent(Envelope):
+    kind: Literal["log"] = "log"
+    payload: LogPayloadV1  # type: ignore[assignment]
+
+
+class CommitEvent(Envelope):
+    kind: Literal["commit"] = "commit"
+    payload: CommitPayloadV1  # type: ignore[assignment]
+
+
+class TicketEvent(Envelope):
+    kind: Literal["ticket"] = "ticket"
+    payload: TicketPayloadV1  # type: ignore[assignment]
+
+
+AnyEvent = LogEvent | CommitEvent | TicketEvent
+
+
+def new_event_id() -> str:
+    return str(uuid.uuid4())
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)

@@ -1,0 +1,135 @@
+"""Decoding and encoding of events: every published version of every kind, upcast to the newest.
+
+A consumer accepts every version ever published: an old version is first upcast, payload dict to
+payload dict, one version at a time, then validated against the newest model.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import orjson
+from pydantic import ValidationError
+
+from schemas.envelope import AnyEvent, CommitEvent, EventKind, LogEvent, TicketEvent
+from schemas.errors import InvalidEvent
+
+#: The newest schema version per kind, and the model that validates it.
+LATEST_VERSION: dict[str, int] = {"log": 1, "commit": 1, "ticket": 1}
+MODELS: dict[str, type[AnyEvent]] = {"log": LogEvent, "commit": CommitEvent, "ticket": TicketEvent}
+
+#: (kind, version) -> function turning a payload of that version into one of version + 1.
+Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
+UPCASTERS: dict[tuple[str, int], Upcaster] = {}
+
+Headers = Sequence[tuple[str, bytes]] | Mapping[str, bytes] | None
+
+
+def _describe(exc: ValidationError) -> str:
+    parts = []
+    for err in exc.errors(include_url=False)[:5]:
+        where = ".".join(str(p) for p in err["loc"]) or "(event)"
+        parts.append(f"{where}: {err['msg']}")
+    more = len(exc.errors()) - 5
+    return "; ".join(parts) + (f"; and {more} more" if more > 0 else "")
+
+
+def _header(headers: Headers, name: str) -> bytes | None:
+    if headers is None:
+        return None
+    items = headers.items() if isinstance(headers, Mapping) else headers
+    for key, value in items:
+        if key.lower() == name:
+            return value
+    return None
+
+
+def trace_id_from_traceparent(value: bytes | str | None) -> str | None:
+    """The trace id of a W3C ``traceparent`` (``00-<32 hex>-<16 hex>-<2 hex>``), or None."""
+    if value is None:
+        return None
+    text = value.decode("ascii", "replace") if isinstance(value, bytes) else value
+    parts = text.strip().split("-")
+    if len(parts) != 4 or len(parts[1]) != 32 or parts[1] == "0" * 32:
+        return None
+    try:
+        int(parts[1], 16)
+    except ValueError:
+        return None
+    return parts[1].lower()
+
+
+def decode_event(
+    raw: bytes | None, expected_kind: EventKind | None = None, headers: Headers = None
+) -> AnyEvent:
+    """Parse, upcast and validate one event; raise :class:`InvalidEvent` saying why not.
+
+    ``expected_kind`` is the kind the topic carries; an event of another kind is refused.
+    A trace id from the ``traceparent`` header fills in an envelope that has none.
+    """
+    if not raw:
+        raise InvalidEvent("empty", "the message has no value")
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise InvalidEvent("invalid_json", f"not JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise InvalidEvent("invalid_json", f"an event is a JSON object, got {type(data).__name__}")
+    kind = data.get("kind")
+    if kind not in MODELS:
+        raise InvalidEvent("unknown_kind", f"kind must be one of {sorted(MODELS)}, got {kind!r}")
+    if expected_kind is not None and kind != expected_kind:
+        raise InvalidEvent("wrong_kind", f"this topic carries {expected_kind!r} events, got {kind!r}")
+    version = data.get("schema_version")
+    header_version = _header(headers, "schema-version")
+    if version is None and header_version is not None:
+        version = int(header_version) if header_version.isdigit() else header_version
+    latest = LATEST_VERSION[kind]
+    if not isinstance(version, int) or isinstance(version, bool) or not 1 <= version <= latest:
+        raise InvalidEvent(
+            "unknown_schema_version",
+            f"schema_version {version!r} is not a known version of {kind!r} events "
+            f"(known: 1..{latest})",
+        )
+    payload = data.get("payload")
+    if isinstance(payload, dict):
+        while version < latest:
+            payload = UPCASTERS[(kind, version)](payload)
+            version += 1
+        data = {**data, "payload": payload, "schema_version": version}
+    if data.get("trace_id") is None:
+        trace_id = trace_id_from_traceparent(_header(headers, "traceparent"))
+        if trace_id:
+            data["trace_id"] = trace_id
+    try:
+        return MODELS[kind].model_validate(data)
+    except ValidationError as exc:
+        raise InvalidEvent("validation_error", _describe(exc)) from None
+
+
+def encode_event(event: AnyEvent) -> bytes:
+    """The wire form of an event: compact JSON."""
+    return orjson.dumps(event.model_dump(mode="json"))
+
+
+def new_span_id() -> str:
+    return os.urandom(8).hex()
+
+
+def kafka_headers(event: AnyEvent) -> list[tuple[str, bytes]]:
+    """Headers that travel with the event: ``schema-version`` and, with a trace id, ``traceparent``."""
+    headers = [("schema-version", str(event.schema_version).encode())]
+    if event.trace_id:
+        headers.append(("traceparent", f"00-{event.trace_id}-{new_span_id()}-01".encode()))
+    return headers
+
+
+def kafka_key(event: AnyEvent) -> bytes:
+    """The partitioning key: the entity's natural key, so that ordering holds per entity."""
+    if isinstance(event, LogEvent):
+        return event.payload.service.encode()
+    if isinstance(event, CommitEvent):
+        return event.payload.repo.encode()
+    return f"{event.payload.source_system}:{event.payload.external_id}".encode()

@@ -1,0 +1,1 @@
+"""PostgreSQL access shared by the workers and the API: pool, migrations, batched writes."""

@@ -1,0 +1,39 @@
+"""Dead-letter records: the original bytes, key and headers of a message that could not be
+processed, with why and where it came from in ``dlq-*`` headers, so it can be replayed as is."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+DLQ_HEADER_PREFIX = "dlq-"
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetter:
+    key: bytes | None
+    value: bytes | None
+    headers: list[tuple[str, bytes]]
+
+
+def dead_letter(
+    *, key: bytes | None, value: bytes | None, headers: Sequence[tuple[str, bytes]],
+    topic: str, partition: int, offset: int, code: str, reason: str,
+) -> DeadLetter:
+    kept = [(k, v) for k, v in headers if not k.startswith(DLQ_HEADER_PREFIX)]
+    return DeadLetter(key=key, value=value, headers=[
+        *kept,
+        ("dlq-reason", reason[:4000].encode()),
+        ("dlq-code", code.encode()),
+        ("dlq-source-topic", topic.encode()),
+        ("dlq-source-partition", str(partition).encode()),
+        ("dlq-source-offset", str(offset).encode()),
+        ("dlq-failed-at", datetime.now(UTC).isoformat().encode()),
+    ])
+
+
+def read_dead_letter_headers(headers: Sequence[tuple[str, bytes]]) -> dict[str, str]:
+    """The ``dlq-*`` headers of a dead-letter record, without the prefix."""
+    return {k[len(DLQ_HEADER_PREFIX):]: v.decode("utf-8", "replace")
+            for k, v in headers if k.startswith(DLQ_HEADER_PREFIX)}

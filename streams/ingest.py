@@ -1,0 +1,153 @@
+"""The ingest stage every raw-topic agent runs on a batch: decode and validate, write the valid
+events to PostgreSQL, dead-letter the rest — and return only once all of it is durable, so the
+caller may then let the offsets be committed.
+
+Database errors are of two kinds. Transient ones (connection lost, server restarting, deadlock)
+are retried with capped exponential backoff for as long as it takes: the partition waits rather
+than losing anything. Errors caused by the data itself (a value PostgreSQL refuses) would repeat
+forever, so the batch is split and only the rows the database refuses go to the dead-letter
+topic, with its message as the reason.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import asyncpg
+import structlog
+
+from schemas import AnyEvent, CommitEvent, EventKind, InvalidEvent, LogEvent, TicketEvent
+from schemas import decode_event
+from schemas.registry import trace_id_from_traceparent
+from store.sink import EventSink, Origin, commit_row, log_row, ticket_row
+from streams import metrics
+from streams.deadletter import DeadLetter, dead_letter
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class RawMessage:
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    headers: list[tuple[str, bytes]] = field(default_factory=list)
+
+    def header_trace_id(self) -> str | None:
+        for k, v in self.headers:
+            if k == "traceparent":
+                return trace_id_from_traceparent(v)
+        return None
+
+
+@dataclass
+class BatchResult:
+    written: int = 0
+    dead_lettered: int = 0
+
+
+SendDeadLetters = Callable[[Sequence[DeadLetter]], Awaitable[None]]
+
+_PERMANENT = (asyncpg.DataError, asyncpg.IntegrityConstraintViolationError)
+
+
+def _row(event: AnyEvent, origin: Origin) -> tuple[Any, ...]:
+    if isinstance(event, LogEvent):
+        return log_row(event, origin)
+    if isinstance(event, CommitEvent):
+        return commit_row(event, origin)
+    return ticket_row(event, origin)
+
+
+class IngestStage:
+    """Decode → write → dead-letter for one kind of raw topic."""
+
+    def __init__(
+        self, kind: EventKind, sink: EventSink, send_dead_letters: SendDeadLetters,
+        max_backoff: float = 30.0,
+    ) -> None:
+        self.kind = kind
+        self._write = {"log": sink.write_logs, "commit": sink.write_commits,
+                       "ticket": sink.write_tickets}[kind]
+        self._send_dead_letters = send_dead_letters
+        self._max_backoff = max_backoff
+
+    async def handle(self, messages: Sequence[RawMessage]) -> BatchResult:
+        if not messages:
+            return BatchResult()
+        topic = messages[0].topic
+        metrics.EVENTS_CONSUMED.labels(topic).inc(len(messages))
+        metrics.BATCH_SIZE.labels(topic).observe(len(messages))
+        rows: list[tuple[Any, ...]] = []
+        valid: list[tuple[RawMessage, AnyEvent]] = []
+        dead: list[DeadLetter] = []
+        for message in messages:
+            try:
+                event = decode_event(message.value, self.kind, message.headers)
+            except InvalidEvent as exc:
+                dead.append(self._dead_letter(message, exc.code, str(exc)))
+                continue
+            valid.append((message, event))
+            rows.append(_row(event, Origin(message.topic, message.partition, message.offset)))
+        started = time.perf_counter()
+        refused = await self._write_durably(topic, rows, valid)
+        metrics.BATCH_WRITE_SECONDS.labels(topic).observe(time.perf_counter() - started)
+        dead.extend(refused)
+        if dead:
+            await self._send_dead_letters(dead)
+        written = len(rows) - len(refused)
+        metrics.EVENTS_WRITTEN.labels(topic).inc(written)
+        if log.isEnabledFor(10):  # DEBUG: one line per event, with its trace id
+            for _message, event in valid:
+                log.debug("event written", event_id=event.id, kind=self.kind, trace_id=event.trace_id)
+        return BatchResult(written=written, dead_lettered=len(dead))
+
+    def _dead_letter(self, message: RawMessage, code: str, reason: str) -> DeadLetter:
+        metrics.EVENTS_DEAD_LETTERED.labels(message.topic, code).inc()
+        log.warning("event dead-lettered", topic=message.topic, partition=message.partition,
+                    offset=message.offset, reason=reason, trace_id=message.header_trace_id())
+        return dead_letter(key=message.key, value=message.value, headers=message.headers,
+                           topic=message.topic, partition=message.partition,
+                           offset=message.offset, code=code, reason=reason)
+
+    async def _write_durably(
+        self, topic: str, rows: list[tuple[Any, ...]], valid: list[tuple[RawMessage, AnyEvent]]
+    ) -> list[DeadLetter]:
+        """Write all rows; return dead letters for the rows the database refuses."""
+        try:
+            await self._with_retries(topic, rows)
+            return []
+        except _PERMANENT as exc:
+            if len(rows) == 1:
+                message, event = valid[0]
+                return [self._dead_letter(message, "db_rejected",
+                                          f"db_rejected: PostgreSQL refused the row: {exc}")]
+        middle = len(rows) // 2
+        return [
+            *await self._write_durably(topic, rows[:middle], valid[:middle]),
+            *await self._write_durably(topic, rows[middle:], valid[middle:]),
+        ]
+
+    async def _with_retries(self, topic: str, rows: list[tuple[Any, ...]]) -> None:
+        attempt = 0
+        while True:
+            try:
+                await self._write(rows)
+                return
+            except _PERMANENT:
+                raise
+            except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError,
+                    asyncio.TimeoutError) as exc:
+                attempt += 1
+                metrics.WRITE_RETRIES.labels(topic).inc()
+                delay = random.uniform(0, min(self._max_backoff, 0.2 * 2 ** min(attempt, 10)))  # noqa: S311
+                log.error("batch write failed, retrying", topic=topic, attempt=attempt,
+                          error=f"{type(exc).__name__}: {exc}", retry_in_seconds=round(delay, 2))
+                await asyncio.sleep(delay)

@@ -1,0 +1,43 @@
+"""The raw topics and the dead-letter topic, created explicitly (partitions, replication) before
+anything produces or consumes, instead of relying on the broker's auto-creation defaults."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import KafkaConnectionError, KafkaError, TopicAlreadyExistsError
+
+from opsassist.settings import Settings
+
+
+def topic_names(settings: Settings) -> list[str]:
+    return [settings.topic_logs, settings.topic_commits, settings.topic_tickets,
+            settings.topic_dead_letter]
+
+
+async def ensure_topics(bootstrap_servers: str, settings: Settings, timeout: float = 60.0) -> list[str]:
+    """Create the missing topics; return the names created. Retries until the broker answers."""
+    deadline = time.monotonic() + timeout
+    while True:
+        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, request_timeout_ms=10_000)
+        try:
+            await admin.start()
+            existing = set(await admin.list_topics())
+            missing = [name for name in topic_names(settings) if name not in existing]
+            if missing:
+                try:
+                    await admin.create_topics([
+                        NewTopic(name, settings.topic_partitions, settings.topic_replication_factor)
+                        for name in missing
+                    ])
+                except TopicAlreadyExistsError:
+                    pass  # another process created it meanwhile
+            return missing
+        except (KafkaConnectionError, KafkaError, OSError):
+            if time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(0.5)
+        finally:
+            await admin.close()
