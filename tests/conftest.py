@@ -1,0 +1,216 @@
+"""The test harness: a real Apache Kafka broker and a real PostgreSQL server, started once per
+test session from the jars and binaries on the machine (or taken from KAFKA_BOOTSTRAP_SERVERS /
+DATABASE_URL when set), and helpers to run the worker as a real process.
+
+Each test gets its own topics, consumer group and database (cloned from a migrated template),
+so tests never see each other's data.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import asyncpg
+import httpx
+import pytest
+
+from infra.kafka import LocalKafka
+from infra.postgres import LocalPostgres
+from infra.processes import free_port
+from opsassist.settings import PROJECT_ROOT, Settings
+from store.migrations import migrate
+
+ENV = Settings()  # what the environment configures; tests derive their own settings from it
+
+
+def wait_for(condition: Callable[[], bool], timeout: float, what: str, interval: float = 0.2) -> None:
+    """Poll ``condition`` until it holds; fail saying ``what`` did not happen within ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
+
+
+@pytest.fixture(scope="session")
+def session_dir() -> Iterator[Path]:
+    path = Path(tempfile.mkdtemp(prefix="opsassist-tests-"))
+    os.chmod(path, 0o755)  # the postgres server user must reach its data dir when we are root
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap(session_dir: Path) -> Iterator[str]:
+    if ENV.kafka_bootstrap_servers:
+        yield ENV.kafka_bootstrap_servers
+        return
+    broker = LocalKafka(version=ENV.kafka_version, cache_dir=ENV.cache_dir,
+                        data_dir=session_dir / "kafka", port=free_port(),
+                        controller_port=free_port(), heap="512m")
+    try:
+        yield broker.start(timeout=120)
+    finally:
+        broker.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres_server(session_dir: Path) -> Iterator[LocalPostgres | None]:
+    if ENV.database_url:
+        yield None
+        return
+    server = LocalPostgres(data_dir=session_dir / "pg", port=free_port(), durable=False)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.destroy()
+
+
+def _with_database(url: str, name: str) -> str:
+    base, _, _ = url.rpartition("/")
+    return f"{base}/{name}"
+
+
+@pytest.fixture(scope="session")
+def migrated_template(postgres_server: LocalPostgres | None) -> str:
+    """A database with every migration applied, cloned for each test."""
+    base_url = ENV.database_url or postgres_server.database_url  # type: ignore[union-attr]
+    template = "opsassist_template"
+
+    async def create() -> None:
+        conn = await asyncpg.connect(base_url)
+        try:
+            await conn.execute(f"DROP DATABASE IF EXISTS {template}")
+            await conn.execute(f"CREATE DATABASE {template}")
+        finally:
+            await conn.close()
+        await migrate(_with_database(base_url, template))
+
+    asyncio.run(create())
+    return base_url
+
+
+@pytest.fixture
+def database_url(migrated_template: str) -> Iterator[str]:
+    """A fresh, migrated database of this test's own."""
+    name = f"t_{uuid.uuid4().hex[:12]}"
+
+    async def run(sql: str) -> None:
+        conn = await asyncpg.connect(migrated_template)
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    asyncio.run(run(f"CREATE DATABASE {name} TEMPLATE opsassist_template"))
+    yield _with_database(migrated_template, name)
+    asyncio.run(run(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+
+
+@pytest.fixture
+def settings(kafka_bootstrap: str, database_url: str, tmp_path: Path) -> Settings:
+    """Settings of this test: its own topics and consumer group on the shared services."""
+    suffix = uuid.uuid4().hex[:8]
+    return Settings(
+        KAFKA_BOOTSTRAP_SERVERS=kafka_bootstrap,
+        DATABASE_URL=database_url,
+        state_dir=tmp_path / "state",
+        topic_logs=f"t{suffix}.logs.raw",
+        topic_commits=f"t{suffix}.commits.raw",
+        topic_tickets=f"t{suffix}.tickets.raw",
+        topic_dead_letter=f"t{suffix}.deadletter",
+        topic_partitions=3,
+        worker_id=f"test-worker-{suffix}",
+        worker_web_port=free_port(),
+        log_level="INFO",
+    )
+
+
+def settings_env(settings: Settings) -> dict[str, str]:
+    """The environment that gives a child process exactly these settings."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OPSASSIST_")}
+    env["KAFKA_BOOTSTRAP_SERVERS"] = settings.kafka_bootstrap_servers
+    env["DATABASE_URL"] = settings.database_url
+    for name in ("state_dir", "topic_logs", "topic_commits", "topic_tickets", "topic_dead_letter",
+                 "topic_partitions", "worker_id", "worker_web_port", "log_level",
+                 "worker_batch_size", "worker_batch_seconds"):
+        env[f"OPSASSIST_{name.upper()}"] = str(getattr(settings, name))
+    return env
+
+
+@dataclass
+class WorkerProcess:
+    """``opsassist worker`` as a real child process."""
+
+    settings: Settings
+    log_file: Path
+    proc: subprocess.Popen[bytes] | None = None
+    starts: int = field(default=0)
+
+    def start(self, timeout: float = 90) -> None:
+        self.starts += 1
+        log = self.log_file.open("ab")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "opsassist", "worker"], env=settings_env(self.settings),
+            stdout=log, stderr=subprocess.STDOUT, cwd=PROJECT_ROOT, start_new_session=True)
+        url = f"http://127.0.0.1:{self.settings.worker_web_port}/healthz"
+
+        def healthy() -> bool:
+            assert self.proc is not None
+            if self.proc.poll() is not None:
+                raise AssertionError(f"worker exited ({self.proc.returncode}):\n{self.log_tail()}")
+            try:
+                return httpx.get(url, timeout=1).status_code == 200
+            except httpx.HTTPError:
+                return False
+
+        wait_for(healthy, timeout, "the worker to serve /healthz")
+
+    def metrics(self) -> str:
+        url = f"http://127.0.0.1:{self.settings.worker_web_port}/metrics"
+        return httpx.get(url, timeout=5).text
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown, no commit, nothing flushed."""
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(timeout=30)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+    def log_tail(self, lines: int = 40) -> str:
+        return "\n".join(self.log_file.read_text(errors="replace").splitlines()[-lines:])
+
+
+@pytest.fixture
+def worker_process(settings: Settings, tmp_path: Path) -> Iterator[Callable[..., WorkerProcess]]:
+    started: list[WorkerProcess] = []
+
+    def make(**overrides: object) -> WorkerProcess:
+        worker = WorkerProcess(settings.model_copy(update=overrides), tmp_path / f"worker{len(started)}.log")
+        started.append(worker)
+        return worker
+
+    yield make
+    for worker in started:
+        worker.stop()
