@@ -60,6 +60,13 @@ class Settings(BaseSettings):
     worker_batch_size: int = 2000
     worker_batch_seconds: float = 0.5
     worker_db_pool_size: int = 4
+    # Events a stream may hold before Faust pauses fetching (flow control), and records per poll.
+    worker_stream_buffer: int = 16384
+    worker_max_poll_records: int = 2000
+    # How long the broker may hold a fetch for partitions with no new data (see streams/transport.py).
+    worker_fetch_max_wait_ms: int = 100
+    # How long a silent (crashed) worker keeps its partitions before the group reassigns them.
+    worker_session_timeout_seconds: float = 10.0
 
     # -- api
     api_host: str = "127.0.0.1"

@@ -75,7 +75,7 @@ class Envelope(BaseModel):
 
     id: NonEmpty = Field(max_length=200, description="The producer's idempotency key, or a UUID.")
     kind: EventKind
-    schema_version: int = Field(ge=1)
+    schema_version: int = Field(ge=1, strict=True)
     source: NonEmpty = Field(max_length=200, description="Who produced it: a service, webhook, CLI.")
     occurred_at: UtcDatetime
     received_at: UtcDatetime | None = None

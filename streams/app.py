@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -21,7 +22,9 @@ from store.pool import create_pool
 from store.sink import EventSink
 from streams import metrics
 from streams.deadletter import DeadLetter
-from streams.ingest import IngestStage, RawMessage
+from streams.ingest import IngestStage
+from streams.monitor import LeanMonitor
+from streams.transport import RawSchema, Transport
 
 log = structlog.get_logger(__name__)
 
@@ -47,19 +50,24 @@ def ack_fence(events: Sequence[Any]) -> Iterator[None]:
         raise
 
 
-def _raw(event: Any) -> RawMessage:
-    message = event.message
-    headers = message.headers or []
-    if isinstance(headers, dict):
-        headers = list(headers.items())
-    return RawMessage(topic=message.topic, partition=message.partition, offset=message.offset,
-                      key=message.key, value=message.value,
-                      headers=[(k, bytes(v) if v is not None else b"") for k, v in headers])
+class _App(faust.App):  # type: ignore[misc]
+    """``faust.App`` resolving its Event class once instead of through its settings registry
+    for every message (a measurable share of the per-event cost)."""
+
+    #: Read by our consumer (streams/transport.py) when it builds the aiokafka consumer.
+    fetch_max_wait_ms: int = 100
+
+    def create_event(self, key: Any, value: Any, headers: Any, message: Any) -> Any:
+        try:
+            event_class = self._opsassist_event_class
+        except AttributeError:
+            event_class = self._opsassist_event_class = self.conf.Event
+        return event_class(self, key, value, headers, message)
 
 
 def create_app(settings: Settings, endpoints: Endpoints) -> faust.App:
     """A Faust app wired to the configured Kafka and PostgreSQL; ``faust.Worker`` runs it."""
-    app = faust.App(
+    app = _App(
         settings.worker_id,
         broker=_broker_urls(endpoints.kafka_bootstrap_servers),
         key_serializer="raw",
@@ -69,14 +77,21 @@ def create_app(settings: Settings, endpoints: Endpoints) -> faust.App:
         web_in_thread=False,
         consumer_auto_offset_reset="earliest",
         broker_commit_interval=1.0,
+        broker_session_timeout=settings.worker_session_timeout_seconds,
+        broker_heartbeat_interval=max(1.0, settings.worker_session_timeout_seconds / 5),
         broker_commit_every=settings.worker_batch_size,
-        stream_buffer_maxsize=max(4096, settings.worker_batch_size * 2),
+        stream_buffer_maxsize=max(settings.worker_stream_buffer, settings.worker_batch_size * 2),
+        broker_max_poll_records=settings.worker_max_poll_records,
         producer_acks=-1,
         topic_partitions=settings.topic_partitions,
         topic_replication_factor=settings.topic_replication_factor,
         topic_allow_declare=False,
         store="memory://",
+        Monitor=LeanMonitor,
     )
+    # Our transport: a shorter fetch wait and a cheaper hand-off (see streams/transport.py).
+    app.fetch_max_wait_ms = settings.worker_fetch_max_wait_ms
+    app.transport = Transport(app.conf.broker_consumer, app)
     state: dict[str, Any] = {}
     dlq = app.topic(settings.topic_dead_letter, key_serializer="raw", value_serializer="raw")
 
@@ -99,7 +114,7 @@ def create_app(settings: Settings, endpoints: Endpoints) -> faust.App:
     state["ready"] = asyncio.Event()
 
     def make_agent(kind: EventKind, topic_name: str) -> None:
-        topic = app.topic(topic_name, key_serializer="raw", value_serializer="raw")
+        topic = app.topic(topic_name, schema=RawSchema())
 
         async def agent(stream: Any) -> None:
             await state["ready"].wait()
@@ -107,7 +122,7 @@ def create_app(settings: Settings, endpoints: Endpoints) -> faust.App:
             async for events in stream.take_events(settings.worker_batch_size,
                                                    within=settings.worker_batch_seconds):
                 with ack_fence(events):
-                    await stage.handle([_raw(e) for e in events])
+                    await stage.handle([event.message for event in events])
 
         agent.__name__ = f"ingest_{kind}"
         app.agent(topic, name=f"ingest-{kind}")(agent)
@@ -135,6 +150,18 @@ def create_app(settings: Settings, endpoints: Endpoints) -> faust.App:
         return web.json({"status": "ok"})
 
     return app
+
+
+def tune_garbage_collector() -> None:
+    """Make the cyclic garbage collector cheap for a worker that allocates per event.
+
+    Everything allocated before the call (modules, Faust's app and agents) lives as long as
+    the process; ``gc.freeze()`` takes it out of the collector's walks. The first generation
+    is collected every 20,000 allocations instead of 700. Measured on 100,000 events: the
+    collector's time fell from 0.73 s to 0.17 s (docs/decisions/0001-worker-throughput.md).
+    """
+    gc.freeze()
+    gc.set_threshold(20_000, 20, 20)
 
 
 class Worker(faust.Worker):  # type: ignore[misc]

@@ -18,10 +18,10 @@ class DeadLetter:
 
 
 def dead_letter(
-    *, key: bytes | None, value: bytes | None, headers: Sequence[tuple[str, bytes]],
+    *, key: bytes | None, value: bytes | None, headers: Sequence[tuple[str, bytes | None]],
     topic: str, partition: int, offset: int, code: str, reason: str,
 ) -> DeadLetter:
-    kept = [(k, v) for k, v in headers if not k.startswith(DLQ_HEADER_PREFIX)]
+    kept = [(k, v or b"") for k, v in headers if not k.startswith(DLQ_HEADER_PREFIX)]
     return DeadLetter(key=key, value=value, headers=[
         *kept,
         ("dlq-reason", reason[:4000].encode()),

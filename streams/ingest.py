@@ -15,8 +15,8 @@ import asyncio
 import random
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 import asyncpg
 import structlog
@@ -31,20 +31,39 @@ from streams.deadletter import DeadLetter, dead_letter
 log = structlog.get_logger(__name__)
 
 
-@dataclass(frozen=True, slots=True)
-class RawMessage:
+class RawMessage(Protocol):
+    """A consumed Kafka record as the stage needs it; Faust's ``ConsumerMessage`` is one, and
+    so is :class:`RawRecord`."""
+
+    @property
+    def topic(self) -> str: ...
+    @property
+    def partition(self) -> int: ...
+    @property
+    def offset(self) -> int: ...
+    @property
+    def key(self) -> bytes | None: ...
+    @property
+    def value(self) -> bytes | None: ...
+    @property
+    def headers(self) -> Sequence[tuple[str, bytes | None]] | None: ...
+
+
+@dataclass(slots=True)
+class RawRecord:
     topic: str
     partition: int
     offset: int
     key: bytes | None
     value: bytes | None
-    headers: list[tuple[str, bytes]] = field(default_factory=list)
+    headers: Sequence[tuple[str, bytes | None]] = ()
 
-    def header_trace_id(self) -> str | None:
-        for k, v in self.headers:
-            if k == "traceparent":
-                return trace_id_from_traceparent(v)
-        return None
+
+def _trace_id_header(message: RawMessage) -> str | None:
+    for k, v in message.headers or ():
+        if k == "traceparent":
+            return trace_id_from_traceparent(v)
+    return None
 
 
 @dataclass
@@ -55,7 +74,8 @@ class BatchResult:
 
 SendDeadLetters = Callable[[Sequence[DeadLetter]], Awaitable[None]]
 
-_PERMANENT = (asyncpg.DataError, asyncpg.IntegrityConstraintViolationError)
+# Errors the same rows would raise again: refused values, and values the driver cannot encode.
+_PERMANENT = (asyncpg.DataError, asyncpg.IntegrityConstraintViolationError, ValueError, TypeError)
 
 
 def _row(event: AnyEvent, origin: Origin) -> tuple[Any, ...]:
@@ -90,12 +110,17 @@ class IngestStage:
         dead: list[DeadLetter] = []
         for message in messages:
             try:
-                event = decode_event(message.value, self.kind, message.headers)
+                event = decode_event(message.value, self.kind, message.headers or ())
             except InvalidEvent as exc:
                 dead.append(self._dead_letter(message, exc.code, str(exc)))
                 continue
+            try:
+                row = _row(event, Origin(message.topic, message.partition, message.offset))
+            except (ValueError, TypeError) as exc:  # e.g. an integer JSON cannot hold
+                dead.append(self._dead_letter(message, "unencodable", f"unencodable: {exc}"))
+                continue
             valid.append((message, event))
-            rows.append(_row(event, Origin(message.topic, message.partition, message.offset)))
+            rows.append(row)
         started = time.perf_counter()
         refused = await self._write_durably(topic, rows, valid)
         metrics.BATCH_WRITE_SECONDS.labels(topic).observe(time.perf_counter() - started)
@@ -112,8 +137,8 @@ class IngestStage:
     def _dead_letter(self, message: RawMessage, code: str, reason: str) -> DeadLetter:
         metrics.EVENTS_DEAD_LETTERED.labels(message.topic, code).inc()
         log.warning("event dead-lettered", topic=message.topic, partition=message.partition,
-                    offset=message.offset, reason=reason, trace_id=message.header_trace_id())
-        return dead_letter(key=message.key, value=message.value, headers=message.headers,
+                    offset=message.offset, reason=reason, trace_id=_trace_id_header(message))
+        return dead_letter(key=message.key, value=message.value, headers=message.headers or (),
                            topic=message.topic, partition=message.partition,
                            offset=message.offset, code=code, reason=reason)
 

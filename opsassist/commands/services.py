@@ -60,9 +60,11 @@ def worker() -> None:
     except SchemaMismatch as exc:
         console.print(f"[red]error:[/] {exc}")
         raise typer.Exit(1) from None
-    from streams.app import Worker, create_app  # Faust is heavy: import only when it runs
+    from streams.app import Worker, create_app, tune_garbage_collector  # heavy: import late
 
-    Worker(create_app(settings, endpoints), settings).execute_from_commandline()
+    worker_ = Worker(create_app(settings, endpoints), settings)
+    tune_garbage_collector()
+    worker_.execute_from_commandline()
 
 
 def api() -> None:

@@ -1,0 +1,71 @@
+"""Services for benchmarks: the same local Kafka and PostgreSQL the tests use (or the configured
+ones), a fresh migrated database, and the worker as a real process."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import shutil
+import tempfile
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import asyncpg
+
+from infra.kafka import LocalKafka
+from infra.postgres import LocalPostgres
+from infra.processes import free_port
+from opsassist.settings import Settings
+from store.migrations import migrate
+
+
+@dataclass
+class Services:
+    kafka_bootstrap_servers: str
+    server_url: str  # a database URL on the server, to create others from
+    work_dir: Path
+
+    async def new_database(self) -> str:
+        name = f"bench_{uuid.uuid4().hex[:10]}"
+        conn = await asyncpg.connect(self.server_url)
+        try:
+            await conn.execute(f"CREATE DATABASE {name}")
+        finally:
+            await conn.close()
+        url = self.server_url.rsplit("/", 1)[0] + f"/{name}"
+        await migrate(url)
+        return url
+
+
+@contextlib.contextmanager
+def services(durable_postgres: bool = True) -> Iterator[Services]:
+    env = Settings()
+    work = Path(tempfile.mkdtemp(prefix="opsassist-bench-"))
+    os.chmod(work, 0o755)
+    kafka: LocalKafka | None = None
+    pg: LocalPostgres | None = None
+    try:
+        bootstrap = env.kafka_bootstrap_servers
+        if not bootstrap:
+            kafka = LocalKafka(version=env.kafka_version, cache_dir=env.cache_dir,
+                               data_dir=work / "kafka", port=free_port(),
+                               controller_port=free_port())
+            bootstrap = kafka.start(timeout=120)
+        url = env.database_url
+        if not url:
+            pg = LocalPostgres(data_dir=work / "pg", port=free_port(), durable=durable_postgres)
+            url = pg.start()
+        yield Services(bootstrap, url, work)
+    finally:
+        if kafka is not None:
+            kafka.stop()
+        if pg is not None:
+            pg.destroy()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def run(coro: object) -> object:
+    return asyncio.run(coro)  # type: ignore[arg-type]
