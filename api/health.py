@@ -25,7 +25,7 @@ async def _kafka_ok(bootstrap: str) -> str | None:
         await asyncio.wait_for(admin.list_topics(), 5)
         return None
     except Exception as exc:  # any failure means "not ready"; the text says which
-        return f"{type(exc).__name__}: {exc}" or type(exc).__name__
+        return f"{type(exc).__name__}: {exc}"
     finally:
         await admin.close()
 
@@ -43,11 +43,14 @@ async def _postgres_ok(pool: asyncpg.Pool) -> str | None:
 async def readyz(request: Request) -> JSONResponse:
     state = request.app.state
     kafka_error, pg_error = await asyncio.gather(
-        _kafka_ok(state.endpoints.kafka_bootstrap_servers), _postgres_ok(state.pool))
+        _kafka_ok(state.endpoints.kafka_bootstrap_servers), _postgres_ok(state.pool)
+    )
     checks = {"kafka": kafka_error or "ok", "postgres": pg_error or "ok"}
     ready = kafka_error is None and pg_error is None
-    return JSONResponse({"status": "ready" if ready else "not ready", "checks": checks},
-                        status_code=200 if ready else 503)
+    return JSONResponse(
+        {"status": "ready" if ready else "not ready", "checks": checks},
+        status_code=200 if ready else 503,
+    )
 
 
 @router.get("/metrics", summary="Prometheus metrics", include_in_schema=False)

@@ -12,11 +12,14 @@ from starlette.responses import Response
 from starlette.routing import Match
 
 HTTP_REQUESTS = Counter(
-    "opsassist_http_requests_total", "HTTP requests answered.", ["method", "route", "status"])
+    "opsassist_http_requests_total", "HTTP requests answered.", ["method", "route", "status"]
+)
 HTTP_DURATION = Histogram(
-    "opsassist_http_request_duration_seconds", "Time to answer an HTTP request.",
+    "opsassist_http_request_duration_seconds",
+    "Time to answer an HTTP request.",
     ["method", "route"],
-    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
 
 
 def _route_template(request: Request) -> str:

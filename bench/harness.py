@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import shutil
 import tempfile
 import uuid
@@ -44,15 +43,19 @@ class Services:
 def services(durable_postgres: bool = True) -> Iterator[Services]:
     env = Settings()
     work = Path(tempfile.mkdtemp(prefix="opsassist-bench-"))
-    os.chmod(work, 0o755)
+    work.chmod(0o755)
     kafka: LocalKafka | None = None
     pg: LocalPostgres | None = None
     try:
         bootstrap = env.kafka_bootstrap_servers
         if not bootstrap:
-            kafka = LocalKafka(version=env.kafka_version, cache_dir=env.cache_dir,
-                               data_dir=work / "kafka", port=free_port(),
-                               controller_port=free_port())
+            kafka = LocalKafka(
+                version=env.kafka_version,
+                cache_dir=env.cache_dir,
+                data_dir=work / "kafka",
+                port=free_port(),
+                controller_port=free_port(),
+            )
             bootstrap = kafka.start(timeout=120)
         url = env.database_url
         if not url:

@@ -42,12 +42,20 @@ def make_events(n: int) -> list[LogEvent]:
     t0 = datetime(2026, 11, 20, tzinfo=UTC)
     services_ = [f"svc-{i}" for i in range(16)]
     return [
-        LogEvent(id=str(uuid.uuid4()), schema_version=1, source="bench", occurred_at=t0,
-                 payload=LogPayloadV1(
-                     timestamp=t0 + timedelta(milliseconds=i), service=services_[i % 16],
-                     host=f"host-{i % 7}", level="INFO" if i % 20 else "ERROR",
-                     message=f"GET /api/v1/orders/{i} 200 {i % 250}ms user-agent=curl/8.{i % 9}",
-                     attributes={"route": "/api/v1/orders/{id}", "status": 200}))
+        LogEvent(
+            id=str(uuid.uuid4()),
+            schema_version=1,
+            source="bench",
+            occurred_at=t0,
+            payload=LogPayloadV1(
+                timestamp=t0 + timedelta(milliseconds=i),
+                service=services_[i % 16],
+                host=f"host-{i % 7}",
+                level="INFO" if i % 20 else "ERROR",
+                message=f"GET /api/v1/orders/{i} 200 {i % 250}ms user-agent=curl/8.{i % 9}",
+                attributes={"route": "/api/v1/orders/{id}", "status": 200},
+            ),
+        )
         for i in range(n)
     ]
 
@@ -66,9 +74,14 @@ async def ceiling(bootstrap: str, topic: str, url: str, total: int) -> dict[str,
     tune_garbage_collector()
     pool = await create_pool(url)
     sink = EventSink(pool)
-    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, group_id=f"ceiling-{uuid.uuid4().hex[:6]}",
-                                auto_offset_reset="earliest", enable_auto_commit=False,
-                                max_poll_records=BATCH)
+    consumer = AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=bootstrap,
+        group_id=f"ceiling-{uuid.uuid4().hex[:6]}",
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        max_poll_records=BATCH,
+    )
     started = time.perf_counter()
     await consumer.start()
     written = 0
@@ -90,8 +103,11 @@ async def ceiling(bootstrap: str, topic: str, url: str, total: int) -> dict[str,
         await pool.close()
     end = time.perf_counter()
     assert first_row is not None
-    return {"rate": total / (end - first_row), "startup": first_row - started,
-            "total_seconds": end - started}
+    return {
+        "rate": total / (end - first_row),
+        "startup": first_row - started,
+        "total_seconds": end - started,
+    }
 
 
 def _written(metrics_url: str, topic: str) -> int:
@@ -103,20 +119,26 @@ def _written(metrics_url: str, topic: str) -> int:
     prefix = f'opsassist_events_written_total{{topic="{topic}"}} '
     for line in text.splitlines():
         if line.startswith(prefix):
-            return int(float(line[len(prefix):]))
+            return int(float(line[len(prefix) :]))
     return 0
 
 
-def pipeline(svc: Services, settings_env: dict[str, str], url: str, topic: str,
-             total: int) -> dict[str, float]:
+def pipeline(
+    svc: Services, settings_env: dict[str, str], url: str, topic: str, total: int
+) -> dict[str, float]:
     """The real worker process. Progress is read from its /metrics (cheap, unlike a count(*)
     on the table being written, which would take CPU from the database under test) and
     checked against the table at the end; RSS is sampled every 50 ms."""
     log = (svc.work_dir / "worker.log").open("wb")
     metrics_url = f"http://127.0.0.1:{settings_env['OPSASSIST_WORKER_WEB_PORT']}/metrics"
     started = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-m", "opsassist", "worker"], env=settings_env,
-                            stdout=log, stderr=subprocess.STDOUT, cwd=PROJECT_ROOT)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "opsassist", "worker"],
+        env=settings_env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        cwd=PROJECT_ROOT,
+    )
     ps = psutil.Process(proc.pid)
     peak = 0
     first_row = None
@@ -139,8 +161,12 @@ def pipeline(svc: Services, settings_env: dict[str, str], url: str, topic: str,
     stored = asyncio.run(count(url))
     if stored != total:
         raise SystemExit(f"the worker reported {n:,} rows written but the table holds {stored:,}")
-    return {"rate": total / (end - first_row), "startup": first_row - started,
-            "total_seconds": end - started, "peak_rss_mb": peak / 2**20}
+    return {
+        "rate": total / (end - first_row),
+        "startup": first_row - started,
+        "total_seconds": end - started,
+        "peak_rss_mb": peak / 2**20,
+    }
 
 
 def main() -> None:
@@ -149,8 +175,11 @@ def main() -> None:
     args = parser.parse_args()
     with services() as svc:
         topic = f"bench.logs.{uuid.uuid4().hex[:6]}"
-        settings = Settings(KAFKA_BOOTSTRAP_SERVERS=svc.kafka_bootstrap_servers, topic_logs=topic,
-                            topic_partitions=4)
+        settings = Settings(
+            KAFKA_BOOTSTRAP_SERVERS=svc.kafka_bootstrap_servers,
+            topic_logs=topic,
+            topic_partitions=4,
+        )
         events = make_events(args.events)
         print(f"producing {args.events:,} log events to {topic} ...", file=sys.stderr)
         from streams.topics import ensure_topics
@@ -167,32 +196,61 @@ def main() -> None:
         worker_db = asyncio.run(svc.new_database())
         import os
 
-        env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": svc.kafka_bootstrap_servers,
-               "DATABASE_URL": worker_db, "OPSASSIST_TOPIC_LOGS": topic,
-               "OPSASSIST_TOPIC_PARTITIONS": "4", "OPSASSIST_WORKER_ID": f"bench-{uuid.uuid4().hex[:6]}",
-               "OPSASSIST_WORKER_WEB_PORT": str(free_port()), "OPSASSIST_LOG_LEVEL": "WARNING",
-               "OPSASSIST_STATE_DIR": str(svc.work_dir / "state")}
+        env = {
+            **os.environ,
+            "KAFKA_BOOTSTRAP_SERVERS": svc.kafka_bootstrap_servers,
+            "DATABASE_URL": worker_db,
+            "OPSASSIST_TOPIC_LOGS": topic,
+            "OPSASSIST_TOPIC_PARTITIONS": "4",
+            "OPSASSIST_WORKER_ID": f"bench-{uuid.uuid4().hex[:6]}",
+            "OPSASSIST_WORKER_WEB_PORT": str(free_port()),
+            "OPSASSIST_LOG_LEVEL": "WARNING",
+            "OPSASSIST_STATE_DIR": str(svc.work_dir / "state"),
+        }
         faust_run = pipeline(svc, env, worker_db, topic, args.events)
 
     ratio = faust_run["rate"] / bare["rate"]
     rows = [
-        ("ceiling: aiokafka + decode + COPY", f"{bare['rate']:,.0f}", f"{bare['startup']:.1f}", "—"),
-        ("opsassist worker (Faust)", f"{faust_run['rate']:,.0f}", f"{faust_run['startup']:.1f}",
-         f"{faust_run['peak_rss_mb']:.0f}"),
+        (
+            "ceiling: aiokafka + decode + COPY",
+            f"{bare['rate']:,.0f}",
+            f"{bare['startup']:.1f}",
+            "—",
+        ),
+        (
+            "opsassist worker (Faust)",
+            f"{faust_run['rate']:,.0f}",
+            f"{faust_run['startup']:.1f}",
+            f"{faust_run['peak_rss_mb']:.0f}",
+        ),
     ]
-    table = ["| run | events/s | start-up s | peak RSS MB |", "|---|---:|---:|---:|",
-             *[f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows]]
+    table = [
+        "| run | events/s | start-up s | peak RSS MB |",
+        "|---|---:|---:|---:|",
+        *[f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows],
+    ]
     verdict = [
         f"- worker / ceiling: **{ratio:.0%}** (target ≥ 50%)",
         f"- worker rate: **{faust_run['rate']:,.0f} events/s** (target ≥ 15,000)",
         f"- worker peak RSS: **{faust_run['peak_rss_mb']:.0f} MB** (target < 300 MB)",
     ]
-    text = "\n".join([
-        f"{args.events:,} log events, 4 partitions, batches of {BATCH}; rate = events / (last row − "
-        "first row); start-up = process start to first row.", "", *table, "", *verdict])
+    text = "\n".join(
+        [
+            f"{args.events:,} log events, 4 partitions, batches of {BATCH}; "
+            "rate = events / (last row - first row); start-up = process start to first row.",
+            "",
+            *table,
+            "",
+            *verdict,
+        ]
+    )
     print(text)
-    write_section(Path(PROJECT_ROOT / "docs" / "benchmarks.md"), "Pipeline: Kafka → PostgreSQL",
-                  text, "python bench/pipeline.py")
+    write_section(
+        Path(PROJECT_ROOT / "docs" / "benchmarks.md"),
+        "Pipeline: Kafka → PostgreSQL",
+        text,
+        "python bench/pipeline.py",
+    )
 
 
 if __name__ == "__main__":

@@ -47,8 +47,8 @@ def java_binary() -> str:
     java = shutil.which("java")
     if java is None:
         raise InfraError(
-            "The local Kafka needs a Java runtime (JDK/JRE 17 or newer) and none was found on PATH. "
-            "Install one (Debian/Ubuntu: apt-get install openjdk-17-jre-headless; macOS: "
+            "The local Kafka needs a Java runtime (JDK/JRE 17 or newer) and none was found on "
+            "PATH. Install one (Debian/Ubuntu: apt-get install openjdk-17-jre-headless; macOS: "
             "brew install openjdk@17), or point KAFKA_BOOTSTRAP_SERVERS at an existing broker."
         )
     out = subprocess.run([java, "-version"], capture_output=True, text=True, check=False).stderr
@@ -115,9 +115,19 @@ class LocalKafka:
         pom = work / "pom.xml"
         pom.write_text(POM_TEMPLATE.read_text().replace("@KAFKA_VERSION@", self.version))
         done = subprocess.run(
-            [mvn, "-q", "-B", "-f", str(pom), "dependency:copy-dependencies",
-             f"-DoutputDirectory={self.lib_dir}", "-DincludeScope=runtime"],
-            capture_output=True, text=True, check=False,
+            [
+                mvn,
+                "-q",
+                "-B",
+                "-f",
+                str(pom),
+                "dependency:copy-dependencies",
+                f"-DoutputDirectory={self.lib_dir}",
+                "-DincludeScope=runtime",
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
         )
         if done.returncode != 0:
             raise InfraError(
@@ -161,21 +171,40 @@ class LocalKafka:
 
     def _java_cmd(self, java: str, main: str, *args: str, heap: str = "256m") -> list[str]:
         return [
-            java, f"-Xms{heap}", f"-Xmx{heap}", "-XX:+UseG1GC", "-Djava.awt.headless=true",
+            java,
+            f"-Xms{heap}",
+            f"-Xmx{heap}",
+            "-XX:+UseG1GC",
+            "-Djava.awt.headless=true",
             f"-Dlog4j2.configurationFile={self.data_dir / 'log4j2.yaml'}",
-            "-cp", f"{self.lib_dir}/*", main, *args,
+            "-cp",
+            f"{self.lib_dir}/*",
+            main,
+            *args,
         ]
 
     def _format_storage(self, java: str, config: Path) -> None:
         if (self.data_dir / "logs" / "meta.properties").exists():
             return
         done = subprocess.run(
-            self._java_cmd(java, "kafka.tools.StorageTool", "format", "-t", new_cluster_id(),
-                           "-c", str(config), "--standalone"),
-            capture_output=True, text=True, check=False,
+            self._java_cmd(
+                java,
+                "kafka.tools.StorageTool",
+                "format",
+                "-t",
+                new_cluster_id(),
+                "-c",
+                str(config),
+                "--standalone",
+            ),
+            capture_output=True,
+            text=True,
+            check=False,
         )
         if done.returncode != 0:
-            raise InfraError(f"Formatting the Kafka storage failed:\n{done.stdout[-2000:]}{done.stderr[-2000:]}")
+            raise InfraError(
+                f"Formatting the Kafka storage failed:\n{done.stdout[-2000:]}{done.stderr[-2000:]}"
+            )
 
     # -- lifecycle -----------------------------------------------------------------------------
 
@@ -202,7 +231,9 @@ class LocalKafka:
         with self.log_file.open("ab") as log:
             proc = subprocess.Popen(
                 self._java_cmd(java, "kafka.Kafka", str(config), heap=self.heap),
-                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
                 start_new_session=True,
             )
         self.pid_file.write_text(str(proc.pid))

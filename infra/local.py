@@ -35,7 +35,9 @@ def local_kafka(settings: Settings) -> LocalKafka:
 
 
 def local_postgres(settings: Settings) -> LocalPostgres:
-    return LocalPostgres(data_dir=data_dir_for(settings.postgres_data_dir), port=settings.postgres_port)
+    return LocalPostgres(
+        data_dir=data_dir_for(settings.postgres_data_dir), port=settings.postgres_port
+    )
 
 
 def _record_file(settings: Settings) -> Path:
@@ -64,8 +66,11 @@ def resolve_endpoints(settings: Settings) -> Endpoints:
     started = recorded(settings)
     kafka = settings.kafka_bootstrap_servers or started.get("kafka_bootstrap_servers", "")
     database = settings.database_url or started.get("database_url", "")
-    missing = [name for name, value in (("KAFKA_BOOTSTRAP_SERVERS", kafka),
-                                        ("DATABASE_URL", database)) if not value]
+    missing = [
+        name
+        for name, value in (("KAFKA_BOOTSTRAP_SERVERS", kafka), ("DATABASE_URL", database))
+        if not value
+    ]
     if missing:
         raise InfraError(
             f"No {' and no '.join(missing)} configured and no local services running. "

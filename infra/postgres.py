@@ -7,7 +7,6 @@ and run as the ``postgres`` system user if it exists, else ``nobody``.
 
 from __future__ import annotations
 
-import glob
 import os
 import pwd
 import shutil
@@ -27,7 +26,7 @@ def postgres_bindir() -> Path:
     found = shutil.which("initdb")
     if found:
         return Path(found).resolve().parent
-    candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"), reverse=True)
+    candidates = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"), reverse=True)
     if candidates:
         return Path(candidates[0]).parent
     raise InfraError(
@@ -49,7 +48,7 @@ def _run_as() -> pwd.struct_passwd | None:
 
 
 def _traversable_by_others(path: Path) -> bool:
-    return all(os.stat(parent).st_mode & 0o001 for parent in [*path.parents][:-1] if parent.exists())
+    return all(parent.stat().st_mode & 0o001 for parent in [*path.parents][:-1] if parent.exists())
 
 
 def data_dir_for(preferred: Path) -> Path:
@@ -60,7 +59,8 @@ def data_dir_for(preferred: Path) -> Path:
     import hashlib
 
     digest = hashlib.sha256(str(preferred).encode()).hexdigest()[:12]
-    return Path("/var/tmp") / f"opsassist-{digest}" / preferred.name
+    # Not a temporary file: a stable, per-path location that survives reboots like /var/tmp does.
+    return Path("/var/tmp") / f"opsassist-{digest}" / preferred.name  # noqa: S108
 
 
 @dataclass
@@ -87,12 +87,18 @@ class LocalPostgres:
         user = _run_as()
         done = subprocess.run(
             [str(postgres_bindir() / args[0]), *args[1:]],
-            capture_output=True, text=True, check=False,
-            user=user.pw_uid if user else None, group=user.pw_gid if user else None,
+            capture_output=True,
+            text=True,
+            check=False,
+            user=user.pw_uid if user else None,
+            group=user.pw_gid if user else None,
             cwd="/",
         )
         if check and done.returncode != 0:
-            raise InfraError(f"{args[0]} failed ({done.returncode}): {done.stderr.strip() or done.stdout.strip()}")
+            raise InfraError(
+                f"{args[0]} failed ({done.returncode}): "
+                f"{done.stderr.strip() or done.stdout.strip()}"
+            )
         return done
 
     def _chown(self, *paths: Path) -> None:
@@ -118,8 +124,18 @@ class LocalPostgres:
         if not self.initialized():
             self.data_dir.mkdir(parents=True, exist_ok=True)
             self._chown(self.data_dir)
-            self._run("initdb", "-D", str(self.data_dir), "-U", DB_USER, "--auth=trust",
-                      "-E", "UTF8", "--locale=C", "--no-instructions")
+            self._run(
+                "initdb",
+                "-D",
+                str(self.data_dir),
+                "-U",
+                DB_USER,
+                "--auth=trust",
+                "-E",
+                "UTF8",
+                "--locale=C",
+                "--no-instructions",
+            )
         if not port_free(self.port):
             raise InfraError(
                 f"Port {self.port} is taken, so the local PostgreSQL cannot listen there. "
@@ -128,25 +144,54 @@ class LocalPostgres:
         self.socket_dir.mkdir(exist_ok=True)
         self.log_file.touch()
         self._chown(self.socket_dir, self.log_file)
-        options = [f"-p {self.port}", "-c listen_addresses=127.0.0.1",
-                   f"-k {self.socket_dir}", "-c max_connections=200"]
+        options = [
+            f"-p {self.port}",
+            "-c listen_addresses=127.0.0.1",
+            f"-k {self.socket_dir}",
+            "-c max_connections=200",
+        ]
         if not self.durable:
             # A throwaway test cluster: durability buys nothing and costs seconds.
             options += ["-c fsync=off", "-c synchronous_commit=off", "-c full_page_writes=off"]
-        done = self._run("pg_ctl", "start", "-D", str(self.data_dir), "-l", str(self.log_file),
-                         "-w", "-t", str(timeout), "-o", " ".join(options), check=False)
+        done = self._run(
+            "pg_ctl",
+            "start",
+            "-D",
+            str(self.data_dir),
+            "-l",
+            str(self.log_file),
+            "-w",
+            "-t",
+            str(timeout),
+            "-o",
+            " ".join(options),
+            check=False,
+        )
         if done.returncode != 0:
-            log = self.log_file.read_text(errors="replace")[-2000:] if self.log_file.exists() else ""
+            log = (
+                self.log_file.read_text(errors="replace")[-2000:] if self.log_file.exists() else ""
+            )
             raise InfraError(f"PostgreSQL did not start: {done.stderr.strip()}\n{log}")
-        exists = self._run("psql", "-h", "127.0.0.1", "-p", str(self.port), "-U", DB_USER,
-                           "-d", "postgres", "-tAc",
-                           f"SELECT 1 FROM pg_database WHERE datname = '{DB_NAME}'")
+        exists = self._run(
+            "psql",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(self.port),
+            "-U",
+            DB_USER,
+            "-d",
+            "postgres",
+            "-tAc",
+            f"SELECT 1 FROM pg_database WHERE datname = '{DB_NAME}'",
+        )
         if exists.stdout.strip() != "1":
             self._run("createdb", "-h", "127.0.0.1", "-p", str(self.port), "-U", DB_USER, DB_NAME)
         return self.database_url
 
     def stop(self) -> bool:
-        """Stop the cluster (fast shutdown: clients disconnected, data flushed); False if not running."""
+        """Stop the cluster (fast shutdown: clients disconnected, data flushed); False if it was
+        not running."""
         if not self.running():
             return False
         self._run("pg_ctl", "stop", "-D", str(self.data_dir), "-m", "fast", "-w")

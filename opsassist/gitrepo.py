@@ -46,8 +46,9 @@ def _git(repo: Path, *args: str) -> str:
 
 def tags_by_commit(repo: Path) -> dict[str, list[str]]:
     """Commit sha -> the tags pointing at it (annotated tags peeled to their commit)."""
-    out = _git(repo, "for-each-ref", "--format=%(objectname) %(*objectname) %(refname:short)",
-               "refs/tags")
+    out = _git(
+        repo, "for-each-ref", "--format=%(objectname) %(*objectname) %(refname:short)", "refs/tags"
+    )
     tags: dict[str, list[str]] = {}
     for line in out.splitlines():
         parts = line.split(" ")
@@ -65,15 +66,21 @@ def current_branch(repo: Path) -> str | None:
 
 
 def read_commits(repo: Path, rev_range: str | None = None) -> Iterator[GitCommit]:
-    """Commits of ``rev_range`` (``A..B``; default: everything reachable from HEAD), oldest first."""
+    """Commits of ``rev_range`` (``A..B``; default: all reachable from HEAD), oldest first."""
     if not (repo / ".git").exists() and not (repo / "HEAD").exists():
         raise GitError(f"{repo} is not a git repository")
     tags = tags_by_commit(repo)
     fmt = "%x1f".join(_FIELDS) + _RECORD_END
-    out = _git(repo, "log", "--reverse", "--topo-order", f"--format={fmt}",
-               *([rev_range] if rev_range else []))
-    for record in out.split(_RECORD_END):
-        record = record.lstrip("\n")
+    out = _git(
+        repo,
+        "log",
+        "--reverse",
+        "--topo-order",
+        f"--format={fmt}",
+        *([rev_range] if rev_range else []),
+    )
+    for chunk in out.split(_RECORD_END):
+        record = chunk.lstrip("\n")
         if not record:
             continue
         sha, parents, name, email, authored, committed, message = record.split("\x1f", 6)

@@ -15,13 +15,19 @@ WINDOW = 5000
 
 
 async def produce_events(
-    bootstrap_servers: str, topics: dict[str, str], events: Iterable[AnyEvent],
+    bootstrap_servers: str,
+    topics: dict[str, str],
+    events: Iterable[AnyEvent],
     on_sent: Callable[[int], None] | None = None,
 ) -> int:
     """Send every event to its kind's topic; return how many the broker acknowledged."""
     producer = AIOKafkaProducer(
-        bootstrap_servers=bootstrap_servers, acks="all", enable_idempotence=True,
-        linger_ms=5, max_batch_size=256 * 1024, compression_type=None,
+        bootstrap_servers=bootstrap_servers,
+        acks="all",
+        enable_idempotence=True,
+        linger_ms=5,
+        max_batch_size=256 * 1024,
+        compression_type=None,
     )
     await producer.start()
     sent = 0
@@ -38,9 +44,14 @@ async def produce_events(
 
     try:
         for event in events:
-            pending.append(await producer.send(
-                topics[event.kind], value=encode_event(event), key=kafka_key(event),
-                headers=kafka_headers(event)))
+            pending.append(
+                await producer.send(
+                    topics[event.kind],
+                    value=encode_event(event),
+                    key=kafka_key(event),
+                    headers=kafka_headers(event),
+                )
+            )
             if len(pending) >= WINDOW:
                 await drain()
         await drain()

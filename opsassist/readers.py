@@ -55,7 +55,9 @@ def _parse_time(value: Any) -> datetime | None:
     return None
 
 
-def log_events_from_file(path: Path, service: str, source: str = "cli:produce") -> Iterator[LogEvent]:
+def log_events_from_file(
+    path: Path, service: str, source: str = "cli:produce"
+) -> Iterator[LogEvent]:
     """One event per non-empty line. A line that is a JSON object is read as structured
     (``message``/``msg``, ``timestamp``/``ts``/``time``, ``level``, ``host``, the rest as
     attributes); any other line is the message itself, timestamped now."""
@@ -78,16 +80,27 @@ def log_events_from_file(path: Path, service: str, source: str = "cli:produce") 
                 level = record.get("level")
                 host = record.get("host")
                 svc = str(record.get("service") or service)
-                attributes = {k: v for k, v in record.items()
-                              if k not in (*_MSG_KEYS, *_TS_KEYS, "level", "host", "service")}
+                attributes = {
+                    k: v
+                    for k, v in record.items()
+                    if k not in (*_MSG_KEYS, *_TS_KEYS, "level", "host", "service")
+                }
             else:
                 message, ts, level, host, svc, attributes = line, now, None, None, service, {}
             yield LogEvent(
                 id=_stable_id("log", svc, path.name, str(lineno), line),
-                schema_version=1, source=source, occurred_at=ts, received_at=now,
-                payload=LogPayloadV1(timestamp=ts, service=svc, host=host and str(host),
-                                     level=level and str(level), message=message,
-                                     attributes=attributes),
+                schema_version=1,
+                source=source,
+                occurred_at=ts,
+                received_at=now,
+                payload=LogPayloadV1(
+                    timestamp=ts,
+                    service=svc,
+                    host=host and str(host),
+                    level=level and str(level),
+                    message=message,
+                    attributes=attributes,
+                ),
             )
 
 
@@ -104,13 +117,22 @@ def commit_events_from_git(
     now = utcnow()
     for commit in read_commits(repo, rev_range):
         yield CommitEvent(
-            id=f"{repo_label}@{commit.sha}", schema_version=1, source=source,
-            occurred_at=commit.committed_at, received_at=now,
+            id=f"{repo_label}@{commit.sha}",
+            schema_version=1,
+            source=source,
+            occurred_at=commit.committed_at,
+            received_at=now,
             payload=CommitPayloadV1(
-                repo=repo_label, sha=commit.sha, parents=commit.parents,
-                author_name=commit.author_name, author_email=commit.author_email or None,
-                authored_at=commit.authored_at, committed_at=commit.committed_at,
-                message=commit.message, branch=branch, tags=commit.tags,
+                repo=repo_label,
+                sha=commit.sha,
+                parents=commit.parents,
+                author_name=commit.author_name,
+                author_email=commit.author_email or None,
+                authored_at=commit.authored_at,
+                committed_at=commit.committed_at,
+                message=commit.message,
+                branch=branch,
+                tags=commit.tags,
             ),
         )
 
@@ -150,14 +172,25 @@ def _ticket_from_record(
         digest = hashlib.sha256(f"{system}\x00{title}\x00{created.isoformat()}".encode())
         external_id = digest.hexdigest()[:16]
     payload = TicketPayloadV1(
-        external_id=str(external_id), source_system=system, title=str(title),
-        body=str(pick("body") or ""), reporter=pick("reporter") and str(pick("reporter")),
-        status=str(pick("status") or "open"), labels=labels, created_at=created, updated_at=updated,
+        external_id=str(external_id),
+        source_system=system,
+        title=str(title),
+        body=str(pick("body") or ""),
+        reporter=pick("reporter") and str(pick("reporter")),
+        status=str(pick("status") or "open"),
+        labels=labels,
+        created_at=created,
+        updated_at=updated,
     )
     return TicketEvent(
-        id=_stable_id("ticket", system, str(external_id), updated.isoformat(), payload.title,
-                      payload.body),
-        schema_version=1, source=source, occurred_at=updated, received_at=now, payload=payload,
+        id=_stable_id(
+            "ticket", system, str(external_id), updated.isoformat(), payload.title, payload.body
+        ),
+        schema_version=1,
+        source=source,
+        occurred_at=updated,
+        received_at=now,
+        payload=payload,
     )
 
 

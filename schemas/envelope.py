@@ -7,10 +7,9 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
-from typing_extensions import Annotated
 
 EventKind = Literal["log", "commit", "ticket"]
 
@@ -76,7 +75,9 @@ class Envelope(BaseModel):
     id: NonEmpty = Field(max_length=200, description="The producer's idempotency key, or a UUID.")
     kind: EventKind
     schema_version: int = Field(ge=1, strict=True)
-    source: NonEmpty = Field(max_length=200, description="Who produced it: a service, webhook, CLI.")
+    source: NonEmpty = Field(
+        max_length=200, description="Who produced it: a service, webhook, CLI."
+    )
     occurred_at: UtcDatetime
     received_at: UtcDatetime | None = None
     trace_id: TraceId | None = None

@@ -22,9 +22,9 @@ def render_schemas() -> dict[str, bytes]:
         schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
         schema["$id"] = f"https://opsassist.dev/schemas/{kind}.v{version}.json"
         schema["title"] = f"opsassist {kind} event, schema_version {version}"
-        out[f"{kind}.v{version}.json"] = orjson.dumps(
-            schema, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS
-        ) + b"\n"
+        out[f"{kind}.v{version}.json"] = (
+            orjson.dumps(schema, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n"
+        )
     return out
 
 

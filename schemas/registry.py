@@ -24,7 +24,7 @@ MODELS: dict[str, type[AnyEvent]] = {"log": LogEvent, "commit": CommitEvent, "ti
 Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
 UPCASTERS: dict[tuple[str, int], Upcaster] = {}
 
-Headers = Sequence[tuple[str, bytes]] | Mapping[str, bytes] | None
+Headers = Sequence[tuple[str, bytes | None]] | Mapping[str, bytes] | None
 
 
 def _describe(exc: ValidationError) -> str:
@@ -78,6 +78,31 @@ def _decode_newest(raw: bytes, kind: EventKind, headers: Headers) -> AnyEvent | 
     return event
 
 
+def _schema_version(data: dict[str, Any], kind: str, headers: Headers) -> int:
+    """The version the event says it has (the ``schema-version`` header stands in for a body
+    without one); an error unless this code knows it."""
+    version = data.get("schema_version")
+    header_version = _header(headers, "schema-version")
+    if version is None and header_version is not None:
+        version = int(header_version) if header_version.isdigit() else header_version
+    latest = LATEST_VERSION[kind]
+    if not isinstance(version, int) or isinstance(version, bool) or not 1 <= version <= latest:
+        raise InvalidEvent(
+            "unknown_schema_version",
+            f"schema_version {version!r} is not a known version of {kind!r} events "
+            f"(known: 1..{latest})",
+        )
+    return version
+
+
+def upcast(kind: str, version: int, payload: dict[str, Any]) -> dict[str, Any]:
+    """A payload of ``version`` turned into one of the newest version, a version at a time."""
+    while version < LATEST_VERSION[kind]:
+        payload = UPCASTERS[(kind, version)](payload)
+        version += 1
+    return payload
+
+
 def decode_event(
     raw: bytes | None, expected_kind: EventKind | None = None, headers: Headers = None
 ) -> AnyEvent:
@@ -102,24 +127,13 @@ def decode_event(
     if kind not in MODELS:
         raise InvalidEvent("unknown_kind", f"kind must be one of {sorted(MODELS)}, got {kind!r}")
     if expected_kind is not None and kind != expected_kind:
-        raise InvalidEvent("wrong_kind", f"this topic carries {expected_kind!r} events, got {kind!r}")
-    version = data.get("schema_version")
-    header_version = _header(headers, "schema-version")
-    if version is None and header_version is not None:
-        version = int(header_version) if header_version.isdigit() else header_version
-    latest = LATEST_VERSION[kind]
-    if not isinstance(version, int) or isinstance(version, bool) or not 1 <= version <= latest:
         raise InvalidEvent(
-            "unknown_schema_version",
-            f"schema_version {version!r} is not a known version of {kind!r} events "
-            f"(known: 1..{latest})",
+            "wrong_kind", f"this topic carries {expected_kind!r} events, got {kind!r}"
         )
-    payload = data.get("payload")
-    if isinstance(payload, dict):
-        while version < latest:
-            payload = UPCASTERS[(kind, version)](payload)
-            version += 1
-        data = {**data, "payload": payload, "schema_version": version}
+    version = _schema_version(data, kind, headers)
+    data = {**data, "schema_version": LATEST_VERSION[kind]}
+    if isinstance(data.get("payload"), dict):
+        data["payload"] = upcast(kind, version, data["payload"])
     if data.get("trace_id") is None:
         trace_id = trace_id_from_traceparent(_header(headers, "traceparent"))
         if trace_id:
@@ -140,7 +154,8 @@ def new_span_id() -> str:
 
 
 def kafka_headers(event: AnyEvent) -> list[tuple[str, bytes]]:
-    """Headers that travel with the event: ``schema-version`` and, with a trace id, ``traceparent``."""
+    """Headers that travel with the event: ``schema-version``, and ``traceparent`` when it has a
+    trace id."""
     headers = [("schema-version", str(event.schema_version).encode())]
     if event.trace_id:
         headers.append(("traceparent", f"00-{event.trace_id}-{new_span_id()}-01".encode()))

@@ -52,11 +52,15 @@ def load_migrations(directory: Path = MIGRATIONS_DIR) -> list[Migration]:
             raise SchemaMismatch(f"{path.name}: migration files are named NNNN_name.sql")
         sql = path.read_text()
         phase = _PHASE.search("\n".join(sql.splitlines()[:5]))
-        found.append(Migration(
-            version=int(match.group(1)), name=match.group(2),
-            phase=phase.group(1) if phase else "expand", sql=sql,
-            checksum=hashlib.sha256(sql.encode()).hexdigest(),
-        ))
+        found.append(
+            Migration(
+                version=int(match.group(1)),
+                name=match.group(2),
+                phase=phase.group(1) if phase else "expand",
+                sql=sql,
+                checksum=hashlib.sha256(sql.encode()).hexdigest(),
+            )
+        )
     versions = [m.version for m in found]
     if len(set(versions)) != len(versions):
         raise SchemaMismatch(f"two migration files share a version number in {directory}")
@@ -71,16 +75,20 @@ class SchemaState:
 
 async def _state(conn: asyncpg.Connection, migrations: list[Migration]) -> SchemaState:
     exists = await conn.fetchval("SELECT to_regclass('migration_versions') IS NOT NULL")
-    rows = await conn.fetch("SELECT version, name, checksum FROM migration_versions ORDER BY version") if exists else []
+    rows = (
+        await conn.fetch("SELECT version, name, checksum FROM migration_versions ORDER BY version")
+        if exists
+        else []
+    )
     known = {m.version: m for m in migrations}
     for row in rows:
         migration = known.get(row["version"])
         if migration is None:
             newest = max(known, default=0)
             raise SchemaMismatch(
-                f"The database has migration {row['version']:04d}_{row['name']} applied, which this "
-                f"code does not know (it knows up to {newest:04d}): the schema is newer than the "
-                "app. Run the newer version of the app, or restore a matching database."
+                f"The database has migration {row['version']:04d}_{row['name']} applied, which "
+                f"this code does not know (it knows up to {newest:04d}): the schema is newer "
+                "than the app. Run the newer version of the app, or restore a matching database."
             )
         if migration.checksum != row["checksum"]:
             raise SchemaMismatch(
@@ -89,7 +97,9 @@ async def _state(conn: asyncpg.Connection, migrations: list[Migration]) -> Schem
                 "a new migration for the change."
             )
     applied = {row["version"] for row in rows}
-    return SchemaState(applied=sorted(applied), pending=[m for m in migrations if m.version not in applied])
+    return SchemaState(
+        applied=sorted(applied), pending=[m for m in migrations if m.version not in applied]
+    )
 
 
 async def migrate(database_url: str, migrations: list[Migration] | None = None) -> list[Migration]:
@@ -104,8 +114,12 @@ async def migrate(database_url: str, migrations: list[Migration] | None = None) 
             async with conn.transaction():
                 await conn.execute(migration.sql)
                 await conn.execute(
-                    "INSERT INTO migration_versions (version, name, checksum, phase) VALUES ($1, $2, $3, $4)",
-                    migration.version, migration.name, migration.checksum, migration.phase,
+                    "INSERT INTO migration_versions (version, name, checksum, phase)"
+                    " VALUES ($1, $2, $3, $4)",
+                    migration.version,
+                    migration.name,
+                    migration.checksum,
+                    migration.phase,
                 )
         return state.pending
     finally:
@@ -118,4 +132,6 @@ async def check_schema(conn: asyncpg.Connection, migrations: list[Migration] | N
     state = await _state(conn, migrations)
     if state.pending:
         names = ", ".join(f"{m.version:04d}_{m.name}" for m in state.pending)
-        raise SchemaMismatch(f"The database lacks migrations {names}. Run `opsassist migrate` first.")
+        raise SchemaMismatch(
+            f"The database lacks migrations {names}. Run `opsassist migrate` first."
+        )

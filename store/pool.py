@@ -7,7 +7,10 @@ import asyncpg
 
 async def create_pool(database_url: str, max_size: int = 4) -> asyncpg.Pool:
     pool: asyncpg.Pool = await asyncpg.create_pool(
-        database_url, min_size=1, max_size=max_size, command_timeout=60,
+        database_url,
+        min_size=1,
+        max_size=max_size,
+        command_timeout=60,
         server_settings={"application_name": "opsassist"},
     )
     return pool

@@ -36,42 +36,130 @@ def _json(value: Any) -> str:
     return _text(orjson.dumps(value).decode()).replace("\\u0000", "\\ufffd")
 
 
-LOG_COLUMNS = ("event_id", "service", "host", "level", "ts", "message", "attributes", "source",
-               "trace_id", "occurred_at", "received_at", "kafka_topic", "kafka_partition",
-               "kafka_offset")
+LOG_COLUMNS = (
+    "event_id",
+    "service",
+    "host",
+    "level",
+    "ts",
+    "message",
+    "attributes",
+    "source",
+    "trace_id",
+    "occurred_at",
+    "received_at",
+    "kafka_topic",
+    "kafka_partition",
+    "kafka_offset",
+)
 
 
 def log_row(event: LogEvent, origin: Origin) -> tuple[Any, ...]:
     p = event.payload
-    return (event.id, _text(p.service), p.host and _text(p.host), p.level and _text(p.level),
-            p.timestamp, _text(p.message), _json(p.attributes), event.source, event.trace_id,
-            event.occurred_at, event.received_at, origin.topic, origin.partition, origin.offset)
+    return (
+        event.id,
+        _text(p.service),
+        p.host and _text(p.host),
+        p.level and _text(p.level),
+        p.timestamp,
+        _text(p.message),
+        _json(p.attributes),
+        event.source,
+        event.trace_id,
+        event.occurred_at,
+        event.received_at,
+        origin.topic,
+        origin.partition,
+        origin.offset,
+    )
 
 
-COMMIT_COLUMNS = ("repo", "sha", "event_id", "parents", "author_name", "author_email",
-                  "authored_at", "committed_at", "message", "branch", "tags", "source",
-                  "trace_id", "kafka_topic", "kafka_partition", "kafka_offset")
+COMMIT_COLUMNS = (
+    "repo",
+    "sha",
+    "event_id",
+    "parents",
+    "author_name",
+    "author_email",
+    "authored_at",
+    "committed_at",
+    "message",
+    "branch",
+    "tags",
+    "source",
+    "trace_id",
+    "kafka_topic",
+    "kafka_partition",
+    "kafka_offset",
+)
 
 
 def commit_row(event: CommitEvent, origin: Origin) -> tuple[Any, ...]:
     p = event.payload
-    return (p.repo, p.sha, event.id, p.parents, _text(p.author_name), p.author_email,
-            p.authored_at, p.committed_at, _text(p.message), p.branch, p.tags, event.source,
-            event.trace_id, origin.topic, origin.partition, origin.offset)
+    return (
+        p.repo,
+        p.sha,
+        event.id,
+        p.parents,
+        _text(p.author_name),
+        p.author_email,
+        p.authored_at,
+        p.committed_at,
+        _text(p.message),
+        p.branch,
+        p.tags,
+        event.source,
+        event.trace_id,
+        origin.topic,
+        origin.partition,
+        origin.offset,
+    )
 
 
-TICKET_COLUMNS = ("event_id", "source_system", "external_id", "title", "body", "reporter",
-                  "status", "labels", "created_at", "updated_at", "payload", "source",
-                  "trace_id", "occurred_at", "received_at", "kafka_topic", "kafka_partition",
-                  "kafka_offset")
+TICKET_COLUMNS = (
+    "event_id",
+    "source_system",
+    "external_id",
+    "title",
+    "body",
+    "reporter",
+    "status",
+    "labels",
+    "created_at",
+    "updated_at",
+    "payload",
+    "source",
+    "trace_id",
+    "occurred_at",
+    "received_at",
+    "kafka_topic",
+    "kafka_partition",
+    "kafka_offset",
+)
 
 
 def ticket_row(event: TicketEvent, origin: Origin) -> tuple[Any, ...]:
     p = event.payload
-    return (event.id, p.source_system, p.external_id, _text(p.title), _text(p.body),
-            p.reporter, p.status, p.labels, p.created_at, p.updated_at,
-            _json(p.model_dump(mode="json")), event.source, event.trace_id, event.occurred_at,
-            event.received_at, origin.topic, origin.partition, origin.offset)
+    return (
+        event.id,
+        p.source_system,
+        p.external_id,
+        _text(p.title),
+        _text(p.body),
+        p.reporter,
+        p.status,
+        p.labels,
+        p.created_at,
+        p.updated_at,
+        _json(p.model_dump(mode="json")),
+        event.source,
+        event.trace_id,
+        event.occurred_at,
+        event.received_at,
+        origin.topic,
+        origin.partition,
+        origin.offset,
+    )
 
 
 _STAGE_LOGS = """
@@ -149,8 +237,13 @@ class EventSink:
         self._changed_by = changed_by
 
     async def _stage_and_move(
-        self, stage_sql: str, stage_table: str, columns: Sequence[str],
-        rows: Sequence[tuple[Any, ...]], move_sql: str, *args: Any,
+        self,
+        stage_sql: str,
+        stage_table: str,
+        columns: Sequence[str],
+        rows: Sequence[tuple[Any, ...]],
+        move_sql: str,
+        *args: Any,
     ) -> int:
         if not rows:
             return 0
@@ -162,14 +255,18 @@ class EventSink:
 
     async def write_logs(self, rows: Sequence[tuple[Any, ...]]) -> int:
         """Insert log rows; returns how many were new."""
-        return await self._stage_and_move(_STAGE_LOGS, "_stage_log_events", LOG_COLUMNS, rows, _MOVE_LOGS)
+        return await self._stage_and_move(
+            _STAGE_LOGS, "_stage_log_events", LOG_COLUMNS, rows, _MOVE_LOGS
+        )
 
     async def write_commits(self, rows: Sequence[tuple[Any, ...]]) -> int:
         """Insert commits, merging tags and branch into commits already stored."""
         return await self._stage_and_move(
-            _STAGE_COMMITS, "_stage_commits", COMMIT_COLUMNS, rows, _MOVE_COMMITS)
+            _STAGE_COMMITS, "_stage_commits", COMMIT_COLUMNS, rows, _MOVE_COMMITS
+        )
 
     async def write_tickets(self, rows: Sequence[tuple[Any, ...]]) -> int:
         """Record ticket events and apply the newest to each ticket; returns tickets changed."""
         return await self._stage_and_move(
-            _STAGE_TICKETS, "_stage_tickets", TICKET_COLUMNS, rows, _MOVE_TICKETS, self._changed_by)
+            _STAGE_TICKETS, "_stage_tickets", TICKET_COLUMNS, rows, _MOVE_TICKETS, self._changed_by
+        )

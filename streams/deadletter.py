@@ -18,22 +18,36 @@ class DeadLetter:
 
 
 def dead_letter(
-    *, key: bytes | None, value: bytes | None, headers: Sequence[tuple[str, bytes | None]],
-    topic: str, partition: int, offset: int, code: str, reason: str,
+    *,
+    key: bytes | None,
+    value: bytes | None,
+    headers: Sequence[tuple[str, bytes | None]],
+    topic: str,
+    partition: int,
+    offset: int,
+    code: str,
+    reason: str,
 ) -> DeadLetter:
     kept = [(k, v or b"") for k, v in headers if not k.startswith(DLQ_HEADER_PREFIX)]
-    return DeadLetter(key=key, value=value, headers=[
-        *kept,
-        ("dlq-reason", reason[:4000].encode()),
-        ("dlq-code", code.encode()),
-        ("dlq-source-topic", topic.encode()),
-        ("dlq-source-partition", str(partition).encode()),
-        ("dlq-source-offset", str(offset).encode()),
-        ("dlq-failed-at", datetime.now(UTC).isoformat().encode()),
-    ])
+    return DeadLetter(
+        key=key,
+        value=value,
+        headers=[
+            *kept,
+            ("dlq-reason", reason[:4000].encode()),
+            ("dlq-code", code.encode()),
+            ("dlq-source-topic", topic.encode()),
+            ("dlq-source-partition", str(partition).encode()),
+            ("dlq-source-offset", str(offset).encode()),
+            ("dlq-failed-at", datetime.now(UTC).isoformat().encode()),
+        ],
+    )
 
 
 def read_dead_letter_headers(headers: Sequence[tuple[str, bytes]]) -> dict[str, str]:
     """The ``dlq-*`` headers of a dead-letter record, without the prefix."""
-    return {k[len(DLQ_HEADER_PREFIX):]: v.decode("utf-8", "replace")
-            for k, v in headers if k.startswith(DLQ_HEADER_PREFIX)}
+    return {
+        k[len(DLQ_HEADER_PREFIX) :]: v.decode("utf-8", "replace")
+        for k, v in headers
+        if k.startswith(DLQ_HEADER_PREFIX)
+    }

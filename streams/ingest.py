@@ -21,8 +21,14 @@ from typing import Any, Protocol
 import asyncpg
 import structlog
 
-from schemas import AnyEvent, CommitEvent, EventKind, InvalidEvent, LogEvent, TicketEvent
-from schemas import decode_event
+from schemas import (
+    AnyEvent,
+    CommitEvent,
+    EventKind,
+    InvalidEvent,
+    LogEvent,
+    decode_event,
+)
 from schemas.registry import trace_id_from_traceparent
 from store.sink import EventSink, Origin, commit_row, log_row, ticket_row
 from streams import metrics
@@ -90,12 +96,18 @@ class IngestStage:
     """Decode → write → dead-letter for one kind of raw topic."""
 
     def __init__(
-        self, kind: EventKind, sink: EventSink, send_dead_letters: SendDeadLetters,
+        self,
+        kind: EventKind,
+        sink: EventSink,
+        send_dead_letters: SendDeadLetters,
         max_backoff: float = 30.0,
     ) -> None:
         self.kind = kind
-        self._write = {"log": sink.write_logs, "commit": sink.write_commits,
-                       "ticket": sink.write_tickets}[kind]
+        self._write = {
+            "log": sink.write_logs,
+            "commit": sink.write_commits,
+            "ticket": sink.write_tickets,
+        }[kind]
         self._send_dead_letters = send_dead_letters
         self._max_backoff = max_backoff
 
@@ -131,16 +143,31 @@ class IngestStage:
         metrics.EVENTS_WRITTEN.labels(topic).inc(written)
         if log.isEnabledFor(10):  # DEBUG: one line per event, with its trace id
             for _message, event in valid:
-                log.debug("event written", event_id=event.id, kind=self.kind, trace_id=event.trace_id)
+                log.debug(
+                    "event written", event_id=event.id, kind=self.kind, trace_id=event.trace_id
+                )
         return BatchResult(written=written, dead_lettered=len(dead))
 
     def _dead_letter(self, message: RawMessage, code: str, reason: str) -> DeadLetter:
         metrics.EVENTS_DEAD_LETTERED.labels(message.topic, code).inc()
-        log.warning("event dead-lettered", topic=message.topic, partition=message.partition,
-                    offset=message.offset, reason=reason, trace_id=_trace_id_header(message))
-        return dead_letter(key=message.key, value=message.value, headers=message.headers or (),
-                           topic=message.topic, partition=message.partition,
-                           offset=message.offset, code=code, reason=reason)
+        log.warning(
+            "event dead-lettered",
+            topic=message.topic,
+            partition=message.partition,
+            offset=message.offset,
+            reason=reason,
+            trace_id=_trace_id_header(message),
+        )
+        return dead_letter(
+            key=message.key,
+            value=message.value,
+            headers=message.headers or (),
+            topic=message.topic,
+            partition=message.partition,
+            offset=message.offset,
+            code=code,
+            reason=reason,
+        )
 
     async def _write_durably(
         self, topic: str, rows: list[tuple[Any, ...]], valid: list[tuple[RawMessage, AnyEvent]]
@@ -151,9 +178,12 @@ class IngestStage:
             return []
         except _PERMANENT as exc:
             if len(rows) == 1:
-                message, event = valid[0]
-                return [self._dead_letter(message, "db_rejected",
-                                          f"db_rejected: PostgreSQL refused the row: {exc}")]
+                message, _ = valid[0]
+                return [
+                    self._dead_letter(
+                        message, "db_rejected", f"db_rejected: PostgreSQL refused the row: {exc}"
+                    )
+                ]
         middle = len(rows) // 2
         return [
             *await self._write_durably(topic, rows[:middle], valid[:middle]),
@@ -168,11 +198,15 @@ class IngestStage:
                 return
             except _PERMANENT:
                 raise
-            except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError,
-                    asyncio.TimeoutError) as exc:
+            except (TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
                 attempt += 1
                 metrics.WRITE_RETRIES.labels(topic).inc()
                 delay = random.uniform(0, min(self._max_backoff, 0.2 * 2 ** min(attempt, 10)))  # noqa: S311
-                log.error("batch write failed, retrying", topic=topic, attempt=attempt,
-                          error=f"{type(exc).__name__}: {exc}", retry_in_seconds=round(delay, 2))
+                log.error(
+                    "batch write failed, retrying",
+                    topic=topic,
+                    attempt=attempt,
+                    error=f"{type(exc).__name__}: {exc}",
+                    retry_in_seconds=round(delay, 2),
+                )
                 await asyncio.sleep(delay)

@@ -6,20 +6,35 @@ from __future__ import annotations
 from prometheus_client import Counter, Gauge, Histogram
 
 EVENTS_CONSUMED = Counter(
-    "opsassist_events_consumed_total", "Events read from a raw topic.", ["topic"])
+    "opsassist_events_consumed_total", "Events read from a raw topic.", ["topic"]
+)
 EVENTS_WRITTEN = Counter(
-    "opsassist_events_written_total", "Valid events whose rows are durable in PostgreSQL.", ["topic"])
+    "opsassist_events_written_total",
+    "Valid events whose rows are durable in PostgreSQL.",
+    ["topic"],
+)
 EVENTS_DEAD_LETTERED = Counter(
     "opsassist_events_dead_lettered_total",
-    "Events sent to the dead-letter topic, by source topic and reason code.", ["topic", "reason"])
+    "Events sent to the dead-letter topic, by source topic and reason code.",
+    ["topic", "reason"],
+)
 BATCH_WRITE_SECONDS = Histogram(
-    "opsassist_batch_write_seconds", "Time to write one batch to PostgreSQL.", ["topic"],
-    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))
+    "opsassist_batch_write_seconds",
+    "Time to write one batch to PostgreSQL.",
+    ["topic"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
 BATCH_SIZE = Histogram(
-    "opsassist_batch_size_events", "Events per processed batch.", ["topic"],
-    buckets=(1, 10, 50, 100, 250, 500, 1000, 2000, 5000, 10000))
+    "opsassist_batch_size_events",
+    "Events per processed batch.",
+    ["topic"],
+    buckets=(1, 10, 50, 100, 250, 500, 1000, 2000, 5000, 10000),
+)
 WRITE_RETRIES = Counter(
-    "opsassist_batch_write_retries_total", "Batch writes retried after a database error.", ["topic"])
+    "opsassist_batch_write_retries_total", "Batch writes retried after a database error.", ["topic"]
+)
 CONSUMER_LAG = Gauge(
     "opsassist_consumer_lag_messages",
-    "Messages in the partition after the consumer group's committed offset.", ["topic", "partition"])
+    "Messages in the partition after the consumer group's committed offset.",
+    ["topic", "partition"],
+)

@@ -16,7 +16,7 @@ from typing import Any
 from faust.sensors import Monitor
 
 
-class LeanMonitor(Monitor):  # type: ignore[misc]
+class LeanMonitor(Monitor):
     def on_message_in(self, tp: Any, offset: int, message: Any) -> None:
         self.tp_read_offsets[tp] = offset
 

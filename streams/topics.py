@@ -4,6 +4,7 @@ anything produces or consumes, instead of relying on the broker's auto-creation 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -13,13 +14,19 @@ from opsassist.settings import Settings
 
 
 def topic_names(settings: Settings) -> list[str]:
-    return [settings.topic_logs, settings.topic_commits, settings.topic_tickets,
-            settings.topic_dead_letter]
+    return [
+        settings.topic_logs,
+        settings.topic_commits,
+        settings.topic_tickets,
+        settings.topic_dead_letter,
+    ]
 
 
-async def ensure_topics(bootstrap_servers: str, settings: Settings, timeout: float = 60.0) -> list[str]:
+async def ensure_topics(
+    bootstrap_servers: str, settings: Settings, retry_for: float = 60.0
+) -> list[str]:
     """Create the missing topics; return the names created. Retries until the broker answers."""
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + retry_for
     while True:
         admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, request_timeout_ms=10_000)
         try:
@@ -27,13 +34,16 @@ async def ensure_topics(bootstrap_servers: str, settings: Settings, timeout: flo
             existing = set(await admin.list_topics())
             missing = [name for name in topic_names(settings) if name not in existing]
             if missing:
-                try:
-                    await admin.create_topics([
-                        NewTopic(name, settings.topic_partitions, settings.topic_replication_factor)
-                        for name in missing
-                    ])
-                except TopicAlreadyExistsError:
-                    pass  # another process created it meanwhile
+                # TopicAlreadyExistsError: another process created it meanwhile.
+                with contextlib.suppress(TopicAlreadyExistsError):
+                    await admin.create_topics(
+                        [
+                            NewTopic(
+                                name, settings.topic_partitions, settings.topic_replication_factor
+                            )
+                            for name in missing
+                        ]
+                    )
             return missing
         except (KafkaConnectionError, KafkaError, OSError):
             if time.monotonic() > deadline:

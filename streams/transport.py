@@ -22,13 +22,12 @@ import asyncio
 from typing import Any
 
 import faust
-
 from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread
 from faust.transport.drivers.aiokafka import Consumer as AIOKafkaConsumer
 from faust.transport.drivers.aiokafka import Transport as AIOKafkaTransport
 
 
-class _ConsumerThread(AIOKafkaConsumerThread):  # type: ignore[misc]
+class _ConsumerThread(AIOKafkaConsumerThread):
     fetch_max_wait_ms: int = 100
 
     def _create_worker_consumer(self, transport: Any) -> Any:
@@ -38,16 +37,19 @@ class _ConsumerThread(AIOKafkaConsumerThread):  # type: ignore[misc]
         return consumer
 
 
-class FastHandoffConsumer(AIOKafkaConsumer):  # type: ignore[misc]
+class FastHandoffConsumer(AIOKafkaConsumer):
     def _new_consumer_thread(self) -> _ConsumerThread:
         thread = _ConsumerThread(self, loop=self.loop, beacon=self.beacon)
-        thread.fetch_max_wait_ms = int(getattr(self.app, "fetch_max_wait_ms", 100))
+        thread.fetch_max_wait_ms = self._fetch_max_wait_ms = int(
+            getattr(self.app, "fetch_max_wait_ms", 100)
+        )
         return thread
 
     def _queues_of(self, topic: str) -> list[Any]:
-        return [channel.queue for channel in self.app.topics._topic_name_index.get(topic, ())]
+        conductor: Any = self.app.topics  # its index of channels by topic name is private
+        return [channel.queue for channel in conductor._topic_name_index.get(topic, ())]
 
-    async def _drain_messages(self, fetcher: Any) -> None:  # pragma: no cover - needs a broker
+    async def _drain_messages(self, fetcher: Any) -> None:  # noqa: PLR0912, PLR0915 (as in Faust)
         # Faust's loop (Consumer._drain_messages with Consumer.getmany inlined, in
         # faust/transport/consumer.py), doing per fetch what Faust does per record where the
         # answer cannot change within a fetch (highwater marks, the queues of a topic), and
@@ -62,7 +64,7 @@ class FastHandoffConsumer(AIOKafkaConsumer):  # type: ignore[misc]
         flow_control = app.flow_control
         to_message = self._to_message
         buffered = self._buffered_partitions
-        poll_timeout = self._thread.fetch_max_wait_ms / 1000
+        poll_timeout = self._fetch_max_wait_ms / 1000
 
         def stopping() -> bool:
             return bool(self._stopped.is_set() or fetcher._stopped.is_set())
@@ -105,8 +107,11 @@ class FastHandoffConsumer(AIOKafkaConsumer):  # type: ignore[misc]
                     topic_queues = queues.get(message.topic)
                     if topic_queues is None:
                         topic_queues = queues[message.topic] = self._queues_of(message.topic)
-                    if (not suspend_flow.is_set() and flow_control.is_active()
-                            and not any(queue.full() for queue in topic_queues)):
+                    if (
+                        not suspend_flow.is_set()
+                        and flow_control.is_active()
+                        and not any(queue.full() for queue in topic_queues)
+                    ):
                         await callback(message)  # cannot block: nothing to guard against
                     else:
                         await self.wait_first(callback(message), suspend_flow.wait())
@@ -121,13 +126,13 @@ class FastHandoffConsumer(AIOKafkaConsumer):  # type: ignore[misc]
             raise
 
 
-class Transport(AIOKafkaTransport):  # type: ignore[misc]
+class Transport(AIOKafkaTransport):
     """Installed on the app by :func:`streams.app.create_app` (``app.transport = ...``)."""
 
     Consumer = FastHandoffConsumer
 
 
-class RawSchema(faust.Schema):  # type: ignore[misc]
+class RawSchema(faust.Schema):  # type: ignore[type-arg]
     """Hands the message's key and value bytes to the stream as they are.
 
     Faust's schema decodes through its serializer registry even for ``raw``: about 3 µs per

@@ -34,7 +34,9 @@ from store.migrations import migrate
 ENV = Settings()  # what the environment configures; tests derive their own settings from it
 
 
-def wait_for(condition: Callable[[], bool], timeout: float, what: str, interval: float = 0.2) -> None:
+def wait_for(
+    condition: Callable[[], bool], timeout: float, what: str, interval: float = 0.2
+) -> None:
     """Poll ``condition`` until it holds; fail saying ``what`` did not happen within ``timeout``."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -47,7 +49,7 @@ def wait_for(condition: Callable[[], bool], timeout: float, what: str, interval:
 @pytest.fixture(scope="session")
 def session_dir() -> Iterator[Path]:
     path = Path(tempfile.mkdtemp(prefix="opsassist-tests-"))
-    os.chmod(path, 0o755)  # the postgres server user must reach its data dir when we are root
+    path.chmod(0o755)  # the postgres server user must reach its data dir when we are root
     yield path
     shutil.rmtree(path, ignore_errors=True)
 
@@ -57,9 +59,14 @@ def kafka_bootstrap(session_dir: Path) -> Iterator[str]:
     if ENV.kafka_bootstrap_servers:
         yield ENV.kafka_bootstrap_servers
         return
-    broker = LocalKafka(version=ENV.kafka_version, cache_dir=ENV.cache_dir,
-                        data_dir=session_dir / "kafka", port=free_port(),
-                        controller_port=free_port(), heap="512m")
+    broker = LocalKafka(
+        version=ENV.kafka_version,
+        cache_dir=ENV.cache_dir,
+        data_dir=session_dir / "kafka",
+        port=free_port(),
+        controller_port=free_port(),
+        heap="512m",
+    )
     try:
         yield broker.start(timeout=120)
     finally:
@@ -144,9 +151,19 @@ def settings_env(settings: Settings) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("OPSASSIST_")}
     env["KAFKA_BOOTSTRAP_SERVERS"] = settings.kafka_bootstrap_servers
     env["DATABASE_URL"] = settings.database_url
-    for name in ("state_dir", "topic_logs", "topic_commits", "topic_tickets", "topic_dead_letter",
-                 "topic_partitions", "worker_id", "worker_web_port", "log_level",
-                 "worker_batch_size", "worker_batch_seconds"):
+    for name in (
+        "state_dir",
+        "topic_logs",
+        "topic_commits",
+        "topic_tickets",
+        "topic_dead_letter",
+        "topic_partitions",
+        "worker_id",
+        "worker_web_port",
+        "log_level",
+        "worker_batch_size",
+        "worker_batch_seconds",
+    ):
         env[f"OPSASSIST_{name.upper()}"] = str(getattr(settings, name))
     return env
 
@@ -164,8 +181,13 @@ class WorkerProcess:
         self.starts += 1
         log = self.log_file.open("ab")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "opsassist", "worker"], env=settings_env(self.settings),
-            stdout=log, stderr=subprocess.STDOUT, cwd=PROJECT_ROOT, start_new_session=True)
+            [sys.executable, "-m", "opsassist", "worker"],
+            env=settings_env(self.settings),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=PROJECT_ROOT,
+            start_new_session=True,
+        )
         url = f"http://127.0.0.1:{self.settings.worker_web_port}/healthz"
 
         def healthy() -> bool:
@@ -207,7 +229,9 @@ def worker_process(settings: Settings, tmp_path: Path) -> Iterator[Callable[...,
     started: list[WorkerProcess] = []
 
     def make(**overrides: object) -> WorkerProcess:
-        worker = WorkerProcess(settings.model_copy(update=overrides), tmp_path / f"worker{len(started)}.log")
+        worker = WorkerProcess(
+            settings.model_copy(update=overrides), tmp_path / f"worker{len(started)}.log"
+        )
         started.append(worker)
         return worker
 

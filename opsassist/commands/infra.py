@@ -12,7 +12,9 @@ from infra.local import forget_started, local_kafka, local_postgres, record_star
 from opsassist.settings import Settings, get_settings
 from streams.topics import ensure_topics
 
-app = typer.Typer(help="Start, stop and inspect the local Kafka and PostgreSQL.", no_args_is_help=True)
+app = typer.Typer(
+    help="Start, stop and inspect the local Kafka and PostgreSQL.", no_args_is_help=True
+)
 console = Console(stderr=True)
 
 
@@ -60,6 +62,20 @@ def up() -> None:
 
 
 @app.command()
+def jars() -> None:
+    """Resolve the Kafka jars from Maven Central into the cache (done once; `up` does it too)."""
+    settings = get_settings()
+    kafka = local_kafka(settings)
+    try:
+        with console.status(f"Resolving Kafka {settings.kafka_version} from Maven Central ..."):
+            lib = kafka.ensure_jars()
+    except InfraError as exc:
+        console.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(1) from None
+    console.print(f"Kafka {settings.kafka_version} jars in {lib}")
+
+
+@app.command()
 def down() -> None:
     """Stop the local services (their data stays for the next `up`)."""
     stopped = stop_local_services(get_settings())
@@ -73,10 +89,16 @@ def status() -> None:
     kafka, pg = local_kafka(settings), local_postgres(settings)
     pid = kafka.pid()
     rows = [
-        ("Kafka", settings.kafka_bootstrap_servers and f"configured: {settings.kafka_bootstrap_servers}"
-         or (f"running (pid {pid}) on {kafka.bootstrap_servers}" if pid else "stopped")),
-        ("PostgreSQL", settings.database_url and "configured: DATABASE_URL"
-         or (f"running at {pg.database_url}" if pg.running() else "stopped")),
+        (
+            "Kafka",
+            (settings.kafka_bootstrap_servers and f"configured: {settings.kafka_bootstrap_servers}")
+            or (f"running (pid {pid}) on {kafka.bootstrap_servers}" if pid else "stopped"),
+        ),
+        (
+            "PostgreSQL",
+            (settings.database_url and "configured: DATABASE_URL")
+            or (f"running at {pg.database_url}" if pg.running() else "stopped"),
+        ),
     ]
     for name, state in rows:
         console.print(f"{name:<11} {state}")

@@ -20,8 +20,9 @@ from opsassist.settings import get_settings
 from schemas import AnyEvent, InvalidEvent
 from streams.topics import ensure_topics
 
-app = typer.Typer(help="Produce events to Kafka from files and git repositories.",
-                  no_args_is_help=True)
+app = typer.Typer(
+    help="Produce events to Kafka from files and git repositories.", no_args_is_help=True
+)
 console = Console(stderr=True)
 
 
@@ -33,13 +34,24 @@ def _send(events: Iterable[AnyEvent], what: str, total: int | None) -> int:
         console.print(f"[red]error:[/] {exc}")
         raise typer.Exit(1) from None
     asyncio.run(ensure_topics(endpoints.kafka_bootstrap_servers, settings))
-    with Progress(TextColumn(f"producing {what}"), BarColumn(), MofNCompleteColumn(),
-                  TimeElapsedColumn(), console=console, transient=False) as progress:
+    with Progress(
+        TextColumn(f"producing {what}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+    ) as progress:
         task = progress.add_task(what, total=total)
         try:
-            sent = asyncio.run(produce_events(
-                endpoints.kafka_bootstrap_servers, settings.topics, events,
-                on_sent=lambda n: progress.advance(task, n)))
+            sent = asyncio.run(
+                produce_events(
+                    endpoints.kafka_bootstrap_servers,
+                    settings.topics,
+                    events,
+                    on_sent=lambda n: progress.advance(task, n),
+                )
+            )
         except (InvalidEvent, GitError) as exc:
             console.print(f"[red]error:[/] {exc}")
             raise typer.Exit(2) from None
@@ -61,7 +73,9 @@ def _existing(path: Path) -> Path:
 @app.command()
 def logs(
     file: Annotated[Path, typer.Argument(help="Plain text lines or NDJSON.")],
-    service: Annotated[str | None, typer.Option(help="Service name; default: the file's stem.")] = None,
+    service: Annotated[
+        str | None, typer.Option(help="Service name; default: the file's stem.")
+    ] = None,
 ) -> None:
     """Produce one log event per line of FILE."""
     _existing(file)
@@ -71,8 +85,12 @@ def logs(
 @app.command()
 def commits(
     git: Annotated[Path, typer.Option("--git", help="Path of a git repository.")],
-    rev_range: Annotated[str | None, typer.Option("--range", help="A..B; default: all of HEAD.")] = None,
-    repo: Annotated[str | None, typer.Option(help="Repository name; default: the directory name.")] = None,
+    rev_range: Annotated[
+        str | None, typer.Option("--range", help="A..B; default: all of HEAD.")
+    ] = None,
+    repo: Annotated[
+        str | None, typer.Option(help="Repository name; default: the directory name.")
+    ] = None,
 ) -> None:
     """Produce one commit event per commit (with its tags) of a git repository."""
     try:
@@ -85,9 +103,15 @@ def commits(
 @app.command()
 def tickets(
     file: Annotated[Path, typer.Argument(help="JSONL (one ticket a line) or CSV with a header.")],
-    source: Annotated[str, typer.Option(help="Source system name for tickets that name none.")] = "file",
+    source: Annotated[
+        str, typer.Option(help="Source system name for tickets that name none.")
+    ] = "file",
 ) -> None:
     """Produce one ticket event per ticket of FILE."""
     _existing(file)
     total = _count_lines(file) - (1 if file.suffix.lower() == ".csv" else 0)
-    _send(ticket_events_from_file(file, source), "ticket events", None if file.suffix == ".csv" else total)
+    _send(
+        ticket_events_from_file(file, source),
+        "ticket events",
+        None if file.suffix == ".csv" else total,
+    )

@@ -44,7 +44,9 @@ def _demo_sources(settings: Settings) -> tuple[list[tuple[Path, str]], Path]:
     loghub = settings.eval_data / "loghub_2k"
     logs = [(loghub / s / f"{s}_2k.log", s.lower()) for s in ("HDFS", "Apache", "OpenSSH")]
     logs = [(p, svc) for p, svc in logs if p.exists()] or [(DEMO_DIR / "logs.ndjson", "demo-api")]
-    tickets = settings.eval_data / "tickets" / "nlbse24_issue_report_classification" / "issues_train.csv"
+    tickets = (
+        settings.eval_data / "tickets" / "nlbse24_issue_report_classification" / "issues_train.csv"
+    )
     return logs, tickets if tickets.exists() else DEMO_DIR / "tickets.jsonl"
 
 
@@ -64,8 +66,10 @@ def _load_demo(settings: Settings) -> None:
     ticket_events = list(ticket_events_from_file(tickets, "demo", source="demo"))
     events.extend(ticket_events[:300])
     sent = asyncio.run(produce_events(endpoints.kafka_bootstrap_servers, settings.topics, events))  # type: ignore[arg-type]
-    console.print(f"Demo data: {sent:,} events produced ({', '.join(s for _, s in logs)} logs, "
-                  f"this repository's commits, {min(300, len(ticket_events))} tickets from {tickets.name}).")
+    console.print(
+        f"Demo data: {sent:,} events produced ({', '.join(s for _, s in logs)} logs, "
+        f"this repository's commits, {min(300, len(ticket_events))} tickets from {tickets.name})."
+    )
 
 
 def run_all(demo: bool = True) -> None:
@@ -76,14 +80,21 @@ def run_all(demo: bool = True) -> None:
     def stop(*_: object) -> None:
         raise KeyboardInterrupt
 
+    # Installed explicitly: a shell that starts us in the background may have SIGINT ignored.
     signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
     try:
         started = start_local_services(settings)
         endpoints = resolve_endpoints(settings)
         applied = asyncio.run(migrate(endpoints.database_url))
         console.print(f"Migrations: {len(applied)} applied, schema up to date.")
-        env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": endpoints.kafka_bootstrap_servers,
-               "DATABASE_URL": endpoints.database_url}
+        env = {
+            **os.environ,
+            "KAFKA_BOOTSTRAP_SERVERS": endpoints.kafka_bootstrap_servers,
+            "DATABASE_URL": endpoints.database_url,
+        }
+        if sys.stderr.isatty() and "log_format" not in settings.model_fields_set:
+            env["OPSASSIST_LOG_FORMAT"] = "console"  # a person is watching; JSON otherwise
         opsassist = [sys.executable, "-m", "opsassist"]
         worker = subprocess.Popen([*opsassist, "worker"], env=env)
         children.append(worker)
@@ -96,7 +107,8 @@ def run_all(demo: bool = True) -> None:
         if demo:
             _load_demo(settings)
         console.rule("[bold green]Opsassist is running")
-        console.print(f"""
+        console.print(
+            f"""
   API           {api_url}   (docs: {api_url}/docs)
   readiness     {api_url}/readyz
   API metrics   {api_url}/metrics
@@ -110,7 +122,10 @@ Try:
   opsassist produce commits --git . --range HEAD~10..HEAD
   curl -s {worker_url}/metrics | grep opsassist_events
 
-Ctrl-C stops everything.""")
+Ctrl-C stops everything.""",
+            soft_wrap=True,
+            highlight=False,
+        )
         while all(child.poll() is None for child in children):
             time.sleep(0.5)
         console.print("[red]A process exited; stopping everything.[/]")

@@ -38,7 +38,9 @@ def migrate() -> None:
         raise typer.Exit(1) from None
     for m in applied:
         console.print(f"applied {m.version:04d}_{m.name} ({m.phase})")
-    console.print("Schema is up to date." if not applied else f"{len(applied)} migration(s) applied.")
+    console.print(
+        "Schema is up to date." if not applied else f"{len(applied)} migration(s) applied."
+    )
 
 
 async def _preflight(settings: Settings, endpoints: Endpoints) -> None:
@@ -51,7 +53,8 @@ async def _preflight(settings: Settings, endpoints: Endpoints) -> None:
 
 
 def worker() -> None:
-    """Run the stream worker (Faust): raw topics into PostgreSQL, bad input to the dead-letter topic."""
+    """Run the stream worker (Faust): raw topics into PostgreSQL, bad input to the dead-letter
+    topic."""
     settings = get_settings()
     configure_logging(settings.log_level, settings.log_format)
     endpoints = endpoints_or_exit(settings)
@@ -76,5 +79,10 @@ def api() -> None:
     settings = get_settings()
     configure_logging(settings.log_level, settings.log_format)
     endpoints = endpoints_or_exit(settings)
-    uvicorn.run(create_app(settings, endpoints), host=settings.api_host, port=settings.api_port,
-                log_config=None, access_log=False)
+    uvicorn.run(
+        create_app(settings, endpoints),
+        host=settings.api_host,
+        port=settings.api_port,
+        log_config=None,
+        access_log=False,
+    )

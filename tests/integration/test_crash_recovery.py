@@ -20,7 +20,9 @@ def test_worker_killed_mid_run_and_restarted_writes_every_event_exactly_once(
 ):
     events = [log_event(i) for i in range(TOTAL)]
     tickets = [ticket_event(i) for i in range(2_000)]
-    asyncio.run(produce_events(settings.kafka_bootstrap_servers, settings.topics, [*events, *tickets]))
+    asyncio.run(
+        produce_events(settings.kafka_bootstrap_servers, settings.topics, [*events, *tickets])
+    )
 
     worker = worker_process(worker_batch_size=500)
     worker.start()
@@ -39,5 +41,8 @@ def test_worker_killed_mid_run_and_restarted_writes_every_event_exactly_once(
     assert {r["event_id"] for r in ids} == {e.id for e in events}
     assert count_rows(settings, "ticket_events") == len(tickets)
     # each ticket's only version is its creation: redelivered events changed nothing
-    assert asyncio.run(fetch(settings.database_url, "SELECT max(version) AS v FROM tickets"))[0]["v"] == 1
+    assert (
+        asyncio.run(fetch(settings.database_url, "SELECT max(version) AS v FROM tickets"))[0]["v"]
+        == 1
+    )
     assert count_rows(settings, "ticket_changes") == len(tickets)

@@ -29,8 +29,11 @@ N = 10_000
 def test_ten_thousand_events_of_each_kind_arrive_as_exactly_thirty_thousand_rows(
     settings, worker_process
 ):
-    events = ([log_event(i) for i in range(N)] + [commit_event(i) for i in range(N)]
-              + [ticket_event(i) for i in range(N)])
+    events = (
+        [log_event(i) for i in range(N)]
+        + [commit_event(i) for i in range(N)]
+        + [ticket_event(i) for i in range(N)]
+    )
     worker = worker_process()
     worker.start()
     sent = asyncio.run(produce_events(settings.kafka_bootstrap_servers, settings.topics, events))
@@ -44,7 +47,10 @@ def test_ten_thousand_events_of_each_kind_arrive_as_exactly_thirty_thousand_rows
     assert count_rows(settings, "commits") == N
     assert count_rows(settings, "tickets") == N
     assert count_rows(settings, "ticket_events") == N
-    ids = {r["event_id"] for r in asyncio.run(fetch(settings.database_url, "SELECT event_id FROM log_events"))}
+    ids = {
+        r["event_id"]
+        for r in asyncio.run(fetch(settings.database_url, "SELECT event_id FROM log_events"))
+    }
     assert ids == {f"log-{i}" for i in range(N)}
     metrics = worker.metrics()
     assert f'opsassist_events_written_total{{topic="{settings.topic_logs}"}} {float(N)}' in metrics
@@ -92,14 +98,21 @@ def test_malformed_events_go_to_dead_letter_with_reason_and_the_rest_are_written
 
 def test_a_row_the_database_refuses_is_dead_lettered_alone(settings, worker_process):
     # A constraint stands in for anything PostgreSQL may refuse that validation let through.
-    asyncio.run(fetch(settings.database_url, "ALTER TABLE log_events ADD CONSTRAINT no_poison "
-                                             "CHECK (message <> 'poison')"))
+    asyncio.run(
+        fetch(
+            settings.database_url,
+            "ALTER TABLE log_events ADD CONSTRAINT no_poison CHECK (message <> 'poison')",
+        )
+    )
     events = [log_event(i) for i in range(20)]
     refused = log_event(99, message="poison")
     worker = worker_process()
     worker.start()
-    asyncio.run(produce_events(settings.kafka_bootstrap_servers, settings.topics,
-                               [*events[:10], refused, *events[10:]]))
+    asyncio.run(
+        produce_events(
+            settings.kafka_bootstrap_servers, settings.topics, [*events[:10], refused, *events[10:]]
+        )
+    )
     wait_for(lambda: count_rows(settings, "log_events") >= 20, 60, "the 20 storable events")
     dead = asyncio.run(read_topic(settings.kafka_bootstrap_servers, settings.topic_dead_letter, 1))
     assert len(dead) == 1
@@ -114,16 +127,26 @@ def test_ticket_updates_become_versions_with_history(settings, worker_process):
     worker = worker_process()
     worker.start()
     produce = lambda events: asyncio.run(  # noqa: E731
-        produce_events(settings.kafka_bootstrap_servers, settings.topics, events))
+        produce_events(settings.kafka_bootstrap_servers, settings.topics, events)
+    )
     produce([ticket_event(1, 0)])
     wait_for(lambda: count_rows(settings, "tickets") >= 1, 60, "the new ticket")
     # the update, delivered twice, and a stale event that arrives late
-    produce([ticket_event(1, 2, title="Renamed"), ticket_event(1, 2, title="Renamed"),
-             ticket_event(1, 1, title="Stale")])
+    produce(
+        [
+            ticket_event(1, 2, title="Renamed"),
+            ticket_event(1, 2, title="Renamed"),
+            ticket_event(1, 1, title="Stale"),
+        ]
+    )
     wait_for(lambda: count_rows(settings, "ticket_events") >= 3, 60, "the update events")
     wait_for(lambda: count_rows(settings, "ticket_changes") >= 2, 30, "two ticket versions")
-    rows = asyncio.run(fetch(settings.database_url,
-                             "SELECT version, change_kind, delta FROM ticket_changes ORDER BY version"))
+    rows = asyncio.run(
+        fetch(
+            settings.database_url,
+            "SELECT version, change_kind, delta FROM ticket_changes ORDER BY version",
+        )
+    )
     assert [(r["version"], r["change_kind"]) for r in rows] == [(1, "insert"), (2, "update")]
     delta = orjson.loads(rows[1]["delta"])
     assert delta["title"] == "Renamed"

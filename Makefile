@@ -1,0 +1,50 @@
+# Everything a developer or CI needs, from a fresh clone: `make run`, `make test`.
+# The virtualenv is (re)built when pyproject.toml or requirements.lock change.
+
+PYTHON ?= python3.11
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: install jars run test test-unit bench lint format schemas clean
+
+$(STAMP): pyproject.toml requirements.lock
+	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found; install Python 3.11 or run 'make PYTHON=/path/to/python3.11 ...'" >&2; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements.lock
+	$(BIN)/pip install --quiet --no-deps -e .
+	@touch $(STAMP)
+
+install: $(STAMP)  ## the .venv with the locked packages and opsassist itself
+
+jars: install  ## resolve the Kafka jars from Maven Central into the cache (once)
+	$(BIN)/opsassist infra jars
+
+run: jars  ## start Kafka and PostgreSQL (unless configured), the worker and the API, load demo data
+	$(BIN)/opsassist run
+
+# pytest exits 5 when a selection collects no test; that is not a failure here.
+test: jars  ## every test: unit, and integration on a real Kafka broker and PostgreSQL server
+	$(BIN)/pytest $(PYTEST_ARGS); rc=$$?; if [ $$rc -eq 5 ]; then exit 0; fi; exit $$rc
+
+test-unit: install  ## the unit tests only (no services)
+	$(BIN)/pytest tests/unit $(PYTEST_ARGS); rc=$$?; if [ $$rc -eq 5 ]; then exit 0; fi; exit $$rc
+
+bench: jars  ## benchmarks; figures go to docs/benchmarks.md
+	$(BIN)/python -m bench.pipeline
+
+lint: install  ## ruff (lint and format) and mypy, as CI runs them
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+format: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+schemas: install  ## re-export the events' JSON Schema into schemas/json/
+	$(BIN)/opsassist schemas export
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
