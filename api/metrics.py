@@ -9,7 +9,6 @@ from collections.abc import Awaitable, Callable
 from prometheus_client import Counter, Histogram
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Match
 
 HTTP_REQUESTS = Counter(
     "opsassist_http_requests_total", "HTTP requests answered.", ["method", "route", "status"]
@@ -23,11 +22,9 @@ HTTP_DURATION = Histogram(
 
 
 def _route_template(request: Request) -> str:
-    for route in request.app.router.routes:
-        match, _ = route.matches(request.scope)
-        if match is Match.FULL:
-            return str(getattr(route, "path", "unmatched"))
-    return "unmatched"
+    # The router records the route it matched in the scope; its path is the template.
+    route = request.scope.get("route")
+    return str(getattr(route, "path", "unmatched")) if route is not None else "unmatched"
 
 
 async def record_http_metrics(

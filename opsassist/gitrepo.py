@@ -60,6 +60,12 @@ def tags_by_commit(repo: Path) -> dict[str, list[str]]:
     return tags
 
 
+def ensure_repository(repo: Path) -> None:
+    """Raise :class:`GitError` unless ``repo`` is a git repository (a work tree or a bare one)."""
+    if not (repo / ".git").exists() and not (repo / "HEAD").exists():
+        raise GitError(f"{repo} is not a git repository")
+
+
 def current_branch(repo: Path) -> str | None:
     name = _git(repo, "rev-parse", "--abbrev-ref", "HEAD").strip()
     return None if name == "HEAD" else name
@@ -67,8 +73,7 @@ def current_branch(repo: Path) -> str | None:
 
 def read_commits(repo: Path, rev_range: str | None = None) -> Iterator[GitCommit]:
     """Commits of ``rev_range`` (``A..B``; default: all reachable from HEAD), oldest first."""
-    if not (repo / ".git").exists() and not (repo / "HEAD").exists():
-        raise GitError(f"{repo} is not a git repository")
+    ensure_repository(repo)
     tags = tags_by_commit(repo)
     fmt = "%x1f".join(_FIELDS) + _RECORD_END
     out = _git(

@@ -16,7 +16,7 @@ from typing import Any
 
 import orjson
 
-from opsassist.gitrepo import current_branch, read_commits
+from opsassist.gitrepo import current_branch, ensure_repository, read_commits
 from schemas import (
     CommitEvent,
     CommitPayloadV1,
@@ -112,6 +112,7 @@ def commit_events_from_git(
     repo: Path, rev_range: str | None = None, name: str | None = None, source: str = "cli:produce"
 ) -> Iterator[CommitEvent]:
     """One event per commit of ``rev_range``, oldest first, with the tags pointing at it."""
+    ensure_repository(repo)
     repo_label = name or repo_name(repo)
     branch = current_branch(repo)
     now = utcnow()

@@ -128,6 +128,23 @@ def database_url(migrated_template: str) -> Iterator[str]:
 
 
 @pytest.fixture
+def empty_database_url(migrated_template: str) -> Iterator[str]:
+    """A fresh database with no migrations applied, for tests of the migration runner."""
+    name = f"e_{uuid.uuid4().hex[:12]}"
+
+    async def run(sql: str) -> None:
+        conn = await asyncpg.connect(migrated_template)
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    asyncio.run(run(f"CREATE DATABASE {name}"))
+    yield _with_database(migrated_template, name)
+    asyncio.run(run(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+
+
+@pytest.fixture
 def settings(kafka_bootstrap: str, database_url: str, tmp_path: Path) -> Settings:
     """Settings of this test: its own topics and consumer group on the shared services."""
     suffix = uuid.uuid4().hex[:8]
@@ -142,6 +159,7 @@ def settings(kafka_bootstrap: str, database_url: str, tmp_path: Path) -> Setting
         topic_partitions=3,
         worker_id=f"test-worker-{suffix}",
         worker_web_port=free_port(),
+        api_port=free_port(),
         log_level="INFO",
     )
 
@@ -163,6 +181,7 @@ def settings_env(settings: Settings) -> dict[str, str]:
         "log_level",
         "worker_batch_size",
         "worker_batch_seconds",
+        "api_port",
     ):
         env[f"OPSASSIST_{name.upper()}"] = str(getattr(settings, name))
     return env
@@ -238,3 +257,62 @@ def worker_process(settings: Settings, tmp_path: Path) -> Iterator[Callable[...,
     yield make
     for worker in started:
         worker.stop()
+
+
+@dataclass
+class ApiProcess:
+    """``opsassist api`` as a real child process (uvicorn on a free port)."""
+
+    settings: Settings
+    log_file: Path
+    proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.settings.api_port}"
+
+    def start(self, timeout: float = 60) -> None:
+        log = self.log_file.open("ab")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "opsassist", "api"],
+            env=settings_env(self.settings),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=PROJECT_ROOT,
+            start_new_session=True,
+        )
+
+        def answering() -> bool:
+            assert self.proc is not None
+            if self.proc.poll() is not None:
+                tail = "\n".join(self.log_file.read_text(errors="replace").splitlines()[-30:])
+                raise AssertionError(f"api exited ({self.proc.returncode}):\n{tail}")
+            try:
+                return httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200
+            except httpx.HTTPError:
+                return False
+
+        wait_for(answering, timeout, "the API to answer /healthz")
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+@pytest.fixture
+def api_process(settings: Settings, tmp_path: Path) -> Iterator[Callable[..., ApiProcess]]:
+    started: list[ApiProcess] = []
+
+    def make(**overrides: object) -> ApiProcess:
+        api = ApiProcess(settings.model_copy(update=overrides), tmp_path / f"api{len(started)}.log")
+        started.append(api)
+        return api
+
+    yield make
+    for api in started:
+        api.stop()
