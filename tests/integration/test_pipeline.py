@@ -55,6 +55,20 @@ def test_ten_thousand_events_of_each_kind_arrive_as_exactly_thirty_thousand_rows
     metrics = worker.metrics()
     assert f'opsassist_events_written_total{{topic="{settings.topic_logs}"}} {float(N)}' in metrics
 
+    def lag(partition: int) -> float | None:
+        prefix = (
+            f'opsassist_consumer_lag_messages{{partition="{partition}",'
+            f'topic="{settings.topic_logs}"}} '
+        )
+        for line in worker.metrics().splitlines():
+            if line.startswith(prefix):
+                return float(line[len(prefix) :])
+        return None
+
+    # once the offsets of everything written are committed, no partition lags
+    partitions = range(settings.topic_partitions)
+    wait_for(lambda: all(lag(p) == 0.0 for p in partitions), 60, "consumer lag to reach 0")
+
 
 def test_malformed_events_go_to_dead_letter_with_reason_and_the_rest_are_written(
     settings, worker_process
