@@ -6,7 +6,7 @@ the same topic (separate consumer groups, separate databases), one after the oth
 each is counted from its first row to its last (start-up is reported apart), and the worker's
 peak RSS is sampled every 50 ms.
 
-    make bench            # or: .venv/bin/python bench/pipeline.py [--events N]
+    make bench            # or: .venv/bin/python -m bench.pipeline [--events N]
 """
 
 from __future__ import annotations
@@ -249,7 +249,7 @@ def main() -> None:
         Path(PROJECT_ROOT / "docs" / "benchmarks.md"),
         "Pipeline: Kafka → PostgreSQL",
         text,
-        "python bench/pipeline.py",
+        "make bench (python -m bench.pipeline)",
     )
 
 
