@@ -43,11 +43,13 @@ def _when(record: CommitRecord) -> datetime | None:
 
 def assign_releases(records: Sequence[CommitRecord], config: ChangelogConfig) -> dict[str, str]:
     """Commit sha → release tag ("" for Unreleased). A commit's own ``release`` wins."""
+    generation = _generations(records)
     by_sha = {r.sha: r for r in records}
     assigned = {r.sha: r.release for r in records if r.release is not None}
     tagged = [(i, r, tag) for i, r in enumerate(records) if (tag := _release_tag(r, config))]
     # Oldest tag first, so each tag claims only what no earlier tag reaches.
-    tagged.sort(key=lambda item: (_when(item[1]) or _NEVER, item[0]))
+    # Ancestry first (a tag behind another is older whatever the clocks say), then time.
+    tagged.sort(key=lambda item: (generation[item[1].sha], _when(item[1]) or _NEVER))
     for _, record, tag in tagged:
         stack = [record.sha]
         while stack:
