@@ -4,12 +4,15 @@ Order, first hit wins:
 
 1. a leading gitmoji (``✨`` or ``:sparkles:``) names the type, as the gitmoji convention says;
 2. ticket prefixes (``ABC-123:``, ``[ABC-123]``, ``[tag]``) are ignored;
-3. the first word, if it is a verb with one clear meaning (``Fix``/``Fixed`` → fix,
+3. a first word ``Revert`` → revert;
+4. a word naming the area touched, because the convention's docs/test/ci/build types name an
+   area whatever the verb (``README``/``docs``/``typo`` → docs, ``test``/``tests`` → test,
+   ``CI``/``workflow`` → ci, ``dependencies`` → build);
+5. the first word, if it is a verb with one clear meaning (``Fix``/``Fixed`` → fix,
    ``Add``/``Implement``/``Support`` → feat, ``Refactor``/``Rename``/``Remove`` → refactor,
-   ``Optimize`` → perf, ``Bump``/``Release`` → chore, ``Revert`` → revert, ...);
-4. a word naming what was touched (``README``/``docs`` → docs, ``test``/``tests`` → test,
-   ``CI``/``workflow`` → ci, ``typo`` → docs, ``dependencies`` → build);
-5. otherwise ``other``: the commit is listed under the default group, never dropped.
+   ``Optimize`` → perf, ``Bump``/``Release`` → chore, ...);
+6. a word naming a symptom (``crash``/``bug``/``error`` → fix, ``faster`` → perf);
+7. otherwise ``other``: the commit is listed under the default group, never dropped.
 """
 
 from __future__ import annotations
@@ -52,11 +55,15 @@ _FIRST_WORD = {
     "revert": "revert",
     "reverts": "revert",
 }  # fmt: skip
-_TOUCHED = (
+# The Conventional Commits types docs/test/ci/build name the *area* a change touches, whatever
+# its verb ("Fix typo in README" is docs), so an area word outranks the first verb.
+_AREA = (
     (re.compile(r"\b(readme|docs?|documentation|typos?|changelog|docstrings?)\b"), "docs"),
     (re.compile(r"\b(tests?|specs?|coverage|fixtures?)\b"), "test"),
     (re.compile(r"\b(ci|workflows?|pipelines?|github actions)\b"), "ci"),
     (re.compile(r"\b(dependenc(y|ies)|deps|lockfile|requirements)\b"), "build"),
+)
+_SYMPTOM = (
     (re.compile(r"\b(bugs?|crash(es)?|errors?|regression)\b"), "fix"),
     (re.compile(r"\b(performance|faster|slow)\b"), "perf"),
 )
@@ -72,9 +79,15 @@ def guess_type(header: str) -> str:
             return type_
     text = _PREFIX.sub("", text).lower()
     first = _WORD.match(text)
-    if first and first[0] in _FIRST_WORD:
-        return _FIRST_WORD[first[0]]
-    for pattern, type_ in _TOUCHED:
+    verb = _FIRST_WORD.get(first[0]) if first else None
+    if verb == "revert":
+        return verb
+    for pattern, type_ in _AREA:
+        if pattern.search(text):
+            return type_
+    if verb:
+        return verb
+    for pattern, type_ in _SYMPTOM:
         if pattern.search(text):
             return type_
     return "other"

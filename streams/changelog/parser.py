@@ -44,7 +44,9 @@ _MERGE_REQUEST_REF = re.compile(r"See merge request [\w./-]+!(?P<number>\d+)")
 
 
 def _split_message(message: str) -> tuple[str, list[str]]:
-    lines = message.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    if "\r" in message:
+        message = message.replace("\r\n", "\n").replace("\r", "\n")
+    lines = message.split("\n")
     return lines[0].strip(), lines[1:]
 
 
@@ -82,6 +84,8 @@ def _split_footers(paragraphs: list[list[str]]) -> tuple[str, tuple[Footer, ...]
 
 
 def _issues(description: str, footers: tuple[Footer, ...]) -> tuple[int, ...]:
+    if not footers and "#" not in description:
+        return ()
     numbers = [int(m["number"]) for m in _ISSUE_REF.finditer(description)]
     for footer in footers:
         if footer.token.lower() in _ISSUE_FOOTERS:
@@ -125,7 +129,7 @@ def _breaking_text(footers: tuple[Footer, ...], rest: str) -> str | None:
     for footer in footers:
         if footer.token in _BREAKING_TOKENS:
             return footer.value
-    line = _BREAKING_LINE.search(rest)
+    line = _BREAKING_LINE.search(rest) if "BREAKING" in rest else None
     return line["text"].strip() if line else None
 
 
@@ -137,12 +141,13 @@ def parse_commit(sha: str, message: str, parents: tuple[str, ...] | list[str] = 
     header, rest_lines = _split_message(message)
     if not header:
         raise InvalidCommit(f"commit {sha[:12]} has an empty message")
-    paragraphs = _paragraphs(rest_lines)
-    body, footers = _split_footers(paragraphs)
     rest = "\n".join(rest_lines)
+    # Most commits are a single line; skip the body machinery for them.
+    paragraphs = _paragraphs(rest_lines) if rest.strip() else []
+    body, footers = _split_footers(paragraphs) if paragraphs else ("", ())
     merge = len(parents) > 1
 
-    pr_match = _TRAILING_PR.search(header)
+    pr_match = _TRAILING_PR.search(header) if header.endswith(")") else None
     title = _read_title(
         header[: pr_match.start()] if pr_match else header,
         merge,

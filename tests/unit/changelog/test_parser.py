@@ -104,9 +104,9 @@ def test_type_is_case_insensitive() -> None:
 
 
 def test_missing_space_after_colon_is_not_conventional_but_kept() -> None:
-    c = parse_commit(SHA, "fix:typo in handler")
+    c = parse_commit(SHA, "fix:handle null ids")
     assert not c.conventional
-    assert c.description == "fix:typo in handler"
+    assert c.description == "fix:handle null ids"
     assert c.type == "fix"  # the heuristic's first-word rule
 
 
