@@ -32,7 +32,7 @@ from streams.changelog.polish import (
     polish_release,
 )
 from streams.changelog.records import commit_from_mapping, commits_from_jsonl
-from streams.changelog.releases import build_changelog
+from streams.changelog.releases import build_changelog, changed_releases
 from streams.changelog.render import releases_to_json, render_markdown
 
 __all__ = [
@@ -52,6 +52,7 @@ __all__ = [
     "Skipped",
     "apply_rewording",
     "build_changelog",
+    "changed_releases",
     "check_rewording",
     "commit_from_mapping",
     "commits_from_jsonl",

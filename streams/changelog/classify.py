@@ -28,6 +28,16 @@ def _matches(rule: Rule, commit: ParsedCommit) -> bool:
     return rule.body is None or bool(rule.body.search(commit.body))
 
 
+def _describe(rule: Rule) -> str:
+    fields = (
+        ("type", rule.type),
+        ("scope", rule.scope),
+        ("message", rule.message),
+        ("body", rule.body),
+    )
+    return ", ".join(f"{name} ~ {pattern.pattern}" for name, pattern in fields if pattern)
+
+
 def _fallback_group(commit: ParsedCommit, config: ChangelogConfig) -> str:
     """Somewhere to show a breaking change that every rule would skip."""
     keys = [g.key for g in config.groups]
@@ -59,7 +69,7 @@ def place_commit(commit: ParsedCommit, config: ChangelogConfig) -> Placement:
         if rule.group is not None:
             return Placement(rule.group)
         if not breaking:
-            return Placement(None, f"skipped by parsers[{index}]")
+            return Placement(None, f"skipped by parsers[{index}] ({_describe(rule)})")
     if config.default_group or breaking:
         return Placement(_fallback_group(commit, config))
     return Placement(None, "no parser matched")

@@ -173,3 +173,10 @@ def build_changelog(commits: Iterable[CommitRecord], config: ChangelogConfig) ->
     if _UNRELEASED in members:
         releases.append(_release(None, members[_UNRELEASED], parsed, previous, config))
     return releases[::-1]
+
+
+def changed_releases(stored: Sequence[Release], fresh: Sequence[Release]) -> list[Release]:
+    """The releases of ``fresh`` that are new or differ from ``stored`` (matched by tag,
+    Unreleased by None): what to write after regenerating because late commits arrived."""
+    before = {r.tag: r for r in stored}
+    return [r for r in fresh if before.get(r.tag) != r]

@@ -10,6 +10,7 @@ from streams.changelog import (
     CommitRecord,
     Release,
     build_changelog,
+    changed_releases,
     default_config,
     load_config,
 )
@@ -153,3 +154,19 @@ def test_ignored_tags_fold_into_the_next_release(tmp_path) -> None:  # type: ign
     commits = history(("feat: a", ("v1.0.0-rc.1",)), ("fix: b", ("v1.0.0",)))
     releases = build_changelog(commits, load_config(path))
     assert [(r.tag, len(r.commits)) for r in releases] == [("v1.0.0", 2)]
+
+
+def test_late_commits_change_only_the_releases_they_land_in() -> None:
+    commits = history(("feat: a", ("v1.0.0",)), ("fix: b", ("v1.0.1",)), ("docs: c", ()))
+    stored = build_changelog(commits, default_config())
+    # A commit that arrives late, on a branch merged before v1.0.1 was tagged.
+    late = CommitRecord("f" * 40, "fix: late", (commits[0].sha,), "a", T0, T0)
+    merge = CommitRecord(
+        commits[1].sha, commits[1].message, (commits[0].sha, late.sha), "a",
+        commits[1].committed_at, commits[1].committed_at, ("v1.0.1",),
+    )  # fmt: skip
+    fresh = build_changelog([commits[0], late, merge, commits[2]], default_config())
+    changed = changed_releases(stored, fresh)
+    assert [r.tag for r in changed] == ["v1.0.1"]
+    assert late.sha in changed[0].commits
+    assert changed_releases(fresh, fresh) == []
