@@ -58,7 +58,7 @@ _FIRST_WORD = {
 # The Conventional Commits types docs/test/ci/build name the *area* a change touches, whatever
 # its verb ("Fix typo in README" is docs), so an area word outranks the first verb.
 _AREA = (
-    (re.compile(r"\b(readme|docs?|documentation|typos?|changelog|docstrings?)\b"), "docs"),
+    (re.compile(r"\b(readme|docs?|documentation|typos?|docstrings?)\b"), "docs"),
     (re.compile(r"\b(tests?|specs?|coverage|fixtures?)\b"), "test"),
     (re.compile(r"\b(ci|workflows?|pipelines?|github actions)\b"), "ci"),
     (re.compile(r"\b(dependenc(y|ies)|deps|lockfile|requirements)\b"), "build"),

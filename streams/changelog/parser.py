@@ -148,6 +148,8 @@ def parse_commit(sha: str, message: str, parents: tuple[str, ...] | list[str] = 
     merge = len(parents) > 1
 
     pr_match = _TRAILING_PR.search(header) if header.endswith(")") else None
+    if pr_match and not header[: pr_match.start()].strip():
+        pr_match = None  # the whole header is "(#7)": keep it as the text
     title = _read_title(
         header[: pr_match.start()] if pr_match else header,
         merge,
@@ -158,7 +160,9 @@ def parse_commit(sha: str, message: str, parents: tuple[str, ...] | list[str] = 
         mr = _MERGE_REQUEST_REF.search(message)
         pull_request = int(mr["number"]) if mr else None
     reverts = _REVERTS_SHA.search(rest) if title.type == "revert" else None
-    breaking_description = _breaking_text(footers, rest)
+    # The header too: "BREAKING CHANGE: ..." as a whole header is not the grammar, but it is
+    # certainly a breaking change.
+    breaking_description = _breaking_text(footers, f"{header}\n{rest}")
 
     return ParsedCommit(
         sha=sha,

@@ -8,7 +8,7 @@ CLI on a git repository and the pipeline on the commits stored for a repository.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 
 from streams.changelog.classify import entry_for, place_commit
@@ -41,9 +41,13 @@ def _when(record: CommitRecord) -> datetime | None:
     return when
 
 
-def assign_releases(records: Sequence[CommitRecord], config: ChangelogConfig) -> dict[str, str]:
+def assign_releases(
+    records: Sequence[CommitRecord],
+    config: ChangelogConfig,
+    generation: Mapping[str, int] | None = None,
+) -> dict[str, str]:
     """Commit sha → release tag ("" for Unreleased). A commit's own ``release`` wins."""
-    generation = _generations(records)
+    generation = generation if generation is not None else _generations(records)
     by_sha = {r.sha: r for r in records}
     assigned = {r.sha: r.release for r in records if r.release is not None}
     tagged = [(i, r, tag) for i, r in enumerate(records) if (tag := _release_tag(r, config))]
@@ -155,7 +159,7 @@ def build_changelog(commits: Iterable[CommitRecord], config: ChangelogConfig) ->
     )
     records = [records[i] for i in order]
     parsed = {r.sha: parse_commit(r.sha, r.message, r.parents) for r in records}
-    release_of = assign_releases(records, config)
+    release_of = assign_releases(records, config, generation)
     members: dict[str, list[CommitRecord]] = {}
     for record in records:
         members.setdefault(release_of[record.sha], []).append(record)
