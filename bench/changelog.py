@@ -202,9 +202,11 @@ class Published:
     groups: dict[str, str] = field(default_factory=dict)
     breaking: set[str] = field(default_factory=set)
     unattributed: list[str] = field(default_factory=list)
+    date: str | None = None
 
 
 _ENTRY = re.compile(r"^- (.*)$")
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _COMMIT_LINK = re.compile(r"/commit/([0-9a-f]{40})\)")
 _CZ_ENTRY = re.compile(r"^(?:\*\*(?P<scope>[^*]+)\*\*: )?(?P<text>.*)$")
 _PR_SUFFIX = re.compile(r"(\s*\((?:[\w.-]+/[\w.-]+)?#\d+\))+\s*$")
@@ -223,6 +225,8 @@ def parse_published(section: str, records: list[CommitRecord]) -> Published:
         parsed = parse_commit(record.sha, record.message, record.parents)
         by_text.setdefault((parsed.scope or "", _norm(parsed.description)), []).append(record.sha)
     group = ""
+    heading_date = _DATE.search(section.split("\n", 1)[0])
+    out.date = heading_date[0] if heading_date else None
     for line in section.splitlines():
         if line.startswith("## "):
             group = ""  # "New Contributors" and the like are not groups
@@ -262,6 +266,7 @@ class Comparison:
     breaking_published: int
     breaking_found: int
     unattributed: int
+    date_same: bool
 
 
 def compare(release: Release, published: Published, previous_tag: str | None) -> Comparison:
@@ -287,6 +292,7 @@ def compare(release: Release, published: Published, previous_tag: str | None) ->
         breaking_published=len(published.breaking),
         breaking_found=len(published.breaking & breaking_ours),
         unattributed=len(published.unattributed),
+        date_same=bool(release.date and release.date.date().isoformat() == published.date),
     )
 
 
@@ -343,7 +349,7 @@ def _row(cells: list[object]) -> str:
 SUMMARY_HEAD = [
     "repository", "configuration", "group agreement, commits either lists",
     "group agreement, all commits", "missed", "added", "other group", "breaking found",
-    "bump = published",
+    "bump = published", "date = published",
 ]  # fmt: skip
 RELEASE_HEAD = [
     "release", "commits", "agree (listed by either)", "missed", "added", "other group",
@@ -365,6 +371,7 @@ def _summary(name: str, label: str, rows: list[Comparison]) -> str:
             sum(len(r.moved) for r in rows),
             f"{sum(r.breaking_found for r in rows)}/{sum(r.breaking_published for r in rows)}",
             f"{sum(r.bump_ours == r.bump_published for r in rows)}/{len(rows)}",
+            f"{sum(r.date_same for r in rows)}/{len(rows)}",
         ]
     )
 

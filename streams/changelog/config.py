@@ -52,6 +52,7 @@ class ChangelogConfig:
     show_scopes: bool
     sort: Literal["scope", "newest", "oldest"]
     unconventional: Literal["classify", "skip"]
+    mark_unconventional: bool
     merge_commits: Literal["skip", "include"]
     breaking_group: str
     default_group: str
@@ -162,6 +163,7 @@ def _build(data: dict[str, Any]) -> ChangelogConfig:
         show_scopes=bool(log["show_scopes"]),
         sort=_choice(log, "sort", ("scope", "newest", "oldest"), "changelog"),
         unconventional=_choice(log, "unconventional", ("classify", "skip"), "changelog"),
+        mark_unconventional=bool(log["mark_unconventional"]),
         merge_commits=_choice(log, "merge_commits", ("skip", "include"), "changelog"),
         breaking_group=_string(log, "breaking_group", "changelog"),
         default_group=_string(log, "default_group", "changelog"),

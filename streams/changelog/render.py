@@ -37,6 +37,8 @@ def _entry_line(entry: Entry, config: ChangelogConfig, in_breaking_group: bool) 
     if entry.breaking and not in_breaking_group:
         parts.append("**BREAKING:**")
     parts.append(text)
+    if config.mark_unconventional and not entry.conventional:
+        parts.append("_(type guessed)_")
     if entry.pull_request is not None:
         number = str(entry.pull_request)
         pr = _fill(config.links.pull_request, config, number=number)

@@ -92,3 +92,12 @@ def test_json_names_version_date_bump_groups_and_commits() -> None:
     assert sorted(commits) == [SHA2, SHA3]
     fix = data[1]["groups"][0]["entries"][0]
     assert (fix["pull_request"], fix["issues"], fix["scope"]) == (12, [7], "api")
+
+
+def test_guessed_types_are_marked_unless_configured_otherwise() -> None:
+    commits = [CommitRecord(SHA1, "Fixed the login loop", (), "x", T, T)]
+    marked = render_markdown(build_changelog(commits, default_config()), default_config())
+    assert "- Fixed the login loop _(type guessed)_ (aaaaaaa)" in marked
+    quiet_cfg = config_from_toml("[changelog]\nmark_unconventional = false\n")
+    quiet = render_markdown(build_changelog(commits, quiet_cfg), quiet_cfg)
+    assert "guessed" not in quiet and "- Fixed the login loop (aaaaaaa)" in quiet
