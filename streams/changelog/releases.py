@@ -148,7 +148,11 @@ def build_changelog(commits: Iterable[CommitRecord], config: ChangelogConfig) ->
     Deterministic: the same commits (in any order) give equal releases, so a caller can store
     the result and diff it against a regeneration when late commits arrive.
     """
-    records = list(commits)
+    # At-least-once delivery may hand us a commit twice; it is one commit.
+    unique: dict[str, CommitRecord] = {}
+    for commit in commits:
+        unique.setdefault(commit.sha, commit)
+    records = list(unique.values())
     generation = _generations(records)
     # Newest first by commit time; commits of the same second by ancestry (a child is newer),
     # then by input order.

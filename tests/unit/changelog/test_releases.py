@@ -88,6 +88,12 @@ def test_same_releases_whatever_the_input_order() -> None:
     assert build_changelog(shuffled, default_config()) == build_changelog(commits, default_config())
 
 
+def test_a_commit_delivered_twice_is_one_entry() -> None:
+    commits = history(("feat: a", ()), ("fix: b", ("v1.0.0",)))
+    twice = build_changelog([*commits, commits[0]], default_config())
+    assert twice == build_changelog(commits, default_config())
+
+
 def test_bumps_major_minor_patch_and_none() -> None:
     def bump(*messages: str) -> Bump:
         commits = history(("fix: base", ("v1.0.0",)), *((m, ()) for m in messages))
