@@ -150,6 +150,8 @@ def _build(data: dict[str, Any]) -> ChangelogConfig:
     log, versions, links = data["changelog"], data["versions"], data["links"]
     groups = tuple(_group(raw, i) for i, raw in enumerate(data["groups"]))
     parsers = tuple(_rule(raw, i) for i, raw in enumerate(data["parsers"]))
+    if not groups:
+        raise InvalidConfig("[[groups]] is empty: a changelog needs at least one group")
     keys = {g.key for g in groups}
     for name in ("breaking_group", "default_group"):
         if log[name] and log[name] not in keys:

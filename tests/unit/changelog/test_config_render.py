@@ -37,6 +37,7 @@ COMMITS = [
         ("[changelog]\ncolour = 'red'\n", "colour"),
         ("[versions]\npre_1_0_feat = 'huge'\n", "pre_1_0_feat"),
         ("not toml [", "TOML"),
+        ('groups = []\n[changelog]\nbreaking_group = ""\ndefault_group = ""\n', "groups"),
     ],
 )
 def test_bad_configuration_names_the_problem(toml: str, names: str) -> None:
