@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -39,6 +41,26 @@ def commit_record(commit: GitCommit) -> CommitRecord:
     )
 
 
+_REMOTE = re.compile(
+    r"^(?:https?://|ssh://)?(?:[^@/]+@)?(?P<host>[^/:]+\.[^/:]+)[:/](?P<path>.+?)(?:\.git)?/?$"
+)
+
+
+def repository_url_of(repo: Path) -> str | None:
+    """The web URL of the ``origin`` remote (``git@host:o/r.git`` → ``https://host/o/r``)."""
+    try:
+        done = subprocess.run(
+            ["git", "-C", str(repo), "remote", "get-url", "origin"],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+    except FileNotFoundError:
+        return None
+    match = _REMOTE.match(done.stdout.strip()) if done.returncode == 0 else None
+    return f"https://{match['host']}/{match['path']}" if match else None
+
+
 def _from_git(repo: Path, rev_range: str | None) -> Iterator[CommitRecord]:
     return (commit_record(c) for c in read_commits(repo, rev_range))
 
@@ -67,7 +89,10 @@ def changelog(
     ] = None,
     repository_url: Annotated[
         str | None,
-        typer.Option("--repository-url", help="e.g. https://github.com/o/r; enables links."),
+        typer.Option(
+            "--repository-url",
+            help="e.g. https://github.com/o/r; enables links. Default: the origin remote.",
+        ),
     ] = None,
 ) -> None:
     """Print the changelog (Markdown, or --json) of --git PATH [--range A..B] or --commits FILE."""
@@ -76,13 +101,12 @@ def changelog(
     if rev_range and git is None:
         raise typer.BadParameter("--range goes with --git")
     settings = get_settings()
+    # Links: --repository-url, else the setting, else the config file, else the origin remote.
+    url = repository_url if repository_url is not None else settings.changelog_repository_url
     try:
-        cfg = load_config(
-            config or settings.changelog_config,
-            repository_url
-            if repository_url is not None
-            else settings.changelog_repository_url or None,
-        )
+        cfg = load_config(config or settings.changelog_config, url or None)
+        if not cfg.repository_url and git is not None and (origin := repository_url_of(git)):
+            cfg = load_config(config or settings.changelog_config, origin)
         if git is not None:
             releases = build_changelog(_from_git(git, rev_range), cfg)
         else:

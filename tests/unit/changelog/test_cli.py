@@ -11,6 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from opsassist.cli import app
+from opsassist.commands.changelog import repository_url_of
 from opsassist.readers import commit_events_from_git
 from streams.changelog import build_changelog, commit_from_mapping, default_config, releases_to_json
 
@@ -71,6 +72,27 @@ def test_json_names_every_commit_once(repo: Path) -> None:
     assert sorted(seen) == sorted(log.stdout.split())
     tidy = [e for r in data for g in r["groups"] for e in g["entries"] if not e["conventional"]]
     assert [e["text"] for e in tidy] == ["Tidy up things"]
+
+
+def test_links_follow_the_origin_remote_unless_given(repo: Path) -> None:
+    git(repo, "remote", "add", "origin", "git@github.com:owner/name.git")
+    inferred = CliRunner().invoke(app, ["changelog", "--git", str(repo)]).stdout
+    assert "](https://github.com/owner/name/commit/" in inferred
+    given = ["changelog", "--git", str(repo), "--repository-url", "https://git.example/x/y"]
+    assert "](https://git.example/x/y/commit/" in CliRunner().invoke(app, given).stdout
+
+
+@pytest.mark.parametrize(
+    ("remote", "url"),
+    [
+        ("https://github.com/o/r.git", "https://github.com/o/r"),
+        ("ssh://git@gitlab.example.com/g/sub/p.git", "https://gitlab.example.com/g/sub/p"),
+        ("/srv/git/local.git", None),
+    ],
+)
+def test_repository_url_of_remote_forms(repo: Path, remote: str, url: str | None) -> None:
+    git(repo, "remote", "add", "origin", remote)
+    assert repository_url_of(repo) == url
 
 
 def test_range_limits_the_commits(repo: Path) -> None:
