@@ -24,11 +24,14 @@ from streams.changelog.model import (
 )
 from streams.changelog.parser import parse_commit
 from streams.changelog.polish import (
+    InvalidRewording,
     PolishVerdict,
     Proposer,
     Rewording,
     apply_rewording,
     check_rewording,
+    parse_rewording,
+    polish_prompt,
     polish_release,
 )
 from streams.changelog.records import commit_from_mapping, commits_from_jsonl
@@ -44,6 +47,7 @@ __all__ = [
     "Group",
     "InvalidCommit",
     "InvalidConfig",
+    "InvalidRewording",
     "ParsedCommit",
     "PolishVerdict",
     "Proposer",
@@ -59,6 +63,8 @@ __all__ = [
     "default_config",
     "load_config",
     "parse_commit",
+    "parse_rewording",
+    "polish_prompt",
     "polish_release",
     "releases_to_json",
     "render_markdown",

@@ -13,9 +13,10 @@ from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 
+import orjson
 import structlog
 
-from streams.changelog.model import Entry, Release
+from streams.changelog.model import ChangelogError, Entry, Release
 
 log = structlog.get_logger(__name__)
 
@@ -40,6 +41,55 @@ class PolishVerdict:
 
 
 Proposer = Callable[[Sequence[Entry]], Awaitable[Sequence[Rewording]]]
+
+
+class InvalidRewording(ChangelogError):
+    """An LLM's answer is not the JSON shape ``polish_prompt`` asked for."""
+
+
+_INSTRUCTIONS = (
+    "Reword these changelog entries for the people who use the software: one short, clear, "
+    "present-tense line each. Keep every entry and its commit hash; do not merge, split, add "
+    "or drop entries; do not add issue numbers, links or facts that are not in the entry. "
+    'Answer with JSON only: [{"commit": "<hash>", "text": "<new text>"}, ...].'
+)
+
+
+def polish_prompt(entries: Sequence[Entry]) -> str:
+    """The request an LLM proposer may send (the caller redacts personal data first)."""
+    items = [
+        {"commit": e.commit, "type": e.type, "scope": e.scope, "breaking": e.breaking,
+         "text": e.text}
+        for e in entries
+    ]  # fmt: skip
+    return f"{_INSTRUCTIONS}\n\n{orjson.dumps(items).decode()}"
+
+
+def parse_rewording(answer: str) -> list[Rewording]:
+    """The LLM's JSON answer as rewordings; the shape only (``check_rewording`` judges them).
+
+    A fenced code block around the JSON is accepted, since models add one unasked."""
+    text = answer.strip()
+    if text.startswith("```"):
+        text = text.strip("`").removeprefix("json").strip()
+    try:
+        data = orjson.loads(text)
+    except orjson.JSONDecodeError as exc:
+        raise InvalidRewording(f"not JSON: {exc}") from None
+    if isinstance(data, dict):
+        data = data.get("entries")
+    if not isinstance(data, list):
+        raise InvalidRewording("expected a JSON list of {commit, text}")
+    out: list[Rewording] = []
+    for item in data:
+        if not (
+            isinstance(item, dict)
+            and isinstance(item.get("commit"), str)
+            and isinstance(item.get("text"), str)
+        ):
+            raise InvalidRewording("every item needs a string commit and text")
+        out.append(Rewording(item["commit"], item["text"]))
+    return out
 
 
 def _invented(entry: Entry, text: str) -> list[str]:

@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from datetime import UTC, datetime
+
+import pytest
 
 from streams.changelog import (
     CommitRecord,
     Entry,
+    InvalidRewording,
     Release,
     Rewording,
     build_changelog,
     check_rewording,
     default_config,
+    parse_rewording,
+    polish_prompt,
     polish_release,
 )
 
@@ -85,3 +91,22 @@ async def test_deterministic_text_stands_when_rejected_failed_or_absent() -> Non
     for propose in (drops, fails, None):
         polished, verdict = await polish_release(original, propose)
         assert polished == original and not verdict.accepted
+
+
+def test_prompt_carries_every_commit_and_the_answer_parses_back() -> None:
+    entries = release().entries
+    prompt = polish_prompt(entries)
+    assert all(e.commit in prompt for e in entries)
+    items = [{"commit": A, "text": "One"}, {"commit": B, "text": "Two"}]
+    fenced = f"```json\n{json.dumps(items)}\n```"
+    assert parse_rewording(fenced) == [Rewording(A, "One"), Rewording(B, "Two")]
+    wrapped = json.dumps({"entries": items[:1]})
+    assert parse_rewording(wrapped) == [Rewording(A, "One")]
+
+
+@pytest.mark.parametrize(
+    "answer", ["Sure! Here you go", '{"commit": 1}', '[{"commit": "a"}]', "[1]"]
+)
+def test_malformed_answers_are_typed_errors(answer: str) -> None:
+    with pytest.raises(InvalidRewording):
+        parse_rewording(answer)
