@@ -94,6 +94,12 @@ class Settings(BaseSettings):
     def postgres_data_dir(self) -> Path:
         return self.state_dir / "postgres"
 
+    # -- changelog (issue 8)
+    # TOML laid over streams/changelog/default.toml; None: the default alone.
+    changelog_config: Path | None = None
+    # Base URL for commit/PR/issue links (https://github.com/owner/name); empty: no links.
+    changelog_repository_url: str = ""
+
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
