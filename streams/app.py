@@ -8,12 +8,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import time
 from collections.abc import Iterator, Sequence
 from typing import Any
 
 import faust
 import structlog
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from infra.local import Endpoints
 from opsassist.settings import Settings
@@ -21,6 +21,7 @@ from schemas import EventKind
 from store.pool import create_pool
 from store.sink import EventSink
 from streams import metrics
+from streams.consumer_metrics import add_consumer_metrics
 from streams.deadletter import DeadLetter
 from streams.ingest import IngestStage
 from streams.monitor import LeanMonitor
@@ -127,8 +128,14 @@ def create_app(settings: Settings, endpoints: Endpoints) -> faust.App:
             async for events in stream.take_events(
                 settings.worker_batch_size, within=settings.worker_batch_seconds
             ):
-                with ack_fence(events):
-                    await stage.handle([event.message for event in events])
+                started = time.perf_counter()
+                try:
+                    with ack_fence(events):
+                        await stage.handle([event.message for event in events])
+                except Exception:
+                    metrics.BATCHES_FAILED.labels(topic_name).inc()
+                    raise
+                metrics.BATCH_SECONDS.labels(topic_name).observe(time.perf_counter() - started)
 
         agent.__name__ = f"ingest_{kind}"
         app.agent(topic, name=f"ingest-{kind}")(agent)
@@ -136,25 +143,7 @@ def create_app(settings: Settings, endpoints: Endpoints) -> faust.App:
     for kind, topic_name in settings.topics.items():
         make_agent(kind, topic_name)  # type: ignore[arg-type]
 
-    async def report_lag() -> None:
-        consumer: Any = app.consumer  # the committed offsets it tracks are private
-        for tp in consumer.assignment():
-            committed = consumer._committed_offset.get(tp)
-            highwater = consumer.highwater(tp)
-            if highwater is None:
-                continue
-            lag = max(0, highwater - (committed if committed is not None else 0))
-            metrics.CONSUMER_LAG.labels(tp.topic, str(tp.partition)).set(lag)
-
-    app.timer(interval=5.0)(report_lag)
-
-    @app.page("/metrics")
-    async def metrics_page(web: Any, request: Any) -> Any:
-        return web.bytes(generate_latest(), content_type=CONTENT_TYPE_LATEST.split(";")[0])
-
-    @app.page("/healthz")
-    async def healthz(web: Any, request: Any) -> Any:
-        return web.json({"status": "ok"})
+    add_consumer_metrics(app, list(settings.topics.values()))
 
     return app
 

@@ -38,3 +38,32 @@ CONSUMER_LAG = Gauge(
     "Messages in the partition after the consumer group's committed offset.",
     ["topic", "partition"],
 )
+CONSUMER_LAG_SECONDS = Gauge(
+    "opsassist_consumer_lag_seconds",
+    "Age of the oldest unprocessed event of the partition: now minus the timestamp of the last "
+    "event processed, while messages remain after the committed offset; 0 when caught up. An "
+    "upper bound (the oldest unprocessed event is at most that old).",
+    ["topic", "partition"],
+)
+LAST_COMMIT = Gauge(
+    "opsassist_consumer_last_commit_timestamp_seconds",
+    "Unix time the worker last committed an offset of the partition; time() minus this is the "
+    "stuck-consumer signal.",
+    ["topic", "partition"],
+)
+STREAM_BUFFER = Gauge(
+    "opsassist_stream_buffer_events",
+    "Events fetched and waiting in the worker's stream buffer (queue depth).",
+    ["topic"],
+)
+BATCH_SECONDS = Histogram(
+    "opsassist_batch_processing_seconds",
+    "Time an agent spends on one batch: decode, stages, write, dead letters.",
+    ["topic"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+)
+BATCHES_FAILED = Counter(
+    "opsassist_batches_failed_total",
+    "Batches whose processing raised; they are not acknowledged and are read again.",
+    ["topic"],
+)

@@ -27,6 +27,12 @@ from faust.transport.drivers.aiokafka import Consumer as AIOKafkaConsumer
 from faust.transport.drivers.aiokafka import Transport as AIOKafkaTransport
 
 
+def transport_queues(app: Any, topic: str) -> list[Any]:
+    """The stream buffers (queues) of the channels subscribed to ``topic``."""
+    conductor: Any = app.topics  # its index of channels by topic name is private
+    return [channel.queue for channel in conductor._topic_name_index.get(topic, ())]
+
+
 class _ConsumerThread(AIOKafkaConsumerThread):
     fetch_max_wait_ms: int = 100
 
@@ -46,8 +52,7 @@ class FastHandoffConsumer(AIOKafkaConsumer):
         return thread
 
     def _queues_of(self, topic: str) -> list[Any]:
-        conductor: Any = self.app.topics  # its index of channels by topic name is private
-        return [channel.queue for channel in conductor._topic_name_index.get(topic, ())]
+        return transport_queues(self.app, topic)
 
     async def _drain_messages(self, fetcher: Any) -> None:  # noqa: PLR0912, PLR0915 (as in Faust)
         # Faust's loop (Consumer._drain_messages with Consumer.getmany inlined, in

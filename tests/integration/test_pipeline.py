@@ -68,6 +68,21 @@ def test_ten_thousand_events_of_each_kind_arrive_as_exactly_thirty_thousand_rows
     # once the offsets of everything written are committed, no partition lags
     partitions = range(settings.topic_partitions)
     wait_for(lambda: all(lag(p) == 0.0 for p in partitions), 60, "consumer lag to reach 0")
+    text = worker.metrics()
+    for p in partitions:
+        labels = f'partition="{p}",topic="{settings.topic_logs}"'
+        assert f"opsassist_consumer_lag_seconds{{{labels}}} 0.0" in text
+    # all log events share one key (service), so one partition holds them and was committed
+    commit_prefix = "opsassist_consumer_last_commit_timestamp_seconds{partition="
+    committed = [
+        line
+        for line in text.splitlines()
+        if line.startswith(commit_prefix) and settings.topic_logs in line
+    ]
+    assert len(committed) == 1
+    assert float(committed[0].rsplit(" ", 1)[1]) > 1.7e9  # a Unix time
+    assert f'opsassist_stream_buffer_events{{topic="{settings.topic_logs}"}}' in text
+    assert f'opsassist_batch_processing_seconds_count{{topic="{settings.topic_logs}"}}' in text
 
 
 def test_malformed_events_go_to_dead_letter_with_reason_and_the_rest_are_written(
