@@ -31,8 +31,10 @@ test: jars  ## every test: unit, and integration on a real Kafka broker and Post
 test-unit: install  ## the unit tests only (no services)
 	$(BIN)/pytest tests/unit $(PYTEST_ARGS); rc=$$?; if [ $$rc -eq 5 ]; then exit 0; fi; exit $$rc
 
-bench: jars  ## benchmarks; figures go to docs/benchmarks.md
-	$(BIN)/python -m bench.pipeline
+BENCHES ?= pipeline changelog
+
+bench: jars  ## every benchmark (or BENCHES="..."); figures go to docs/benchmarks.md
+	@for b in $(BENCHES); do echo "== bench.$$b"; $(BIN)/python -m bench.$$b || exit 1; done
 
 lint: install  ## ruff (lint and format) and mypy, as CI runs them
 	$(BIN)/ruff check .
