@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install jars run test test-unit bench lint format schemas clean
+.PHONY: install jars run test test-unit bench lint check-observability format schemas clean
 
 $(STAMP): pyproject.toml requirements.lock
 	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found; install Python 3.11 or run 'make PYTHON=/path/to/python3.11 ...'" >&2; exit 1; }
@@ -40,6 +40,13 @@ lint: install  ## ruff (lint and format) and mypy, as CI runs them
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+
+# promtool and amtool come with Debian's prometheus and prometheus-alertmanager packages.
+check-observability:  ## validate the Prometheus config, rules and their unit tests, and Alertmanager
+	promtool check config --syntax-only observability/prometheus/prometheus.yml
+	promtool check rules observability/prometheus/rules/*.yml
+	promtool test rules observability/prometheus/tests/*.yml
+	amtool check-config observability/alertmanager/alertmanager.yml
 
 format: install
 	$(BIN)/ruff format .

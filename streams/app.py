@@ -143,6 +143,7 @@ def create_app(settings: Settings, endpoints: Endpoints) -> faust.App:
     for kind, topic_name in settings.topics.items():
         make_agent(kind, topic_name)  # type: ignore[arg-type]
 
+    metrics.initialize(list(settings.topics.values()))
     add_consumer_metrics(app, list(settings.topics.values()))
 
     return app

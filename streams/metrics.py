@@ -67,3 +67,26 @@ BATCHES_FAILED = Counter(
     "Batches whose processing raised; they are not acknowledged and are read again.",
     ["topic"],
 )
+
+#: Every reason code an event can be dead-lettered with (schemas.InvalidEvent codes and the
+#: ingest stage's own); a test checks the code raises no other.
+DEAD_LETTER_REASONS = (
+    "empty",
+    "invalid_json",
+    "unknown_kind",
+    "wrong_kind",
+    "unknown_schema_version",
+    "validation_error",
+    "unencodable",
+    "db_rejected",
+)
+
+
+def initialize(topics: list[str]) -> None:
+    """Create every labelled series of the given topics at zero, so that a rate or an alert over
+    a counter that has not moved yet finds a series (Prometheus' advice for labelled metrics)."""
+    for topic in topics:
+        for counter in (EVENTS_CONSUMED, EVENTS_WRITTEN, WRITE_RETRIES, BATCHES_FAILED):
+            counter.labels(topic)
+        for reason in DEAD_LETTER_REASONS:
+            EVENTS_DEAD_LETTERED.labels(topic, reason)
