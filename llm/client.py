@@ -137,12 +137,19 @@ class LLMClient:
             "max_cost_per_hour_usd": settings.llm_max_cost_per_hour_usd,
         }
         providers = {name: Provider(e) for name, e in endpoints.items() if name in used}
+        if settings.llm_prompts_dir is not None:
+            options["prompts_dir"] = settings.llm_prompts_dir
         return cls(config, providers, cache=cache, guard=guard, **(options | overrides))
 
     def configured(self, task: str) -> bool:
         """Whether ``task`` may reach an LLM at all."""
         spec = self._config.tasks.get(task)
         return spec is not None and any(m.provider in self._providers for m in spec.models)
+
+    def newest_prompt_version(self, task: str) -> int:
+        """The highest version among the prompts of ``task``'s chain."""
+        _, templates = self._chain(task, None)
+        return max(template.version for _, template in templates)
 
     def breaker(self, provider: str) -> CircuitBreaker:
         return self._breakers[provider]

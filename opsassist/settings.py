@@ -84,6 +84,7 @@ class Settings(BaseSettings):
     # -- llm (issue 5); nothing is sent anywhere unless OPENAI_API_KEY/OPENAI_BASE_URL is set or
     # the file below names a provider. The file: providers, tasks, models (docs/llm.md).
     llm_config_file: Path | None = None
+    llm_prompts_dir: Path | None = None  # prompt and chain files; the shipped llm/prompts if unset
     llm_provider_keys: dict[str, str] = Field(default_factory=dict)  # provider -> API key (JSON)
     llm_max_concurrency: int = Field(default=4, gt=0)  # requests in flight per process
     llm_max_cost_per_hour_usd: float = Field(default=2.0, gt=0)  # all tasks of the process
