@@ -45,6 +45,7 @@ class PromptTemplate:
     output_fields: dict[str, str]
     description: str = ""
     output_model: type[BaseModel] = field(init=False, repr=False, compare=False)
+    _schema: str = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         unknown = {t for t in self.output_fields.values() if t not in _FIELD_TYPES}
@@ -60,6 +61,8 @@ class PromptTemplate:
             f"Answer_{self.id.replace('.', '_')}_v{self.version}", __base__=_Answer, **fields
         )
         object.__setattr__(self, "output_model", model)
+        # Generated once: pydantic's schema generation costs more than the rest of a render.
+        object.__setattr__(self, "_schema", json.dumps(model.model_json_schema(), sort_keys=True))
 
     @property
     def variables(self) -> set[str]:
@@ -78,9 +81,10 @@ class PromptTemplate:
         if missing:
             raise PromptError(f"prompt {self.id} v{self.version} needs {sorted(missing)}")
         text_values = {name: _as_text(values[name]) for name in self.variables}
-        schema = json.dumps(self.output_model.model_json_schema(), sort_keys=True)
         system = Template(self.system).substitute(text_values).rstrip()
-        system += "\n\nAnswer with one JSON object and nothing else. Its JSON Schema:\n" + schema
+        system += (
+            "\n\nAnswer with one JSON object and nothing else. Its JSON Schema:\n" + self._schema
+        )
         return [
             {"role": "system", "content": system},
             {"role": "user", "content": Template(self.user).substitute(text_values)},
