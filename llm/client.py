@@ -139,6 +139,8 @@ class LLMClient:
         providers = {name: Provider(e) for name, e in endpoints.items() if name in used}
         if settings.llm_prompts_dir is not None:
             options["prompts_dir"] = settings.llm_prompts_dir
+        if not settings.llm_cache:
+            cache = None
         return cls(config, providers, cache=cache, guard=guard, **(options | overrides))
 
     def configured(self, task: str) -> bool:

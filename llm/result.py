@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Generic, Literal, TypeVar
+from dataclasses import asdict, dataclass
+from typing import Any, Generic, Literal, TypeVar
 
 T = TypeVar("T")
 
@@ -69,3 +69,18 @@ class LLMResult(Generic[T]):
     def cached(self) -> bool:
         """Every step came from the cache (no request was made)."""
         return bool(self.steps) and all(s.cached for s in self.steps)
+
+    def provenance(self) -> dict[str, Any]:
+        """Who produced the value and at what cost, as JSON-ready data to store beside it."""
+        return {
+            "produced_by": self.produced_by,
+            "reason": self.reason,
+            "task": self.task,
+            "prompts": [{"id": pid, "version": version} for pid, version in self.prompts],
+            "models": list(self.models),
+            "prompt_tokens": self.prompt_tokens,
+            "completion_tokens": self.completion_tokens,
+            "cost_usd": self.cost_usd,
+            "cached": self.cached,
+            "steps": [asdict(step) for step in self.steps],
+        }

@@ -93,7 +93,7 @@ class Settings(BaseSettings):
     llm_retry_max_seconds: float = 20.0  # a longer Retry-After moves on to the next model
     llm_breaker_failures: int = Field(default=5, gt=0)  # consecutive failures that open it
     llm_breaker_reset_seconds: float = 30.0  # open this long, then one trial request
-    llm_cache: bool = True  # answers cached in PostgreSQL by prompt version, model and input
+    llm_cache: bool = True  # false: LLMClient.from_settings ignores the answer cache it is given
 
     @property
     def topics(self) -> dict[str, str]:

@@ -61,6 +61,9 @@ async def test_answer_is_parsed_and_carries_its_provenance(
     assert result.models == ("fake/primary",)
     assert (result.prompt_tokens, result.completion_tokens) == (300, 40)
     assert result.cost_usd == pytest.approx((300 * 1.0 + 40 * 2.0) / 1e6)
+    provenance = result.provenance()
+    assert provenance["prompts"] == [{"id": "triage.classify", "version": 1}]
+    assert provenance["produced_by"] == "llm" and provenance["steps"][0]["requests"] == 1
     sent = fake_openai.requests[0]
     assert sent["response_format"] == {"type": "json_object"} and sent["max_tokens"] == 200
     assert "Checkout page times out" in sent["messages"][1]["content"]
