@@ -10,6 +10,7 @@ import json
 import random
 import re
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -110,6 +111,8 @@ class LLMClient:
         self._library = PromptLibrary.from_directory(prompts_dir)
         self._chains: dict[str, Chain] = {}
         self._prompts_dir = prompts_dir
+        for task, spec in config.tasks.items():  # a broken prompt or chain fails at start-up
+            self._chain(task, spec.prompt_version)
 
     @classmethod
     def from_settings(
@@ -227,12 +230,34 @@ class LLMClient:
             return LLMResult(value, "llm", "ok", task, steps=tuple(run.records))
         return self._deterministic(task, deterministic, reason, detail, run.records)
 
+    async def run_many(
+        self,
+        task: str,
+        batch: Sequence[tuple[dict[str, Any], T]],
+        output_model: type[T],
+        *,
+        prompt_version: int | None = None,
+    ) -> list[LLMResult[T]]:
+        """:meth:`run` over a batch of ``(inputs, deterministic)`` pairs, concurrently within
+        the concurrency limit; the results in the batch's order."""
+        return list(
+            await asyncio.gather(
+                *(
+                    self.run(task, inputs, output_model, fallback, prompt_version=prompt_version)
+                    for inputs, fallback in batch
+                )
+            )
+        )
+
     def _deterministic(
         self, task: str, value: T, reason: Reason, detail: str, records: list[StepRecord]
     ) -> LLMResult[T]:
         metrics.RESULTS.labels(task, "deterministic", reason).inc()
-        if reason != "not_configured":
+        # Refusals by design are routine; failures of a provider or a prompt deserve a look.
+        if reason in ("malformed_output", "providers_failed"):
             log.warning("llm_result_deterministic", task=task, reason=reason, detail=detail)
+        elif reason != "not_configured":
+            log.info("llm_result_deterministic", task=task, reason=reason, detail=detail)
         return LLMResult(value, "deterministic", reason, task, detail, tuple(records))
 
     async def _step(

@@ -100,9 +100,10 @@ class Dispatcher:
                 metrics.REQUESTS.labels(task, label, outcome).inc()
                 metrics.ERRORS.labels(task, label, outcome).inc()
                 # A 429 says the provider is up and busy: not a failure for the breaker.
-                breaker.record_neutral() if isinstance(
-                    exc, RateLimited
-                ) else breaker.record_failure()
+                if isinstance(exc, RateLimited):
+                    breaker.record_neutral()
+                else:
+                    breaker.record_failure()
                 last_error = exc
                 retry_after = exc.retry_after if isinstance(exc, RateLimited) else None
                 if isinstance(exc, ProviderTimeout) or attempt >= self._retry.attempts:

@@ -431,3 +431,22 @@ async def test_concurrency_limit_holds_requests_back(
     fake_openai.release.set()
     await run
     assert fake_openai.max_in_flight == 2
+
+
+async def test_run_many_answers_a_batch_in_its_order(
+    fake_openai: FakeOpenAI, make_client: Callable[..., LLMClient]
+) -> None:
+    def by_title(body: dict[str, Any]) -> Reply:
+        user = body["messages"][1]["content"]
+        title = user.split("Ticket title: ", 1)[1].split("\n", 1)[0]
+        return answer({"category": "bug", "priority": "low", "reason": title})
+
+    fake_openai.respond("primary", by_title)
+    client = make_client(config_for([PRIMARY]))
+    batch = [({**TICKET, "title": f"ticket {i}"}, RULES) for i in range(5)]
+    batch.append(({**TICKET, "body": "mail me: a@b.example.com"}, RULES))
+
+    results = await client.run_many("triage", batch, Triage)
+
+    assert [r.value.reason for r in results[:5]] == [f"ticket {i}" for i in range(5)]
+    assert (results[5].reason, results[5].value) == ("personal_data", RULES)
