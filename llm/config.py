@@ -63,6 +63,9 @@ class TaskSpec(_Strict):
 
 class ProviderSpec(_Strict):
     base_url: str
+    # Set for Azure OpenAI's classic API (deployments, ``api-version``): base_url is then the
+    # resource endpoint and a model's name is its deployment name. Its v1 endpoint needs none.
+    api_version: str | None = None
 
 
 class LLMConfig(_Strict):
@@ -118,6 +121,7 @@ class ProviderEndpoint(BaseModel):
     name: str
     base_url: str | None
     api_key: str
+    api_version: str | None = None
 
 
 def provider_endpoints(config: LLMConfig, settings: Settings) -> dict[str, ProviderEndpoint]:
@@ -135,5 +139,6 @@ def provider_endpoints(config: LLMConfig, settings: Settings) -> dict[str, Provi
             name=name,
             base_url=spec.base_url,
             api_key=settings.llm_provider_keys.get(name, "") or "not-needed",
+            api_version=spec.api_version,
         )
     return endpoints

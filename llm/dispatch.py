@@ -105,7 +105,7 @@ class Dispatcher:
                 else:
                     breaker.record_failure()
                 last_error = exc
-                retry_after = exc.retry_after if isinstance(exc, RateLimited) else None
+                retry_after = None if isinstance(exc, ProviderTimeout) else exc.retry_after
                 if isinstance(exc, ProviderTimeout) or attempt >= self._retry.attempts:
                     raise
                 delay = self._retry.delay(attempt, retry_after, self._rng)

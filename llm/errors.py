@@ -26,18 +26,23 @@ class ProviderError(LLMError):
         self.model = model
 
 
-class RateLimited(ProviderError):
-    """HTTP 429; ``retry_after`` is the provider's ``Retry-After`` in seconds, when it sent one."""
+class RetryableProviderError(ProviderError):
+    """Worth another request after a while; ``retry_after`` is the provider's ``Retry-After``
+    in seconds, when it sent one."""
 
     def __init__(
-        self, message: str, *, provider: str, model: str, retry_after: float | None
+        self, message: str, *, provider: str, model: str, retry_after: float | None = None
     ) -> None:
         super().__init__(message, provider=provider, model=model)
         self.retry_after = retry_after
 
 
-class ProviderUnavailable(ProviderError):
-    """A 5xx answer or a connection failure: worth a retry, and counted by the circuit breaker."""
+class RateLimited(RetryableProviderError):
+    """HTTP 429: the provider is up but busy."""
+
+
+class ProviderUnavailable(RetryableProviderError):
+    """A 5xx answer or a connection failure; counted by the circuit breaker."""
 
 
 class ProviderTimeout(ProviderError):

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 import openai
@@ -31,24 +33,44 @@ class Completion:
 
 
 def _retry_after(error: openai.APIStatusError) -> float | None:
+    """Seconds the provider asks us to wait: ``retry-after-ms``, or ``Retry-After`` in seconds
+    or as an HTTP date."""
     headers = error.response.headers
-    for name, divisor in (("retry-after-ms", 1000.0), ("retry-after", 1.0)):
-        value = headers.get(name)
-        if value is None:
-            continue
+    milliseconds = headers.get("retry-after-ms")
+    if milliseconds is not None:
         try:
-            return max(0.0, float(value) / divisor)
+            return max(0.0, float(milliseconds) / 1000)
         except ValueError:
-            continue  # an HTTP date: rare from LLM APIs; the backoff applies instead
-    return None
+            pass
+    value = headers.get("retry-after")
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 
 class Provider:
     def __init__(self, endpoint: ProviderEndpoint) -> None:
         self.name = endpoint.name
-        self._client = openai.AsyncOpenAI(
-            api_key=endpoint.api_key, base_url=endpoint.base_url, max_retries=0
-        )
+        self._client: openai.AsyncOpenAI
+        if endpoint.api_version is not None and endpoint.base_url is not None:
+            self._client = openai.AsyncAzureOpenAI(
+                azure_endpoint=endpoint.base_url,
+                api_version=endpoint.api_version,
+                api_key=endpoint.api_key,
+                max_retries=0,
+            )
+        else:
+            self._client = openai.AsyncOpenAI(
+                api_key=endpoint.api_key, base_url=endpoint.base_url, max_retries=0
+            )
 
     async def complete(self, model: ModelSpec, messages: list[dict[str, str]]) -> Completion:
         options: dict[str, Any] = {model.token_limit_parameter: model.max_tokens}
@@ -70,8 +92,11 @@ class Provider:
                 str(exc), provider=self.name, model=model.name, retry_after=_retry_after(exc)
             ) from exc
         except openai.APIStatusError as exc:
-            kind = ProviderUnavailable if exc.status_code >= 500 else ProviderRejected
-            raise kind(str(exc), provider=self.name, model=model.name) from exc
+            if exc.status_code >= 500:
+                raise ProviderUnavailable(
+                    str(exc), provider=self.name, model=model.name, retry_after=_retry_after(exc)
+                ) from exc
+            raise ProviderRejected(str(exc), provider=self.name, model=model.name) from exc
         except openai.APIConnectionError as exc:
             raise ProviderUnavailable(str(exc), provider=self.name, model=model.name) from exc
         except openai.OpenAIError as exc:

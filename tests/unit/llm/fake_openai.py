@@ -48,6 +48,7 @@ class FakeOpenAI:
     def __init__(self) -> None:
         self.port = free_port()
         self.requests: list[dict[str, Any]] = []
+        self.azure_calls: list[dict[str, Any]] = []
         self.in_flight = 0
         self.max_in_flight = 0
         self.release = asyncio.Event()
@@ -70,6 +71,16 @@ class FakeOpenAI:
 
     def requests_for(self, model: str) -> list[dict[str, Any]]:
         return [r for r in self.requests if r["model"] == model]
+
+    async def _azure_chat(self, request: Request) -> JSONResponse:
+        self.azure_calls.append(
+            {
+                "deployment": request.path_params["deployment"],
+                "api_version": request.query_params.get("api-version"),
+                "api_key": request.headers.get("api-key"),
+            }
+        )
+        return await self._chat(request)
 
     async def _chat(self, request: Request) -> JSONResponse:
         body = await request.json()
@@ -115,7 +126,17 @@ class FakeOpenAI:
         )
 
     async def start(self) -> None:
-        app = Starlette(routes=[Route("/v1/chat/completions", self._chat, methods=["POST"])])
+        app = Starlette(
+            routes=[
+                Route("/v1/chat/completions", self._chat, methods=["POST"]),
+                # Azure OpenAI's classic API: the deployment in the path, api-version in the query
+                Route(
+                    "/openai/deployments/{deployment}/chat/completions",
+                    self._azure_chat,
+                    methods=["POST"],
+                ),
+            ]
+        )
         config = uvicorn.Config(
             app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="off"
         )

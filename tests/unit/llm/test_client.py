@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 from pydantic import BaseModel
 
-from llm import InMemoryAnswerCache, LLMClient, PromptError
+from llm import InMemoryAnswerCache, LLMClient, LLMConfig, PromptError, Provider
+from llm.config import ProviderEndpoint
 from llm.resilience import BreakerState
 from opsassist.settings import Settings
 from tests.unit.llm.conftest import FakeClock, RecordingSleep, config_for, sample
@@ -450,3 +451,52 @@ async def test_run_many_answers_a_batch_in_its_order(
 
     assert [r.value.reason for r in results[:5]] == [f"ticket {i}" for i in range(5)]
     assert (results[5].reason, results[5].value) == ("personal_data", RULES)
+
+
+async def test_503_with_retry_after_as_an_http_date_is_honoured(
+    fake_openai: FakeOpenAI,
+    make_client: Callable[..., LLMClient],
+    recorded_sleep: RecordingSleep,
+) -> None:
+    from datetime import UTC, datetime, timedelta
+    from email.utils import format_datetime
+
+    later = format_datetime(datetime.now(UTC) + timedelta(seconds=12), usegmt=True)
+    fake_openai.queue("primary", Reply(status=503, headers={"Retry-After": later}), answer(GOOD))
+    client = make_client(config_for([PRIMARY]))
+
+    result = await client.run("triage", TICKET, Triage, deterministic=RULES)
+
+    assert result.produced_by == "llm"
+    # the date, less the time the request took; far above the 0.5 s backoff ceiling
+    assert 5 <= recorded_sleep.delays[0] <= 12
+
+
+async def test_azure_deployments_are_called_with_their_api_version_and_key(
+    fake_openai: FakeOpenAI,
+) -> None:
+    config = LLMConfig.model_validate(
+        {
+            "providers": {
+                "azure": {"base_url": "http://unused", "api_version": "2024-10-21"},
+            },
+            "tasks": {"triage": {"models": [{"name": "my-gpt4o-deployment", "provider": "azure"}]}},
+        }
+    )
+    endpoint = ProviderEndpoint(
+        name="azure",
+        base_url=f"http://127.0.0.1:{fake_openai.port}",
+        api_key="azure-key",
+        api_version="2024-10-21",
+    )
+    fake_openai.queue("my-gpt4o-deployment", answer(GOOD))
+    client = LLMClient(config, {"azure": Provider(endpoint)})
+    try:
+        result = await client.run("triage", TICKET, Triage, deterministic=RULES)
+    finally:
+        await client.aclose()
+
+    assert result.produced_by == "llm"
+    assert fake_openai.azure_calls == [
+        {"deployment": "my-gpt4o-deployment", "api_version": "2024-10-21", "api_key": "azure-key"}
+    ]
