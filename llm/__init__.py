@@ -11,7 +11,7 @@ caller's deterministic result, saying so.
 
 from llm.cache import AnswerCache, CachedAnswer, CacheKey, InMemoryAnswerCache
 from llm.chain import Chain, ChainStep, load_chain
-from llm.client import LLMClient, parse_answer
+from llm.client import LLMClient
 from llm.config import (
     TASKS,
     LLMConfig,
@@ -35,7 +35,7 @@ from llm.guard import PersonalDataCheck, find_personal_data
 from llm.provider import Provider
 from llm.resilience import BreakerState, CircuitBreaker, RetryPolicy
 from llm.result import LLMResult, ProducedBy, Reason, StepRecord
-from llm.templates import PromptLibrary, PromptTemplate
+from llm.templates import PromptLibrary, PromptTemplate, parse_answer
 
 __all__ = [
     "TASKS",

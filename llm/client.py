@@ -6,9 +6,7 @@ provenance. Provider failures never raise: the deterministic result stands and i
 from __future__ import annotations
 
 import asyncio
-import json
 import random
-import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -20,7 +18,7 @@ from pydantic import BaseModel, ValidationError
 
 from llm import metrics
 from llm.budget import Budget, RunBudget
-from llm.cache import AnswerCache, CachedAnswer, cache_key
+from llm.cache import AnswerCache, CachedAnswer, CacheKey, cache_key
 from llm.chain import Chain, ChainStep, load_chain, run_chain
 from llm.config import TASKS, LLMConfig, ModelSpec, load_config, provider_endpoints
 from llm.dispatch import Dispatcher, RequestCount
@@ -36,12 +34,11 @@ from llm.guard import PersonalDataCheck, find_personal_data
 from llm.provider import Completion, Provider
 from llm.resilience import CircuitBreaker, Clock, RetryPolicy, Sleep
 from llm.result import LLMResult, Reason, StepRecord
-from llm.templates import PROMPTS_DIR, PromptLibrary, PromptTemplate
+from llm.templates import PROMPTS_DIR, PromptLibrary, PromptTemplate, parse_answer
 from opsassist.settings import Settings
 
 T = TypeVar("T", bound=BaseModel)
 log = structlog.get_logger(__name__)
-_FENCE = re.compile(r"^\s*```(?:json)?\s*(.*?)\s*```\s*$", re.DOTALL)
 
 
 class _AllModelsFailed(Exception):
@@ -56,19 +53,6 @@ class _Run:
     models: list[ModelSpec]
     budget: RunBudget
     records: list[StepRecord] = field(default_factory=list)
-
-
-def parse_answer(template: PromptTemplate, text: str) -> dict[str, Any]:
-    """The answer as the prompt's declared object; tolerates a Markdown code fence around it."""
-    fenced = _FENCE.match(text)
-    try:
-        data = json.loads(fenced.group(1) if fenced else text)
-    except json.JSONDecodeError as exc:
-        raise MalformedOutput(f"not JSON: {exc}") from exc
-    try:
-        return template.output_model.model_validate(data).model_dump()
-    except ValidationError as exc:
-        raise MalformedOutput(f"not the declared object: {exc}") from exc
 
 
 class LLMClient:
@@ -266,31 +250,9 @@ class LLMClient:
         messages = template.render(values)
         self._check_personal_data(messages)
         keys = [cache_key(template, m.provider, m, messages) for m in run.models]
-        if self._cache is not None:
-            for key in keys:
-                hit = await self._cache.get(key)
-                if hit is None:
-                    continue
-                try:
-                    answer = template.output_model.model_validate(hit.answer).model_dump()
-                except ValidationError:
-                    continue  # an answer the template no longer accepts is a miss
-                metrics.CACHE_HITS.labels(run.task, key.model).inc()
-                run.records.append(
-                    StepRecord(
-                        template.id,
-                        template.version,
-                        key.model,
-                        0,
-                        0,
-                        0.0,
-                        cached=True,
-                        requests=0,
-                        ok=True,
-                    )
-                )
-                return answer
-            metrics.CACHE_MISSES.labels(run.task).inc()
+        cached = await self._cached_answer(run, template, keys)
+        if cached is not None:
+            return cached
         errors: list[Exception] = []
         for position, (model, key) in enumerate(zip(run.models, keys, strict=True)):
             try:
@@ -302,9 +264,50 @@ class LLMClient:
                     log.info("llm_fallback", task=run.task, model=key.model, error=str(exc))
                 continue
             if self._cache is not None:
-                await self._cache.put(key, CachedAnswer(answer, spent[0], spent[1], spent[2]))
+                try:
+                    await self._cache.put(key, CachedAnswer(answer, *spent))
+                except Exception as exc:  # a cache outage must not lose the answer
+                    metrics.ERRORS.labels(run.task, key.model, "cache").inc()
+                    log.warning("llm_cache_put_failed", task=run.task, error=repr(exc))
             return answer
         raise _AllModelsFailed(errors)
+
+    async def _cached_answer(
+        self, run: _Run, template: PromptTemplate, keys: list[CacheKey]
+    ) -> dict[str, Any] | None:
+        """The first model's cached answer; a cache that fails is a miss, not a failed run."""
+        if self._cache is None:
+            return None
+        for key in keys:
+            try:
+                hit = await self._cache.get(key)
+            except Exception as exc:  # the cache is an optimisation
+                metrics.ERRORS.labels(run.task, key.model, "cache").inc()
+                log.warning("llm_cache_get_failed", task=run.task, error=repr(exc))
+                return None
+            if hit is None:
+                continue
+            try:
+                answer = template.output_model.model_validate(hit.answer).model_dump()
+            except ValidationError:
+                continue  # an answer the template no longer accepts is a miss
+            metrics.CACHE_HITS.labels(run.task, key.model).inc()
+            run.records.append(
+                StepRecord(
+                    template.id,
+                    template.version,
+                    key.model,
+                    0,
+                    0,
+                    0.0,
+                    cached=True,
+                    requests=0,
+                    ok=True,
+                )
+            )
+            return answer
+        metrics.CACHE_MISSES.labels(run.task).inc()
+        return None
 
     def _check_personal_data(self, messages: list[dict[str, str]]) -> None:
         kinds = list(self._guard("\n".join(m["content"] for m in messages)))

@@ -30,7 +30,7 @@ COST = Counter(
 ERRORS = Counter(
     "opsassist_llm_errors_total",
     "Failures, by kind: rate_limited, unavailable, timeout, rejected, error, malformed, "
-    "personal_data, budget_exhausted, circuit_open.",
+    "personal_data, budget_exhausted, circuit_open, cache.",
     ["task", "model", "kind"],
 )
 FALLBACKS = Counter(

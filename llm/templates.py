@@ -17,11 +17,12 @@ from pathlib import Path
 from string import Template
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, create_model
+from pydantic import BaseModel, ConfigDict, ValidationError, create_model
 
-from llm.errors import PromptError
+from llm.errors import MalformedOutput, PromptError
 
 PROMPTS_DIR = Path(__file__).resolve().parent / "prompts"
+_FENCE = re.compile(r"^\s*```(?:json)?\s*(.*?)\s*```\s*$", re.DOTALL)
 _FILE_NAME = re.compile(r"^(?P<id>[a-z0-9_.]+)\.v(?P<version>\d+)\.toml$")
 _FIELD_TYPES: dict[str, Any] = {
     "str": str,
@@ -145,3 +146,16 @@ class PromptLibrary:
 
     def versions(self, prompt_id: str) -> list[int]:
         return sorted(self._versions.get(prompt_id, {}))
+
+
+def parse_answer(template: PromptTemplate, text: str) -> dict[str, Any]:
+    """The answer as the prompt's declared object; tolerates a Markdown code fence around it."""
+    fenced = _FENCE.match(text)
+    try:
+        data = json.loads(fenced.group(1) if fenced else text)
+    except json.JSONDecodeError as exc:
+        raise MalformedOutput(f"not JSON: {exc}") from exc
+    try:
+        return template.output_model.model_validate(data).model_dump()
+    except ValidationError as exc:
+        raise MalformedOutput(f"not the declared object: {exc}") from exc

@@ -500,3 +500,27 @@ async def test_azure_deployments_are_called_with_their_api_version_and_key(
     assert fake_openai.azure_calls == [
         {"deployment": "my-gpt4o-deployment", "api_version": "2024-10-21", "api_key": "azure-key"}
     ]
+
+
+class BrokenCache:
+    async def get(self, key: object) -> None:
+        raise ConnectionError("database down")
+
+    async def put(self, key: object, answer: object) -> None:
+        raise ConnectionError("database down")
+
+
+async def test_a_failing_cache_does_not_fail_the_run(
+    fake_openai: FakeOpenAI, make_client: Callable[..., LLMClient]
+) -> None:
+    fake_openai.queue("primary", answer(GOOD))
+    client = make_client(config_for([PRIMARY]), cache=BrokenCache())
+    errors = sample("opsassist_llm_errors_total", task="triage", model="fake/primary", kind="cache")
+
+    result = await client.run("triage", TICKET, Triage, deterministic=RULES)
+
+    assert result.produced_by == "llm"
+    assert (
+        sample("opsassist_llm_errors_total", task="triage", model="fake/primary", kind="cache")
+        == errors + 2
+    )
