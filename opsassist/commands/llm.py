@@ -1,4 +1,5 @@
-"""``opsassist llm eval``: compare prompt versions of a task over fixtures before shipping one."""
+"""``opsassist llm status`` (what each task would use) and ``opsassist llm eval`` (compare prompt
+versions of a task over fixtures before shipping one)."""
 
 from __future__ import annotations
 
@@ -115,3 +116,64 @@ def eval_prompts(
         raise typer.Exit(1) from None
     console.print(_summary(reports))
     console.print(_answers(reports, width))
+
+
+@app.command("status")
+def status() -> None:
+    """Show per task whether it reaches an LLM, its models in fallback order, its prompts and its
+    budget; exits 1 when the configuration or a prompt file is invalid."""
+    from llm import TASKS, LLMError, PromptLibrary, load_chain, load_config
+    from llm.config import provider_endpoints
+    from llm.templates import PROMPTS_DIR
+    from opsassist.settings import get_settings
+
+    settings = get_settings()
+    prompts_dir = settings.llm_prompts_dir or PROMPTS_DIR
+    table = Table(title=f"LLM tasks ({settings.llm_config_file or 'built-in configuration'})")
+    for column in ("task", "LLM", "models, in fallback order", "prompts", "budget"):
+        table.add_column(column, overflow="fold")
+    try:
+        config = load_config(settings)
+        usable = provider_endpoints(config, settings)
+        library = PromptLibrary.from_directory(prompts_dir)
+        for task in sorted(set(TASKS) | set(config.tasks)):
+            spec = config.tasks.get(task)
+            if spec is None:
+                table.add_row(task, "no", "-", "-", "-")
+                continue
+            chain = load_chain(spec.chain or task, prompts_dir)
+            templates = chain.templates(library, spec.prompt_version)
+            models = [
+                f"{m.provider}/{m.name}" + ("" if m.provider in usable else " (not configured)")
+                for m in spec.models
+            ]
+            budget = [
+                f"{name} {value}"
+                for name, value in (
+                    ("tokens/run", spec.max_tokens_per_run),
+                    ("USD/run", spec.max_cost_per_run_usd),
+                    ("tokens/h", spec.max_tokens_per_hour),
+                    ("USD/h", spec.max_cost_per_hour_usd),
+                )
+                if value is not None
+            ]
+            table.add_row(
+                task,
+                "yes" if any(m.provider in usable for m in spec.models) else "no",
+                "\n".join(models),
+                "\n".join(f"{t.id} v{t.version}" for _, t in templates),
+                "\n".join(budget) or "-",
+            )
+    except LLMError as exc:
+        errors.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(1) from None
+    console.print(table)
+    if not usable:
+        console.print(
+            "No provider is configured: every task uses its deterministic stage. Set "
+            "OPENAI_API_KEY or OPENAI_BASE_URL, or name providers in OPSASSIST_LLM_CONFIG_FILE."
+        )
+    console.print(
+        f"Process budget: USD {settings.llm_max_cost_per_hour_usd}/h; "
+        f"{settings.llm_max_concurrency} requests in flight."
+    )
