@@ -524,3 +524,44 @@ async def test_a_failing_cache_does_not_fail_the_run(
         sample("opsassist_llm_errors_total", task="triage", model="fake/primary", kind="cache")
         == errors + 2
     )
+
+
+async def test_a_model_over_the_run_budget_gives_way_to_a_cheaper_one(
+    fake_openai: FakeOpenAI, make_client: Callable[..., LLMClient]
+) -> None:
+    expensive = {**PRIMARY, "input_usd_per_million_tokens": 1_000.0}
+    fake_openai.queue("secondary", answer(GOOD))
+    client = make_client(config_for([expensive, SECONDARY], max_cost_per_run_usd=0.01))
+
+    result = await client.run("triage", TICKET, Triage, deterministic=RULES)
+
+    assert result.models == ("fake/secondary",)
+    assert fake_openai.requests_for("primary") == []
+
+
+async def test_one_failing_item_of_a_map_step_fails_the_whole_chain(
+    fake_openai: FakeOpenAI, make_client: Callable[..., LLMClient]
+) -> None:
+    def responder(body: dict[str, Any]) -> Reply:
+        if "poison" in body["messages"][1]["content"]:
+            return Reply(status=400)
+        return _summarize_responder(body)
+
+    fake_openai.respond("primary", responder)
+    client = make_client(config_for([PRIMARY]))
+    groups = [{"template": "fine"}, {"template": "poison"}, {"template": "fine too"}]
+    fallback = Incident(title="t", summary="s", impact="i", probable_cause="c")
+
+    result = await client.run(
+        "summarize", {"service": "s", "window": "w", "groups": groups}, Incident, fallback
+    )
+
+    assert (result.produced_by, result.reason, result.value) == (
+        "deterministic",
+        "providers_failed",
+        fallback,
+    )
+    assert not any(
+        "Readings of the log template groups" in r["messages"][1]["content"]
+        for r in fake_openai.requests
+    )  # the reduce step never ran
