@@ -6,6 +6,7 @@ import typer
 from rich.console import Console
 
 from opsassist.commands import changelog, infra, produce, services
+from opsassist.commands import infra, llm, produce, services
 
 app = typer.Typer(
     name="opsassist",
@@ -16,6 +17,7 @@ app = typer.Typer(
 )
 app.add_typer(infra.app, name="infra")
 app.add_typer(produce.app, name="produce")
+app.add_typer(llm.app, name="llm")
 app.command()(services.migrate)
 app.command()(services.worker)
 app.command()(services.api)

@@ -81,6 +81,20 @@ class Settings(BaseSettings):
     # -- evaluation data for tests and benchmarks
     eval_data: Path = Field(default_factory=lambda: PROJECT_ROOT.parent / "shared" / "data")
 
+    # -- llm (issue 5); nothing is sent anywhere unless OPENAI_API_KEY/OPENAI_BASE_URL is set or
+    # the file below names a provider. The file: providers, tasks, models (docs/llm.md).
+    llm_config_file: Path | None = None
+    llm_prompts_dir: Path | None = None  # prompt and chain files; the shipped llm/prompts if unset
+    llm_provider_keys: dict[str, str] = Field(default_factory=dict)  # provider -> API key (JSON)
+    llm_max_concurrency: int = Field(default=4, gt=0)  # requests in flight per process
+    llm_max_cost_per_hour_usd: float = Field(default=2.0, gt=0)  # all tasks of the process
+    llm_retry_attempts: int = Field(default=3, gt=0)  # requests per model, first one included
+    llm_retry_base_seconds: float = 0.5
+    llm_retry_max_seconds: float = 20.0  # a longer Retry-After moves on to the next model
+    llm_breaker_failures: int = Field(default=5, gt=0)  # consecutive failures that open it
+    llm_breaker_reset_seconds: float = 30.0  # open this long, then one trial request
+    llm_cache: bool = True  # false: LLMClient.from_settings ignores the answer cache it is given
+
     @property
     def topics(self) -> dict[str, str]:
         """Event kind -> raw topic name."""

@@ -1,0 +1,115 @@
+"""One OpenAI or OpenAI-compatible endpoint, through the ``openai`` SDK (``AsyncOpenAI``).
+
+The SDK's own retries are off: retries, fallbacks and the circuit breaker are decided in one
+place (:mod:`llm.client`). SDK exceptions become the typed errors of :mod:`llm.errors`.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import openai
+
+from llm.config import ModelSpec, ProviderEndpoint
+from llm.errors import (
+    ProviderError,
+    ProviderRejected,
+    ProviderTimeout,
+    ProviderUnavailable,
+    RateLimited,
+)
+
+
+@dataclass(frozen=True)
+class Completion:
+    text: str
+    prompt_tokens: int
+    completion_tokens: int
+    seconds: float
+
+
+def _retry_after(error: openai.APIStatusError) -> float | None:
+    """Seconds the provider asks us to wait: ``retry-after-ms``, or ``Retry-After`` in seconds
+    or as an HTTP date."""
+    headers = error.response.headers
+    milliseconds = headers.get("retry-after-ms")
+    if milliseconds is not None:
+        try:
+            return max(0.0, float(milliseconds) / 1000)
+        except ValueError:
+            pass
+    value = headers.get("retry-after")
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+class Provider:
+    def __init__(self, endpoint: ProviderEndpoint) -> None:
+        self.name = endpoint.name
+        self._client: openai.AsyncOpenAI
+        if endpoint.api_version is not None and endpoint.base_url is not None:
+            self._client = openai.AsyncAzureOpenAI(
+                azure_endpoint=endpoint.base_url,
+                api_version=endpoint.api_version,
+                api_key=endpoint.api_key,
+                max_retries=0,
+            )
+        else:
+            self._client = openai.AsyncOpenAI(
+                api_key=endpoint.api_key, base_url=endpoint.base_url, max_retries=0
+            )
+
+    async def complete(self, model: ModelSpec, messages: list[dict[str, str]]) -> Completion:
+        options: dict[str, Any] = {model.token_limit_parameter: model.max_tokens}
+        if model.json_mode:
+            options["response_format"] = {"type": "json_object"}
+        started = time.perf_counter()
+        try:
+            response = await self._client.chat.completions.create(
+                model=model.name,
+                messages=messages,  # type: ignore[arg-type]
+                temperature=model.temperature,
+                timeout=model.timeout_seconds,
+                **options,
+            )
+        except openai.APITimeoutError as exc:
+            raise ProviderTimeout(str(exc), provider=self.name, model=model.name) from exc
+        except openai.RateLimitError as exc:
+            raise RateLimited(
+                str(exc), provider=self.name, model=model.name, retry_after=_retry_after(exc)
+            ) from exc
+        except openai.APIStatusError as exc:
+            if exc.status_code >= 500:
+                raise ProviderUnavailable(
+                    str(exc), provider=self.name, model=model.name, retry_after=_retry_after(exc)
+                ) from exc
+            raise ProviderRejected(str(exc), provider=self.name, model=model.name) from exc
+        except openai.APIConnectionError as exc:
+            raise ProviderUnavailable(str(exc), provider=self.name, model=model.name) from exc
+        except openai.OpenAIError as exc:
+            raise ProviderError(str(exc), provider=self.name, model=model.name) from exc
+        seconds = time.perf_counter() - started
+        text = response.choices[0].message.content if response.choices else None
+        usage = response.usage
+        return Completion(
+            text=text or "",
+            prompt_tokens=usage.prompt_tokens if usage else 0,
+            completion_tokens=usage.completion_tokens if usage else 0,
+            seconds=seconds,
+        )
+
+    async def aclose(self) -> None:
+        await self._client.close()

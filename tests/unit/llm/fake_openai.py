@@ -1,0 +1,155 @@
+"""A small OpenAI-compatible server for tests: ``POST /v1/chat/completions`` answered from a
+script per model (good JSON, malformed text, 429 with Retry-After, 500, or no answer at all),
+served by uvicorn on a free local port so that the real ``openai`` SDK talks real HTTP to it."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from infra.processes import free_port
+
+
+@dataclass(frozen=True)
+class Reply:
+    status: int = 200
+    content: str = ""
+    headers: dict[str, str] = field(default_factory=dict)
+    hang: bool = False  # hold the request until the test releases it or the server stops
+    prompt_tokens: int = 100
+    completion_tokens: int = 20
+
+
+def answer(obj: dict[str, Any], **kwargs: Any) -> Reply:
+    return Reply(content=json.dumps(obj), **kwargs)
+
+
+def rate_limited(retry_after: str) -> Reply:
+    return Reply(status=429, headers={"Retry-After": retry_after})
+
+
+SERVER_ERROR = Reply(status=500)
+HANG = Reply(hang=True)
+
+Responder = Callable[[dict[str, Any]], Reply]
+
+
+class FakeOpenAI:
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.requests: list[dict[str, Any]] = []
+        self.azure_calls: list[dict[str, Any]] = []
+        self.in_flight = 0
+        self.max_in_flight = 0
+        self.release = asyncio.Event()
+        self._queued: dict[str, deque[Reply]] = {}
+        self._responders: dict[str, Responder] = {}
+        self._server: uvicorn.Server | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    def queue(self, model: str, *replies: Reply) -> None:
+        """Answer the next requests for ``model`` with these replies, in order."""
+        self._queued.setdefault(model, deque()).extend(replies)
+
+    def respond(self, model: str, responder: Responder) -> None:
+        """Answer every request for ``model`` (once its queue is empty) with ``responder``."""
+        self._responders[model] = responder
+
+    def requests_for(self, model: str) -> list[dict[str, Any]]:
+        return [r for r in self.requests if r["model"] == model]
+
+    async def _azure_chat(self, request: Request) -> JSONResponse:
+        self.azure_calls.append(
+            {
+                "deployment": request.path_params["deployment"],
+                "api_version": request.query_params.get("api-version"),
+                "api_key": request.headers.get("api-key"),
+            }
+        )
+        return await self._chat(request)
+
+    async def _chat(self, request: Request) -> JSONResponse:
+        body = await request.json()
+        self.requests.append(body)
+        model = body["model"]
+        queued = self._queued.get(model)
+        if queued:
+            reply = queued.popleft()
+        elif model in self._responders:
+            reply = self._responders[model](body)
+        else:
+            reply = Reply(status=500, content="unscripted")
+        self.in_flight += 1
+        self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            if reply.hang:
+                await self.release.wait()
+        finally:
+            self.in_flight -= 1
+        if reply.status != 200:
+            error = {"error": {"message": f"scripted {reply.status}", "type": "test"}}
+            return JSONResponse(error, status_code=reply.status, headers=reply.headers)
+        return JSONResponse(
+            {
+                "id": f"chatcmpl-{len(self.requests)}",
+                "object": "chat.completion",
+                "created": 0,
+                "model": model,
+                "choices": [
+                    {
+                        "index": 0,
+                        "message": {"role": "assistant", "content": reply.content},
+                        "finish_reason": "stop",
+                    }
+                ],
+                "usage": {
+                    "prompt_tokens": reply.prompt_tokens,
+                    "completion_tokens": reply.completion_tokens,
+                    "total_tokens": reply.prompt_tokens + reply.completion_tokens,
+                },
+            },
+            headers=reply.headers,
+        )
+
+    async def start(self) -> None:
+        app = Starlette(
+            routes=[
+                Route("/v1/chat/completions", self._chat, methods=["POST"]),
+                # Azure OpenAI's classic API: the deployment in the path, api-version in the query
+                Route(
+                    "/openai/deployments/{deployment}/chat/completions",
+                    self._azure_chat,
+                    methods=["POST"],
+                ),
+            ]
+        )
+        config = uvicorn.Config(
+            app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="off"
+        )
+        self._server = uvicorn.Server(config)
+        self._task = asyncio.create_task(self._server.serve())
+        deadline = asyncio.get_running_loop().time() + 10
+        while not self._server.started:
+            if self._task.done() or asyncio.get_running_loop().time() > deadline:
+                raise RuntimeError("the fake OpenAI server did not start")
+            await asyncio.sleep(0.01)
+
+    async def stop(self) -> None:
+        self.release.set()
+        assert self._server is not None and self._task is not None
+        self._server.should_exit = True
+        await self._task
