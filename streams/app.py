@@ -21,6 +21,8 @@ from schemas import EventKind
 from store.pool import create_pool
 from store.sink import EventSink
 from streams import metrics
+from streams.changelog import load_config
+from streams.changelog_updater import ChangelogUpdater
 from streams.consumer_metrics import add_consumer_metrics
 from streams.deadletter import DeadLetter
 from streams.ingest import IngestStage
@@ -112,8 +114,12 @@ def create_app(settings: Settings, endpoints: Endpoints) -> faust.App:
         pool = await create_pool(endpoints.database_url, settings.worker_db_pool_size)
         state["pool"] = pool
         sink = EventSink(pool)
-        for kind in ("log", "commit", "ticket"):
-            state[kind] = IngestStage(kind, sink, send_dead_letters)
+        changelogs = ChangelogUpdater(
+            pool, load_config(settings.changelog_config, settings.changelog_repository_url or None)
+        )
+        state["log"] = IngestStage("log", sink, send_dead_letters)
+        state["commit"] = IngestStage("commit", sink, send_dead_letters, after_write=changelogs)
+        state["ticket"] = IngestStage("ticket", sink, send_dead_letters)
         state["ready"].set()
 
     app.task(open_database)

@@ -79,6 +79,8 @@ class BatchResult:
 
 
 SendDeadLetters = Callable[[Sequence[DeadLetter]], Awaitable[None]]
+#: Runs after a batch's rows are durable, on its stored events (derived data: changelogs, ...).
+AfterWrite = Callable[[Sequence[Any]], Awaitable[None]]
 
 # Errors the same rows would raise again: refused values, and values the driver cannot encode.
 _PERMANENT = (asyncpg.DataError, asyncpg.IntegrityConstraintViolationError, ValueError, TypeError)
@@ -101,6 +103,7 @@ class IngestStage:
         sink: EventSink,
         send_dead_letters: SendDeadLetters,
         max_backoff: float = 30.0,
+        after_write: AfterWrite | None = None,
     ) -> None:
         self.kind = kind
         self._write = {
@@ -110,6 +113,7 @@ class IngestStage:
         }[kind]
         self._send_dead_letters = send_dead_letters
         self._max_backoff = max_backoff
+        self._after_write = after_write
 
     async def handle(self, messages: Sequence[RawMessage]) -> BatchResult:
         if not messages:
@@ -136,11 +140,15 @@ class IngestStage:
         started = time.perf_counter()
         refused = await self._write_durably(topic, rows, valid)
         metrics.BATCH_WRITE_SECONDS.labels(topic).observe(time.perf_counter() - started)
-        dead.extend(refused)
+        dead.extend(letter for _, letter in refused)
         if dead:
             await self._send_dead_letters(dead)
         written = len(rows) - len(refused)
         metrics.EVENTS_WRITTEN.labels(topic).inc(written)
+        if self._after_write is not None and written:
+            refused_ids = {id(message) for message, _ in refused}
+            stored = [event for message, event in valid if id(message) not in refused_ids]
+            await self._derive(topic, stored)
         if log.isEnabledFor(10):  # DEBUG: one line per event, with its trace id
             for _message, event in valid:
                 log.debug(
@@ -171,30 +179,41 @@ class IngestStage:
 
     async def _write_durably(
         self, topic: str, rows: list[tuple[Any, ...]], valid: list[tuple[RawMessage, AnyEvent]]
-    ) -> list[DeadLetter]:
-        """Write all rows; return dead letters for the rows the database refuses."""
+    ) -> list[tuple[RawMessage, DeadLetter]]:
+        """Write all rows; return the messages the database refuses, with their dead letters."""
         try:
-            await self._with_retries(topic, rows)
+            await self._with_retries(topic, lambda: self._write(rows))
             return []
         except _PERMANENT as exc:
             if len(rows) == 1:
                 message, _ = valid[0]
-                return [
-                    self._dead_letter(
-                        message, "db_rejected", f"db_rejected: PostgreSQL refused the row: {exc}"
-                    )
-                ]
+                reason = f"db_rejected: PostgreSQL refused the row: {exc}"
+                return [(message, self._dead_letter(message, "db_rejected", reason))]
         middle = len(rows) // 2
         return [
             *await self._write_durably(topic, rows[:middle], valid[:middle]),
             *await self._write_durably(topic, rows[middle:], valid[middle:]),
         ]
 
-    async def _with_retries(self, topic: str, rows: list[tuple[Any, ...]]) -> None:
+    async def _derive(self, topic: str, events: list[AnyEvent]) -> None:
+        """Run the after-write stage on the stored events. Database trouble is retried like a
+        write; any other failure is logged and counted, and ingestion goes on: the rows are
+        durable, and what is derived from them is rebuilt by the next batch that touches it."""
+        assert self._after_write is not None
+        after_write = self._after_write
+        try:
+            await self._with_retries(topic, lambda: after_write(events))
+        except Exception as exc:  # a bug or bad data in a derived stage must not stop ingestion
+            metrics.AFTER_WRITE_FAILURES.labels(topic).inc()
+            log.exception("after-write stage failed", topic=topic, error=str(exc))
+
+    async def _with_retries(self, topic: str, action: Callable[[], Awaitable[object]]) -> None:
+        """Run ``action`` until it succeeds, backing off on errors of the database or the
+        network; errors the same data would raise again (``_PERMANENT``) are raised."""
         attempt = 0
         while True:
             try:
-                await self._write(rows)
+                await action()
                 return
             except _PERMANENT:
                 raise

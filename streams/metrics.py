@@ -62,6 +62,11 @@ BATCH_SECONDS = Histogram(
     ["topic"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
 )
+AFTER_WRITE_FAILURES = Counter(
+    "opsassist_after_write_failures_total",
+    "Batches whose after-write stage (derived data such as changelogs) failed; ingestion went on.",
+    ["topic"],
+)
 BATCHES_FAILED = Counter(
     "opsassist_batches_failed_total",
     "Batches whose processing raised; they are not acknowledged and are read again.",
@@ -86,7 +91,13 @@ def initialize(topics: list[str]) -> None:
     """Create every labelled series of the given topics at zero, so that a rate or an alert over
     a counter that has not moved yet finds a series (Prometheus' advice for labelled metrics)."""
     for topic in topics:
-        for counter in (EVENTS_CONSUMED, EVENTS_WRITTEN, WRITE_RETRIES, BATCHES_FAILED):
+        for counter in (
+            EVENTS_CONSUMED,
+            EVENTS_WRITTEN,
+            WRITE_RETRIES,
+            BATCHES_FAILED,
+            AFTER_WRITE_FAILURES,
+        ):
             counter.labels(topic)
         for reason in DEAD_LETTER_REASONS:
             EVENTS_DEAD_LETTERED.labels(topic, reason)

@@ -187,6 +187,21 @@ def settings_env(settings: Settings) -> dict[str, str]:
     return env
 
 
+def run_cli(
+    settings: Settings, *args: str, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    """``opsassist ARGS`` as a user runs it, with exactly these settings."""
+    return subprocess.run(
+        [sys.executable, "-m", "opsassist", *args],
+        env={**settings_env(settings), "COLUMNS": "300"},
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=PROJECT_ROOT,
+    )
+
+
 @dataclass
 class WorkerProcess:
     """``opsassist worker`` as a real child process."""

@@ -13,6 +13,10 @@ def git(repo: Path, *args: str) -> str:
         "GIT_COMMITTER_NAME": "Ada",
         "GIT_COMMITTER_EMAIL": "ada@example.com",
         "GIT_CONFIG_GLOBAL": "/dev/null",
+        # one fixed time: commits of a test are made within a second anyway, so let every test
+        # meet the ties that brings (and be repeatable)
+        "GIT_AUTHOR_DATE": "2026-11-20T10:00:00+00:00",
+        "GIT_COMMITTER_DATE": "2026-11-20T10:00:00+00:00",
         "HOME": str(repo),
     }
     done = subprocess.run(

@@ -15,6 +15,8 @@ from opsassist.structured_logging import configure_logging
 from store.errors import SchemaMismatch
 from store.migrations import check_schema
 from store.migrations import migrate as apply_migrations
+from streams.changelog import InvalidConfig
+from streams.changelog import load_config as load_changelog_config
 from streams.topics import ensure_topics
 
 console = Console(stderr=True)
@@ -58,6 +60,13 @@ def worker() -> None:
     settings = get_settings()
     configure_logging(settings.log_level, settings.log_format)
     endpoints = endpoints_or_exit(settings)
+    try:
+        load_changelog_config(settings.changelog_config, settings.changelog_repository_url or None)
+    except InvalidConfig as exc:
+        console.print(
+            f"[red]error:[/] OPSASSIST_CHANGELOG_CONFIG={settings.changelog_config}: {exc}"
+        )
+        raise typer.Exit(1) from None
     try:
         asyncio.run(_preflight(settings, endpoints))
     except SchemaMismatch as exc:

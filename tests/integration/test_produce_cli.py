@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import subprocess
-import sys
 from pathlib import Path
 
 import orjson
 import pytest
 
-from opsassist.settings import PROJECT_ROOT
-from tests.conftest import settings_env
+from tests.conftest import run_cli
 from tests.integration.events import read_topic
 from tests.repos import make_repo
 
@@ -20,15 +18,7 @@ pytestmark = pytest.mark.integration
 
 
 def produce(settings, *args: str) -> subprocess.CompletedProcess[str]:  # type: ignore[no-untyped-def]
-    return subprocess.run(
-        [sys.executable, "-m", "opsassist", "produce", *args],
-        env={**settings_env(settings), "COLUMNS": "300"},
-        check=False,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=PROJECT_ROOT,
-    )
+    return run_cli(settings, "produce", *args)
 
 
 def test_logs_tickets_and_commits_are_produced_and_counted(settings, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

@@ -1,0 +1,123 @@
+"""Stored changelogs: the commits of a repository as the changelog stage reads them, and its
+releases as the worker keeps them (one row per repository and tag, history by trigger)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+import orjson
+
+UNRELEASED = ""  # the tag under which the Unreleased section is stored
+
+_COMMITS = """
+SELECT sha, message, parents, author_name, authored_at, committed_at, tags
+FROM commits WHERE repo = $1
+"""
+_RELEASES = """
+SELECT tag, content, present FROM changelog_releases WHERE repo = $1
+"""
+_UPSERT = """
+INSERT INTO changelog_releases AS r (repo, tag, release_version, released_at, bump, commit_count,
+                                     content, markdown, present, changed_by)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, true, $9)
+ON CONFLICT (repo, tag) DO UPDATE SET
+    release_version = excluded.release_version, released_at = excluded.released_at,
+    bump = excluded.bump, commit_count = excluded.commit_count, content = excluded.content,
+    markdown = excluded.markdown, present = true, changed_by = excluded.changed_by
+"""
+_ABSENT = """
+UPDATE changelog_releases SET present = false, changed_by = $3
+WHERE repo = $1 AND tag = ANY($2::text[]) AND present
+"""
+_ORDER = """
+INSERT INTO changelog_order (repo, tags) VALUES ($1, $2)
+ON CONFLICT (repo) DO UPDATE SET tags = excluded.tags, updated_at = now()
+WHERE changelog_order.tags IS DISTINCT FROM excluded.tags
+"""
+_STORED = """
+SELECT r.markdown, r.content FROM changelog_releases r JOIN changelog_order o USING (repo)
+WHERE r.repo = $1 AND r.present
+ORDER BY array_position(o.tags, r.tag)
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class StoredRelease:
+    """A release as the worker writes it."""
+
+    tag: str
+    release_version: str | None
+    released_at: datetime | None
+    bump: str
+    commit_count: int
+    content: dict[str, Any]
+    markdown: str
+
+
+async def lock_repository(conn: asyncpg.Connection, repo: str) -> None:
+    """Serialize regenerations of one repository across workers, until the transaction ends."""
+    await conn.execute(
+        "SELECT pg_advisory_xact_lock(hashtextextended('changelog:' || $1, 0))", repo
+    )
+
+
+async def repository_commits(conn: asyncpg.Connection, repo: str) -> list[dict[str, Any]]:
+    """Every stored commit of ``repo`` as a mapping the changelog stage reads."""
+    return [dict(row) for row in await conn.fetch(_COMMITS, repo)]
+
+
+async def stored_contents(conn: asyncpg.Connection, repo: str) -> dict[str, dict[str, Any]]:
+    """Tag -> stored content of the releases currently present."""
+    rows = await conn.fetch(_RELEASES, repo)
+    return {row["tag"]: orjson.loads(row["content"]) for row in rows if row["present"]}
+
+
+async def save_releases(
+    conn: asyncpg.Connection,
+    repo: str,
+    *,
+    changed: Sequence[StoredRelease],
+    absent: Sequence[str],
+    order: Sequence[str],
+    changed_by: str,
+) -> None:
+    """Write new or changed releases, mark vanished ones absent (history by trigger), and
+    record the order of the releases (tags, newest first)."""
+    if changed:
+        await conn.executemany(
+            _UPSERT,
+            [
+                (
+                    repo,
+                    r.tag,
+                    r.release_version,
+                    r.released_at,
+                    r.bump,
+                    r.commit_count,
+                    orjson.dumps(r.content).decode(),
+                    r.markdown,
+                    changed_by,
+                )
+                for r in changed
+            ],
+        )
+    if absent:
+        await conn.execute(_ABSENT, repo, list(absent), changed_by)
+    await conn.execute(_ORDER, repo, list(order))
+
+
+async def changelog_markdown(conn: asyncpg.Connection, repo: str) -> str | None:
+    """The stored changelog of ``repo`` as Markdown, newest first; None if none is stored."""
+    rows = await conn.fetch(_STORED, repo)
+    if not rows:
+        return None
+    return "# Changelog\n\n" + "\n".join(row["markdown"] for row in rows)
+
+
+async def changelog_json(conn: asyncpg.Connection, repo: str) -> list[dict[str, Any]]:
+    """The stored releases of ``repo`` as the CLI's ``--json`` prints them, newest first."""
+    return [orjson.loads(row["content"]) for row in await conn.fetch(_STORED, repo)]

@@ -1,0 +1,116 @@
+"""Keeps each repository's stored changelog in step with its commits.
+
+After the commits of a batch are durable, the worker calls :class:`ChangelogUpdater` with them.
+For every repository they touch it reads all of the repository's stored commits, rebuilds the
+changelog with the changelog stage (``streams.changelog``), and writes only the releases whose
+content changed; a release no commit makes any more is marked absent. A late commit, or a tag
+pushed after its commits, so changes exactly the releases it belongs to, and each change is a
+new version in ``changelog_release_changes``.
+
+Rebuilding from all stored commits, not patching, is what makes it correct under at-least-once
+delivery and any arrival order: the result depends only on the set of commits (the stage is
+deterministic), so a batch handled twice writes nothing the second time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import asyncpg
+import orjson
+import structlog
+
+from schemas import CommitEvent
+from store.changelogs import (
+    UNRELEASED,
+    StoredRelease,
+    lock_repository,
+    repository_commits,
+    save_releases,
+    stored_contents,
+)
+from streams.changelog import (
+    ChangelogConfig,
+    ChangelogError,
+    Release,
+    build_changelog,
+    commit_from_mapping,
+    releases_to_json,
+    render_markdown,
+)
+
+log = structlog.get_logger(__name__)
+
+
+def _section(release: Release, config: ChangelogConfig) -> str:
+    """The release's own part of the Markdown (without the document title)."""
+    text = render_markdown([release], config)
+    return text.removeprefix("# Changelog\n\n")
+
+
+def _canonical(content: object) -> bytes:
+    return orjson.dumps(content, option=orjson.OPT_SORT_KEYS)
+
+
+class ChangelogUpdater:
+    """Regenerates the stored changelogs of the repositories a batch of commits touches."""
+
+    def __init__(
+        self, pool: asyncpg.Pool, config: ChangelogConfig, changed_by: str = "agent:changelog"
+    ) -> None:
+        self._pool = pool
+        self._config = config
+        self._changed_by = changed_by
+
+    async def __call__(self, events: Sequence[CommitEvent]) -> None:
+        for repo in sorted({event.payload.repo for event in events}):
+            await self.regenerate(repo)
+
+    async def regenerate(self, repo: str) -> int:
+        """Rebuild ``repo``'s changelog; return how many releases changed (0: all as stored)."""
+        async with self._pool.acquire() as conn, conn.transaction():
+            await lock_repository(conn, repo)
+            records = []
+            for row in await repository_commits(conn, repo):
+                try:
+                    records.append(commit_from_mapping(row))
+                except ChangelogError as exc:  # a stored commit the stage cannot read
+                    log.warning(
+                        "commit left out of the changelog",
+                        repo=repo,
+                        sha=row["sha"],
+                        reason=str(exc),
+                    )
+            releases = build_changelog(records, self._config)
+            contents = releases_to_json(releases)
+            stored = await stored_contents(conn, repo)
+            changed = []
+            for release, content in zip(releases, contents, strict=True):
+                tag = release.tag or UNRELEASED
+                before = stored.get(tag)
+                if before is not None and _canonical(before) == _canonical(content):
+                    continue
+                changed.append(
+                    StoredRelease(
+                        tag=tag,
+                        release_version=release.version,
+                        released_at=release.date,
+                        bump=release.bump.label,
+                        commit_count=len(release.commits),
+                        content=content,
+                        markdown=_section(release, self._config),
+                    )
+                )
+            order = [release.tag or UNRELEASED for release in releases]
+            absent = sorted(set(stored) - set(order))
+            await save_releases(
+                conn, repo, changed=changed, absent=absent, order=order, changed_by=self._changed_by
+            )
+        if changed or absent:
+            log.info(
+                "changelog regenerated",
+                repo=repo,
+                releases_changed=len(changed),
+                releases_absent=len(absent),
+            )
+        return len(changed) + len(absent)
