@@ -81,6 +81,13 @@ class Settings(BaseSettings):
     # -- evaluation data for tests and benchmarks
     eval_data: Path = Field(default_factory=lambda: PROJECT_ROOT.parent / "shared" / "data")
 
+    # -- triage (issue 7)
+    # Taxonomy, rules, thresholds and SLA (TOML); unset means the packaged default_config.toml.
+    triage_config: Path | None = None
+    # A model written by `opsassist triage train`; unset means rules (and the LLM) only.
+    triage_model_path: Path | None = None
+    triage_llm_timeout_seconds: float = 30.0
+
     @property
     def topics(self) -> dict[str, str]:
         """Event kind -> raw topic name."""
