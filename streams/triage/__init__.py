@@ -36,7 +36,15 @@ from streams.triage._evaluation import (
     read_labelled_csv,
 )
 from streams.triage._model import ModelSpec, Prediction, TrainingExample, TriageModel, train_model
-from streams.triage._ticket import PRIORITIES, Explanation, Layer, Ticket, Triage, WeightedTerm
+from streams.triage._ticket import (
+    PRIORITIES,
+    Explanation,
+    Layer,
+    Ticket,
+    Triage,
+    WeightedTerm,
+    ticket_from_payload,
+)
 from streams.triage._triager import LlmClassifier, LlmVerdict, Triager
 from streams.triage._workflow import (
     ALLOWED_TRANSITIONS,
@@ -113,5 +121,6 @@ __all__ = [
     "read_labelled_csv",
     "sla_due_at",
     "sla_state",
+    "ticket_from_payload",
     "train_model",
 ]

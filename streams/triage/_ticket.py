@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from schemas import TicketPayloadV1
+
 PRIORITIES: tuple[str, ...] = ("P1", "P2", "P3", "P4")
 
 #: Who decided the category: a configured rule, the learned model, the LLM, a person
@@ -89,3 +91,16 @@ class Triage:
             },
             "notes": list(self.notes),
         }
+
+
+def ticket_from_payload(payload: TicketPayloadV1, reporter_group: str = "") -> Ticket:
+    """The triage view of a ticket event's payload. The reporter's identity stays out: rules
+    route on the reporter's group, which the caller looks up."""
+    return Ticket(
+        title=payload.title,
+        body=payload.body,
+        labels=tuple(payload.labels),
+        source=payload.source_system,
+        reporter_group=reporter_group,
+        id=payload.external_id,
+    )

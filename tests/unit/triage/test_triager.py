@@ -137,3 +137,32 @@ async def test_an_unsure_llm_does_not_end_abstention(model: TriageModel) -> None
     (result,) = await unsure.triage_batch_async([QUESTION])
     assert result.needs_triage
     assert result.suggested_category == "question"
+
+
+def test_a_ticket_event_payload_becomes_a_triage_ticket_without_the_reporter() -> None:
+    from datetime import UTC, datetime
+
+    from schemas import TicketPayloadV1
+    from streams.triage import ticket_from_payload
+
+    now = datetime(2026, 11, 20, tzinfo=UTC)
+    payload = TicketPayloadV1(
+        external_id="OPS-101",
+        source_system="jira",
+        title="Checkout fails",
+        body="502s",
+        reporter="alice@example.com",
+        status="open",
+        labels=["payments"],
+        created_at=now,
+        updated_at=now,
+    )
+    ticket = ticket_from_payload(payload, reporter_group="finance")
+    assert ticket == Ticket(
+        title="Checkout fails",
+        body="502s",
+        labels=("payments",),
+        source="jira",
+        reporter_group="finance",
+        id="OPS-101",
+    )
