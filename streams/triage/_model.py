@@ -45,6 +45,8 @@ class ModelSpec:
     # Character n-grams are off: measured on NLBSE'24 5-fold CV they moved mean macro-F1 by
     # +0.001 and made training 13x slower (docs/triage.md).
     char_ngrams: tuple[int, int] | None = None
+    # The title again, as a block of its own, so that its words are not drowned by a long body.
+    title_block: bool = False
     # Terms seen in one ticket only cannot generalize; dropping them makes training ~5x faster.
     min_df: int = 2
     max_features_per_block: int = 200_000
@@ -87,6 +89,8 @@ class _Block:
 
     analyzer: str
     ngram_range: tuple[int, int]
+    #: "ticket" (title, body and markers) or "title" (the title alone, a block of its own)
+    field: str
     terms: tuple[str, ...]
     idf: NDArray[np.float32]
 
@@ -123,10 +127,13 @@ class TriageModel:
         self._max_chars = int(meta["spec"]["max_chars"])
 
     def _features(self, tickets: Sequence[Ticket]) -> list[sp.csr_matrix]:
-        texts = [model_text(t, self._max_chars) for t in tickets]
+        texts = {
+            "ticket": [model_text(t, self._max_chars) for t in tickets],
+            "title": [t.title for t in tickets],
+        }
         blocks = []
         for block, vectorizer in zip(self._blocks, self._vectorizers, strict=True):
-            counts = sp.csr_matrix(vectorizer.transform(texts), dtype=np.float32)
+            counts = sp.csr_matrix(vectorizer.transform(texts[block.field]), dtype=np.float32)
             counts.data = np.log(counts.data) + 1.0  # sublinear tf, as in training
             weighted = counts.multiply(block.idf).tocsr()
             blocks.append(sp.csr_matrix(normalize(weighted)))
@@ -195,6 +202,7 @@ class TriageModel:
                         _Block(
                             analyzer=spec["analyzer"],
                             ngram_range=(spec["ngram_range"][0], spec["ngram_range"][1]),
+                            field=spec["field"],
                             terms=tuple(raw.split(_TERM_SEPARATOR)) if raw else (),
                             idf=archive[f"idf_{i}"],
                         )
@@ -243,13 +251,19 @@ def train_model(examples: Sequence[TrainingExample], spec: ModelSpec | None = No
     counts = Counter(labels)
     if len(counts) < 2:
         raise NotEnoughTrainingData(f"need at least two classes, got {dict(counts)}")
-    texts = [model_text(e.ticket, spec.max_chars) for e in examples]
-    configs: list[tuple[str, tuple[int, int]]] = [("word", spec.word_ngrams)]
+    texts = {
+        "ticket": [model_text(e.ticket, spec.max_chars) for e in examples],
+        "title": [e.ticket.title for e in examples],
+    }
+    # The first block must be the readable word block: explanations come from it.
+    configs: list[tuple[str, tuple[int, int], str]] = [("word", spec.word_ngrams, "ticket")]
+    if spec.title_block:
+        configs.append(("word", spec.word_ngrams, "title"))
     if spec.char_ngrams is not None:
-        configs.append(("char_wb", spec.char_ngrams))
+        configs.append(("char_wb", spec.char_ngrams, "ticket"))
     blocks: list[_Block] = []
     matrices = []
-    for analyzer, ngram_range in configs:
+    for analyzer, ngram_range, field in configs:
         vectorizer = TfidfVectorizer(
             analyzer=analyzer,
             ngram_range=ngram_range,
@@ -258,11 +272,11 @@ def train_model(examples: Sequence[TrainingExample], spec: ModelSpec | None = No
             max_features=spec.max_features_per_block,
             dtype=np.float32,
         )
-        matrices.append(vectorizer.fit_transform(texts))
+        matrices.append(vectorizer.fit_transform(texts[field]))
         vocabulary: dict[str, int] = vectorizer.vocabulary_
         terms = sorted(vocabulary, key=vocabulary.__getitem__)
         idf = np.asarray(vectorizer.idf_, dtype=np.float32)
-        blocks.append(_Block(analyzer, ngram_range, tuple(terms), idf))
+        blocks.append(_Block(analyzer, ngram_range, field, tuple(terms), idf))
     features = sp.hstack(matrices, format="csr")
     best_c, inner_score = _choose_c(features, labels, spec)
     classifier = LogisticRegression(C=best_c, max_iter=2000)
@@ -287,7 +301,10 @@ def train_model(examples: Sequence[TrainingExample], spec: ModelSpec | None = No
         "c": best_c,
         "inner_cv_macro_f1": None if inner_score is None else round(inner_score, 4),
         "spec": asdict(spec),
-        "blocks": [{"analyzer": b.analyzer, "ngram_range": list(b.ngram_range)} for b in blocks],
+        "blocks": [
+            {"analyzer": b.analyzer, "ngram_range": list(b.ngram_range), "field": b.field}
+            for b in blocks
+        ],
         "sklearn": sklearn.__version__,
     }
     return TriageModel(blocks, coef, intercept, classes, meta)
