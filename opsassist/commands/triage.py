@@ -90,6 +90,8 @@ def classify(
     """Triage tickets read from stdin (JSON object/array/lines, or plain text)."""
     from streams.triage import TriageError, TriageModel, Triager
 
+    if output not in ("json", "text"):
+        raise _fail(f"--format must be json or text, not {output!r}")
     triage_config = _config(config)
     model_path = model or get_settings().triage_model_path
     try:

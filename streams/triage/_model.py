@@ -272,7 +272,10 @@ def train_model(examples: Sequence[TrainingExample], spec: ModelSpec | None = No
             max_features=spec.max_features_per_block,
             dtype=np.float32,
         )
-        matrices.append(vectorizer.fit_transform(texts[field]))
+        try:
+            matrices.append(vectorizer.fit_transform(texts[field]))
+        except ValueError as exc:  # e.g. no term left after min_df on a tiny training set
+            raise NotEnoughTrainingData(f"no usable {field} features: {exc}") from None
         vocabulary: dict[str, int] = vectorizer.vocabulary_
         terms = sorted(vocabulary, key=vocabulary.__getitem__)
         idf = np.asarray(vectorizer.idf_, dtype=np.float32)

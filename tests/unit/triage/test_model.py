@@ -90,3 +90,12 @@ def test_the_regularization_is_chosen_by_inner_cross_validation() -> None:
     chosen = train_model(EXAMPLES, ModelSpec(c_grid=(0.01, 10.0)))
     assert chosen.meta["c"] in (0.01, 10.0)
     assert chosen.meta["inner_cv_macro_f1"] is not None
+
+
+def test_a_training_set_without_shared_words_is_refused_not_crashed() -> None:
+    lonely = [
+        TrainingExample(Ticket("alpha"), "incident"),
+        TrainingExample(Ticket("beta"), "question"),
+    ]
+    with pytest.raises(NotEnoughTrainingData, match="no usable"):
+        train_model(lonely, FAST)
