@@ -42,6 +42,8 @@ def _config(path: Path | None) -> TriageConfig:
 def _ticket(record: dict[str, Any]) -> Ticket:
     from streams.triage import Ticket
 
+    if isinstance(record.get("payload"), dict):  # a ticket event envelope, as produced to Kafka
+        record = record["payload"]
     labels = record.get("labels") or []
     return Ticket(
         title=str(record.get("title") or ""),

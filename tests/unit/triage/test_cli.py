@@ -82,3 +82,25 @@ def test_evaluate_json_has_per_repo_and_mean(tmp_path: Path) -> None:
 
     text = runner.invoke(app, ["triage", "evaluate", "--train", str(train), "--test", str(test)])
     assert "mean macro-F1 over 2 repos" in text.stdout
+
+
+def test_classify_reads_ticket_events_and_json_lines() -> None:
+    event = {
+        "id": "e1",
+        "kind": "ticket",
+        "payload": {
+            "external_id": "OPS-9",
+            "source_system": "hr-portal",
+            "title": "A question",
+            "body": "",
+            "status": "open",
+            "labels": [],
+        },
+    }
+    plain = {"id": "OPS-10", "title": "Typo in footer", "labels": ["bug"]}
+    lines = json.dumps(event) + "\n" + json.dumps(plain)
+    result = runner.invoke(app, ["triage", "classify"], input=lines)
+    assert result.exit_code == 0, result.output
+    first, second = (json.loads(line) for line in result.stdout.splitlines())
+    assert (first["ticket_id"], first["category"]) == ("OPS-9", "hr")
+    assert (second["category"], second["priority"]) == ("incident", "P4")
