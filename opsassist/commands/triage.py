@@ -185,16 +185,32 @@ def _print_report(report: EvaluationReport) -> None:
 @app.command()
 def evaluate(
     train_file: Annotated[Path, typer.Option("--train", help="CSV: repo,label,title,body.")],
-    test_file: Annotated[Path, typer.Option("--test", help="CSV: repo,label,title,body.")],
+    test_file: Annotated[
+        Path | None,
+        typer.Option("--test", help="CSV: repo,label,title,body. Without it: --folds CV."),
+    ] = None,
+    folds: Annotated[
+        int, typer.Option(min=2, help="Stratified folds per repo when there is no --test.")
+    ] = 5,
     as_json: Annotated[bool, typer.Option("--json", help="Print the figures as JSON.")] = False,
 ) -> None:
-    """One model per repo trained on --train, scored on the same repo in --test: macro-F1 per
-    repo, their mean, and a confusion matrix (the learned layer alone; labels as given)."""
-    from streams.triage import TriageError, evaluate_per_repo, read_labelled_csv
+    """One model per repo trained on --train, scored on the same repo in --test (or by
+    stratified cross-validation within --train): macro-F1 per repo, their mean, and a
+    confusion matrix (the learned layer alone; labels as given)."""
+    from streams.triage import (
+        TriageError,
+        cross_validate_per_repo,
+        evaluate_per_repo,
+        read_labelled_csv,
+    )
 
     try:
-        report = evaluate_per_repo(read_labelled_csv(train_file), read_labelled_csv(test_file))
-    except (TriageError, OSError) as exc:
+        train_rows = read_labelled_csv(train_file)
+        if test_file is None:
+            report = cross_validate_per_repo(train_rows, folds=folds)
+        else:
+            report = evaluate_per_repo(train_rows, read_labelled_csv(test_file))
+    except (TriageError, OSError, ValueError) as exc:  # ValueError: a class with < folds rows
         raise _fail(str(exc)) from None
     if not report.per_repo:
         raise _fail("no repo appears in both files")

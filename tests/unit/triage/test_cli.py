@@ -104,3 +104,14 @@ def test_classify_reads_ticket_events_and_json_lines() -> None:
     first, second = (json.loads(line) for line in result.stdout.splitlines())
     assert (first["ticket_id"], first["category"]) == ("OPS-9", "hr")
     assert (second["category"], second["priority"]) == ("incident", "P4")
+
+
+def test_evaluate_without_test_file_cross_validates(tmp_path: Path) -> None:
+    train = write_csv(tmp_path / "all.csv", [LabelledRow("a/a", e) for e in EXAMPLES])
+    result = runner.invoke(
+        app, ["triage", "evaluate", "--train", str(train), "--folds", "5", "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    score = json.loads(result.stdout)["per_repo"]["a/a"]
+    assert len(score["fold_macro_f1"]) == 5
+    assert sum(map(sum, score["confusion_matrix"])) == len(EXAMPLES)

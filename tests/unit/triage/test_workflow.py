@@ -81,3 +81,13 @@ def test_a_ticket_resolved_in_time_stays_unbreached_later() -> None:
     assert not sla_state(resolved, T0 + timedelta(days=30), SLA).breached
     reopened = apply_transition(resolved, "triaged", T0 + timedelta(days=30))
     assert sla_state(reopened, T0 + timedelta(days=30), SLA).breached
+
+
+def test_every_pair_outside_the_table_is_refused() -> None:
+    for current in Status:
+        for target in Status:
+            if target in allowed_transitions(current):
+                assert check_transition(current, target) is target
+            else:
+                with pytest.raises(InvalidTransition):
+                    check_transition(current, target)
