@@ -95,12 +95,16 @@ class _Block:
     idf: NDArray[np.float32]
 
     def vectorizer(self) -> CountVectorizer:
-        return CountVectorizer(
+        vectorizer = CountVectorizer(
             analyzer=self.analyzer,
             ngram_range=self.ngram_range,
             vocabulary={term: i for i, term in enumerate(self.terms)},
             dtype=np.float32,
         )
+        # The first transform validates the vocabulary and sets attributes; do it now, so that
+        # the model is never mutated after construction (threads, hot swap mid-traffic).
+        vectorizer.transform([""])
+        return vectorizer
 
 
 class TriageModel:
