@@ -6,6 +6,7 @@ import typer
 from rich.console import Console
 
 from opsassist.commands import changelog, infra, llm, produce, services
+from opsassist.commands import infra, produce, services, triage
 
 app = typer.Typer(
     name="opsassist",
@@ -17,6 +18,7 @@ app = typer.Typer(
 app.add_typer(infra.app, name="infra")
 app.add_typer(produce.app, name="produce")
 app.add_typer(llm.app, name="llm")
+app.add_typer(triage.app, name="triage")
 app.command()(services.migrate)
 app.command()(services.worker)
 app.command()(services.api)

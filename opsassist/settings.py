@@ -94,6 +94,12 @@ class Settings(BaseSettings):
     llm_breaker_failures: int = Field(default=5, gt=0)  # consecutive failures that open it
     llm_breaker_reset_seconds: float = 30.0  # open this long, then one trial request
     llm_cache: bool = True  # false: LLMClient.from_settings ignores the answer cache it is given
+    # -- triage (issue 7)
+    # Taxonomy, rules, thresholds and SLA (TOML); unset means the packaged default_config.toml.
+    triage_config: Path | None = None
+    # A model written by `opsassist triage train`; unset means rules (and the LLM) only.
+    triage_model_path: Path | None = None
+    triage_llm_timeout_seconds: float = 30.0
 
     @property
     def topics(self) -> dict[str, str]:
