@@ -5,8 +5,7 @@ from __future__ import annotations
 import typer
 from rich.console import Console
 
-from opsassist.commands import changelog, infra, llm, produce, services
-from opsassist.commands import infra, produce, services, triage
+from opsassist.commands import changelog, infra, llm, produce, services, triage
 
 app = typer.Typer(
     name="opsassist",
