@@ -20,7 +20,7 @@ from opsassist.settings import Settings
 
 DEFAULT_CONFIG_FILE = Path(__file__).resolve().parent / "default_config.toml"
 OPENAI_PROVIDER = "openai"
-TASKS = ("summarize", "triage", "changelog")
+TASKS = ("summarize", "triage", "changelog", "changelog_polish")
 
 
 class _Strict(BaseModel):

@@ -13,7 +13,9 @@ CREATE TABLE changelog_releases (
     bump             text NOT NULL,
     commit_count     integer NOT NULL,
     content          jsonb NOT NULL,              -- streams.changelog.releases_to_json element
-    markdown         text NOT NULL,               -- the release's section, rendered
+    markdown         text NOT NULL,               -- the release's section, rendered (polished
+                                                  -- when an LLM rewording passed the check)
+    polish           jsonb,                       -- the LLM polish: accepted, problems, provenance
     present          boolean NOT NULL DEFAULT true, -- false once no commit makes it any more
     changed_by       text NOT NULL DEFAULT 'unknown',
     version          integer NOT NULL DEFAULT 1,

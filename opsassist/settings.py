@@ -119,6 +119,9 @@ class Settings(BaseSettings):
     changelog_config: Path | None = None
     # Base URL for commit/PR/issue links (https://github.com/owner/name); empty: no links.
     changelog_repository_url: str = ""
+    # Offer changed releases to the LLM (task changelog_polish) for rewording, when one is
+    # configured; a rewording is kept only if every commit keeps exactly one entry.
+    changelog_polish: bool = True
 
 
 @lru_cache(maxsize=1)

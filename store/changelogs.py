@@ -22,12 +22,13 @@ SELECT tag, content, present FROM changelog_releases WHERE repo = $1
 """
 _UPSERT = """
 INSERT INTO changelog_releases AS r (repo, tag, release_version, released_at, bump, commit_count,
-                                     content, markdown, present, changed_by)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, true, $9)
+                                     content, markdown, polish, present, changed_by)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $10, true, $9)
 ON CONFLICT (repo, tag) DO UPDATE SET
     release_version = excluded.release_version, released_at = excluded.released_at,
     bump = excluded.bump, commit_count = excluded.commit_count, content = excluded.content,
-    markdown = excluded.markdown, present = true, changed_by = excluded.changed_by
+    markdown = excluded.markdown, polish = excluded.polish, present = true,
+    changed_by = excluded.changed_by
 """
 _ABSENT = """
 UPDATE changelog_releases SET present = false, changed_by = $3
@@ -56,6 +57,8 @@ class StoredRelease:
     commit_count: int
     content: dict[str, Any]
     markdown: str
+    #: The LLM polish: whether a rewording was accepted, the check's problems, provenance.
+    polish: dict[str, Any] | None = None
 
 
 async def lock_repository(conn: asyncpg.Connection, repo: str) -> None:
@@ -101,6 +104,7 @@ async def save_releases(
                     orjson.dumps(r.content).decode(),
                     r.markdown,
                     changed_by,
+                    None if r.polish is None else orjson.dumps(r.polish).decode(),
                 )
                 for r in changed
             ],

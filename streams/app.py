@@ -16,8 +16,10 @@ import faust
 import structlog
 
 from infra.local import Endpoints
+from llm import LLMClient
 from opsassist.settings import Settings
 from schemas import EventKind
+from store.llm_cache import PostgresAnswerCache
 from store.pool import create_pool
 from store.sink import EventSink
 from streams import metrics
@@ -114,8 +116,12 @@ def create_app(settings: Settings, endpoints: Endpoints) -> faust.App:
         pool = await create_pool(endpoints.database_url, settings.worker_db_pool_size)
         state["pool"] = pool
         sink = EventSink(pool)
+        llm = LLMClient.from_settings(settings, cache=PostgresAnswerCache(pool))
+        state["llm"] = llm
         changelogs = ChangelogUpdater(
-            pool, load_config(settings.changelog_config, settings.changelog_repository_url or None)
+            pool,
+            load_config(settings.changelog_config, settings.changelog_repository_url or None),
+            llm=llm if settings.changelog_polish else None,
         )
         state["log"] = IngestStage("log", sink, send_dead_letters)
         state["commit"] = IngestStage("commit", sink, send_dead_letters, after_write=changelogs)

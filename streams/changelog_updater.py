@@ -7,6 +7,12 @@ content changed; a release no commit makes any more is marked absent. A late com
 pushed after its commits, so changes exactly the releases it belongs to, and each change is a
 new version in ``changelog_release_changes``.
 
+When an LLM is configured for the task ``changelog_polish``, a changed release's entries are
+offered to it for rewording; the rewording is kept only if ``streams.changelog.check_rewording``
+accepts it (every commit exactly one entry, nothing dropped or invented), else the deterministic
+text stands. Changes are detected on the deterministic content, so an unchanged release is never
+sent again; the provenance (prompt, model, tokens, cost) is stored beside the release.
+
 Rebuilding from all stored commits, not patching, is what makes it correct under at-least-once
 delivery and any arrival order: the result depends only on the set of commits (the stage is
 deterministic), so a batch handled twice writes nothing the second time.
@@ -15,11 +21,14 @@ deterministic), so a batch handled twice writes nothing the second time.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import asyncpg
 import orjson
 import structlog
+from pydantic import BaseModel
 
+from llm import LLMClient
 from schemas import CommitEvent
 from store.changelogs import (
     UNRELEASED,
@@ -32,9 +41,13 @@ from store.changelogs import (
 from streams.changelog import (
     ChangelogConfig,
     ChangelogError,
+    Entry,
+    InvalidRewording,
     Release,
+    Rewording,
     build_changelog,
     commit_from_mapping,
+    polish_release,
     releases_to_json,
     render_markdown,
 )
@@ -52,15 +65,64 @@ def _canonical(content: object) -> bytes:
     return orjson.dumps(content, option=orjson.OPT_SORT_KEYS)
 
 
+POLISH_TASK = "changelog_polish"
+
+
+class PolishedTexts(BaseModel):
+    """The LLM's answer: one text per entry, in the order given."""
+
+    texts: list[str]
+
+
+class _NotPolishedError(RuntimeError):
+    """The LLM layer answered deterministically (not configured, budget, refusal, ...)."""
+
+
 class ChangelogUpdater:
     """Regenerates the stored changelogs of the repositories a batch of commits touches."""
 
     def __init__(
-        self, pool: asyncpg.Pool, config: ChangelogConfig, changed_by: str = "agent:changelog"
+        self,
+        pool: asyncpg.Pool,
+        config: ChangelogConfig,
+        llm: LLMClient | None = None,
+        changed_by: str = "agent:changelog",
     ) -> None:
         self._pool = pool
         self._config = config
+        self._llm = llm if llm is not None and llm.configured(POLISH_TASK) else None
         self._changed_by = changed_by
+
+    async def _polish(self, repo: str, release: Release) -> tuple[Release, dict[str, Any] | None]:
+        """The release reworded by the LLM if the check accepts it, and what happened."""
+        if self._llm is None or not release.entries:
+            return release, None
+        llm = self._llm
+        provenance: dict[str, Any] = {}
+
+        async def propose(entries: Sequence[Entry]) -> list[Rewording]:
+            items = [
+                {"commit": e.commit, "type": e.type, "scope": e.scope, "breaking": e.breaking,
+                 "text": e.text}
+                for e in entries
+            ]  # fmt: skip
+            inputs = {"repo": repo, "release": release.version or "Unreleased", "entries": items}
+            fallback = PolishedTexts(texts=[e.text for e in entries])
+            result = await llm.run(POLISH_TASK, inputs, PolishedTexts, fallback)
+            provenance.update(result.provenance())
+            if result.produced_by != "llm":
+                raise _NotPolishedError(result.reason)
+            texts = result.value.texts
+            if len(texts) != len(entries):
+                raise InvalidRewording(f"{len(texts)} texts for {len(entries)} entries")
+            return [Rewording(e.commit, t) for e, t in zip(entries, texts, strict=True)]
+
+        polished, verdict = await polish_release(release, propose)
+        return polished, {
+            "accepted": verdict.accepted,
+            "problems": list(verdict.problems),
+            "llm": provenance or None,
+        }
 
     async def __call__(self, events: Sequence[CommitEvent]) -> None:
         for repo in sorted({event.payload.repo for event in events}):
@@ -90,6 +152,7 @@ class ChangelogUpdater:
                 before = stored.get(tag)
                 if before is not None and _canonical(before) == _canonical(content):
                     continue
+                shown, polish = await self._polish(repo, release)
                 changed.append(
                     StoredRelease(
                         tag=tag,
@@ -98,7 +161,8 @@ class ChangelogUpdater:
                         bump=release.bump.label,
                         commit_count=len(release.commits),
                         content=content,
-                        markdown=_section(release, self._config),
+                        markdown=_section(shown, self._config),
+                        polish=polish,
                     )
                 )
             order = [release.tag or UNRELEASED for release in releases]

@@ -12,7 +12,7 @@ import pytest
 from prometheus_client import REGISTRY
 
 from llm import LLMClient, LLMConfig, Provider, RetryPolicy
-from llm.config import ProviderEndpoint
+from llm.config import TASKS, ProviderEndpoint
 from tests.unit.llm.fake_openai import FakeOpenAI
 
 
@@ -59,7 +59,7 @@ def config_for(models: list[dict[str, Any]], **task: Any) -> LLMConfig:
     return LLMConfig.model_validate(
         {
             "providers": {"fake": {"base_url": "http://unused"}},
-            "tasks": dict.fromkeys(("summarize", "triage", "changelog"), spec),
+            "tasks": dict.fromkeys(TASKS, spec),
         }
     )
 

@@ -55,7 +55,7 @@ def test_released_reservation_gives_the_run_its_room_back() -> None:
 def test_default_configuration_covers_every_task_and_needs_a_key_to_be_used() -> None:
     settings = Settings(OPENAI_API_KEY="", OPENAI_BASE_URL="", llm_config_file=None)
     config = load_config(settings)
-    assert set(config.tasks) == {"summarize", "triage", "changelog"}
+    assert set(config.tasks) == {"summarize", "triage", "changelog", "changelog_polish"}
     assert provider_endpoints(config, settings) == {}
     keyed = Settings(OPENAI_API_KEY="sk-test", OPENAI_BASE_URL="")
     endpoint = provider_endpoints(config, keyed)["openai"]

@@ -22,7 +22,7 @@ def fresh_settings(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 
 def test_without_a_provider_every_task_is_deterministic() -> None:
-    result = CliRunner().invoke(app, ["llm", "status"])
+    result = CliRunner().invoke(app, ["llm", "status"], env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.output
     assert "No provider is configured" in result.output
     assert "triage.classify v1" in result.output
@@ -50,6 +50,6 @@ def test_an_invalid_configuration_file_is_refused_naming_it(
     config = tmp_path / "broken.toml"
     config.write_text('[[tasks.triage.models]]\nname = "m"\nprovider = "nowhere"\n')
     monkeypatch.setenv("OPSASSIST_LLM_CONFIG_FILE", str(config))
-    result = CliRunner().invoke(app, ["llm", "status"])
+    result = CliRunner().invoke(app, ["llm", "status"], env={"COLUMNS": "200"})
     assert result.exit_code == 1
     assert "broken.toml" in result.output
