@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 from rich.console import Console
 
-from opsassist.commands import infra, produce, services
+from opsassist.commands import apikey, infra, produce, services
 
 app = typer.Typer(
     name="opsassist",
@@ -16,6 +16,7 @@ app = typer.Typer(
 )
 app.add_typer(infra.app, name="infra")
 app.add_typer(produce.app, name="produce")
+app.add_typer(apikey.app, name="apikey")
 app.command()(services.migrate)
 app.command()(services.worker)
 app.command()(services.api)
