@@ -107,7 +107,7 @@ async def github_webhook(
             events = commit_events_from_push(payload, utcnow(), trace_id_of(request))
         except InvalidPushPayload as exc:
             raise Unprocessable(f"not a push payload: {exc}") from None
-        await service.publish(events)
+        await service.publish(events, "github")
         return Answer(
             202,
             {

@@ -14,6 +14,7 @@ from api.bodies import decode_content, media_type, read_body
 from api.idempotency import Answer, request_fingerprint
 from api.ingestion import authenticated_caller, ingestion, respond, trace_id_of
 from api.log_lines import LineFormat, LogDefaults, parse_log_lines
+from api.metrics import WEBHOOK_REJECTED_LINES
 from api.problems import Unprocessable, UnsupportedMediaType, problem_responses
 from schemas import AnyEvent, InvalidEvent, decode_event, utcnow
 
@@ -113,12 +114,13 @@ async def ingest_logs(
             trace_id=trace_id_of(request),
         )
         rejections = [{"line": r.line, "reason": r.reason} for r in parsed.rejections]
+        WEBHOOK_REJECTED_LINES.inc(parsed.rejected)
         if not parsed.events:
             raise Unprocessable(
                 f"no line was accepted ({parsed.rejected} rejected)",
                 extensions={"accepted": 0, "rejected": parsed.rejected, "rejections": rejections},
             )
-        await state.publish(parsed.events)
+        await state.publish(parsed.events, "logs")
         return Answer(
             202,
             {"accepted": len(parsed.events), "rejected": parsed.rejected, "rejections": rejections},
@@ -188,7 +190,7 @@ async def ingest_events(
 
     async def produce() -> Answer:
         events = _events(body, trace_id_of(request))
-        await state.publish(events)
+        await state.publish(events, "events")
         return Answer(202, {"produced": len(events), "event_ids": [e.id for e in events]})
 
     scope = f"{caller.key_id}:events"

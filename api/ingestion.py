@@ -15,6 +15,7 @@ from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBea
 
 from api.auth import ApiKeyAuthenticator, Caller, token_from_headers
 from api.idempotency import Answer, IdempotentRequests
+from api.metrics import WEBHOOK_EVENTS, WEBHOOK_KAFKA_UNAVAILABLE
 from api.problems import ServiceUnavailable
 from api.publisher import EventPublisher, KafkaUnavailable
 from api.ratelimit import RateLimiter
@@ -57,15 +58,17 @@ class Ingestion:
                 await self._purger
         await self.publisher.close()
 
-    async def publish(self, events: Sequence[AnyEvent]) -> None:
+    async def publish(self, events: Sequence[AnyEvent], endpoint: str) -> None:
         """Kafka acknowledged every event, or the request fails with 503 and Retry-After."""
         try:
             await self.publisher.publish(events)
         except KafkaUnavailable as exc:
+            WEBHOOK_KAFKA_UNAVAILABLE.labels(endpoint).inc()
             raise ServiceUnavailable(
                 f"the events were not queued: {exc}",
                 retry_after=self.settings.webhook_retry_after_seconds,
             ) from None
+        WEBHOOK_EVENTS.labels(endpoint).inc(len(events))
 
 
 def ingestion(request: Request) -> Ingestion:

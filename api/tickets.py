@@ -82,7 +82,7 @@ async def ticket_webhook(
             raise Unprocessable(f"not a {source} ticket: {exc}") from None
         if event is None:
             return Answer(202, {"produced": 0, "ignored": f"not a ticket change for {source}"})
-        await service.publish([event])
+        await service.publish([event], "tickets")
         return Answer(202, {"produced": 1, "event_ids": [event.id]})
 
     scope = f"{caller.key_id}:tickets:{source}"

@@ -17,7 +17,8 @@ from store.migrations import check_schema
 from store.migrations import migrate as apply_migrations
 from streams.topics import ensure_topics
 
-console = Console(stderr=True)
+# soft_wrap: an error message stays on one line, whole, however narrow the terminal (and greppable).
+console = Console(stderr=True, soft_wrap=True)
 
 
 def endpoints_or_exit(settings: Settings) -> Endpoints:

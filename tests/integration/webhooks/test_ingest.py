@@ -58,6 +58,9 @@ def test_log_lines_are_validated_one_by_one_and_gzip_is_accepted(
     )
     assert text.status_code == 202
     assert text.json()["accepted"] == 2
+    metrics = httpx.get(f"{api.url}/metrics").text
+    assert 'opsassist_webhook_events_produced_total{endpoint="logs"} 4.0' in metrics
+    assert "opsassist_webhook_rejected_log_lines_total 3.0" in metrics
 
 
 def test_wrong_type_too_large_and_all_rejected_bodies_get_problem_details(
