@@ -178,19 +178,22 @@ async def send_all(producer: AIOKafkaProducer, topic: str, events: list[LogEvent
     await asyncio.gather(*pending)
 
 
-async def bare_batches(bootstrap: str, topic: str, batches: int) -> float:
+Sender = Callable[[AIOKafkaProducer, str, list[LogEvent]], Awaitable[None]]
+
+
+async def bare_batches(bootstrap: str, topic: str, batches: int, send: Sender) -> float:
     producer = bare_producer(bootstrap)
     await producer.start()
     try:
-        await send_all(producer, topic, [log_event(i) for i in range(BATCH_LINES)])  # warm-up
+        await send(producer, topic, [log_event(i) for i in range(BATCH_LINES)])  # warm-up
 
         def job(b: int) -> Callable[[], Awaitable[None]]:
-            async def send() -> None:
+            async def one_batch() -> None:
                 # built per batch, as the API builds events from each request's lines
                 events = [log_event(b * BATCH_LINES + i) for i in range(BATCH_LINES)]
-                await send_all(producer, topic, events)
+                await send(producer, topic, events)
 
-            return send
+            return one_batch
 
         seconds = await in_parallel([job(b) for b in range(batches)], IN_FLIGHT)
     finally:
@@ -282,9 +285,8 @@ def main() -> None:
         try:
             print(f"batch ingest: {args.batches} x {BATCH_LINES} lines ...", file=sys.stderr)
             api_rate = asyncio.run(http_batches(base, token, args.batches))
-            bare_rate = asyncio.run(
-                bare_batches(svc.kafka_bootstrap_servers, bare_topic, args.batches)
-            )
+            bootstrap = svc.kafka_bootstrap_servers
+            bare_rate = asyncio.run(bare_batches(bootstrap, bare_topic, args.batches, send_all))
             print(f"single events: {count} at {args.rate:g}/s ...", file=sys.stderr)
             api_lat = asyncio.run(http_singles(base, token, args.rate, count))
             bare_lat = asyncio.run(
@@ -302,7 +304,10 @@ def main() -> None:
             f"Batch ingest: {args.batches} batches of {BATCH_LINES:,} NDJSON lines, "
             f"{IN_FLIGHT} requests in flight. Single events: {count:,} requests paced open-loop "
             f"at {args.rate:g}/s (latency counted from when each was due), after 200 warm-up "
-            "requests. Kafka `acks=all`, idempotent producer, 4 partitions, one local broker.",
+            "requests. Kafka `acks=all`, idempotent producer, 4 partitions, one local broker. "
+            "The bare producer builds the same log events from the same lines; for single events "
+            "it sends one event and waits for its ack. The load generator runs on the same "
+            "machine as the API and the broker.",
             "",
             "| run | batch ingest lines/s | single event p50 ms | p99 ms | max ms |",
             "|---|---:|---:|---:|---:|",
