@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Any
 
+import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -158,9 +159,25 @@ async def _on_http_exception(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+async def _on_database_unreachable(request: Request, exc: Exception) -> JSONResponse:
+    # API keys and idempotency keys live in PostgreSQL: without it nothing is queued either.
+    return problem_response(
+        503,
+        "database-unavailable",
+        f"PostgreSQL is unreachable, nothing was queued: {type(exc).__name__}",
+        request,
+        headers={"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)},
+    )
+
+
+DATABASE_RETRY_AFTER_SECONDS = 5
+
+
 def install_problem_handlers(app: FastAPI) -> None:
     """Every error the app answers becomes problem details, in this one place."""
     app.add_exception_handler(Problem, _on_problem)
+    for error in (asyncpg.PostgresConnectionError, asyncpg.InterfaceError, ConnectionError):
+        app.add_exception_handler(error, _on_database_unreachable)
     app.add_exception_handler(RequestValidationError, _on_validation_error)
     app.add_exception_handler(StarletteHTTPException, _on_http_exception)
 
