@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 
 import asyncpg
+import structlog
 from fastapi import Request, Security
 from fastapi.responses import JSONResponse
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
@@ -23,6 +24,7 @@ from opsassist.settings import Settings
 from schemas import AnyEvent, trace_id_from_traceparent
 
 _PURGE_EVERY_SECONDS = 3600.0
+log = structlog.get_logger(__name__)
 
 
 class Ingestion:
@@ -64,6 +66,7 @@ class Ingestion:
             await self.publisher.publish(events)
         except KafkaUnavailable as exc:
             WEBHOOK_KAFKA_UNAVAILABLE.labels(endpoint).inc()
+            log.warning("webhook_kafka_unavailable", endpoint=endpoint, error=str(exc))
             raise ServiceUnavailable(
                 f"the events were not queued: {exc}",
                 retry_after=self.settings.webhook_retry_after_seconds,

@@ -12,12 +12,15 @@ import asyncio
 import contextlib
 from collections.abc import Sequence
 
+import structlog
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
 from opsassist.settings import Settings
 from schemas import AnyEvent, encode_event, kafka_headers, kafka_key
 from streams.topics import ensure_topics
+
+log = structlog.get_logger(__name__)
 
 
 class KafkaUnavailable(RuntimeError):
@@ -55,10 +58,16 @@ class EventPublisher:
             try:
                 async with asyncio.timeout(self._timeout):
                     await producer.start()
-                    await ensure_topics(self._bootstrap, self._settings, retry_for=0)
             except (TimeoutError, KafkaError, OSError) as exc:
                 self._retire(producer)
                 raise KafkaUnavailable(f"cannot reach Kafka at {self._bootstrap}: {exc!r}") from exc
+            try:
+                async with asyncio.timeout(self._timeout):
+                    await ensure_topics(self._bootstrap, self._settings, retry_for=0)
+            except (TimeoutError, KafkaError, OSError) as exc:
+                # Best effort: on a cluster where the API may not create topics they exist
+                # already, or producing fails on its own and says so.
+                log.warning("webhook_topics_not_ensured", error=repr(exc))
             self._producer = producer
             return producer
 
