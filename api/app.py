@@ -7,8 +7,10 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from api import health
+from api import github, health, ingest, tickets
+from api.ingestion import Ingestion
 from api.metrics import record_http_metrics
+from api.problems import install_problem_handlers
 from infra.local import Endpoints
 from opsassist import __version__
 from opsassist.settings import Settings
@@ -23,14 +25,23 @@ def create_app(settings: Settings, endpoints: Endpoints) -> FastAPI:
         async with pool.acquire() as conn:
             await check_schema(conn)
         app.state.pool = pool
+        # The Kafka producer starts on first use, so the API serves health checks (and answers
+        # 503 to senders) while Kafka is down.
+        app.state.ingestion = Ingestion(settings, endpoints.kafka_bootstrap_servers, pool)
+        await app.state.ingestion.start()
         try:
             yield
         finally:
+            await app.state.ingestion.close()
             await pool.close()
 
     app = FastAPI(title="Opsassist", version=__version__, lifespan=lifespan)
     app.state.settings = settings
     app.state.endpoints = endpoints
     app.middleware("http")(record_http_metrics)
+    install_problem_handlers(app)
     app.include_router(health.router)
+    app.include_router(github.router)
+    app.include_router(tickets.router)
+    app.include_router(ingest.router)
     return app

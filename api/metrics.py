@@ -40,3 +40,18 @@ async def record_http_metrics(
         route = _route_template(request)
         HTTP_REQUESTS.labels(request.method, route, str(status)).inc()
         HTTP_DURATION.labels(request.method, route).observe(time.perf_counter() - started)
+
+
+WEBHOOK_EVENTS = Counter(
+    "opsassist_webhook_events_produced_total",
+    "Events the webhook and ingest endpoints produced, acknowledged by Kafka.",
+    ["endpoint"],
+)
+WEBHOOK_KAFKA_UNAVAILABLE = Counter(
+    "opsassist_webhook_kafka_unavailable_total",
+    "Requests answered 503 because Kafka did not acknowledge their events.",
+    ["endpoint"],
+)
+WEBHOOK_REJECTED_LINES = Counter(
+    "opsassist_webhook_rejected_log_lines_total", "Log lines /ingest/logs refused as invalid."
+)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 from rich.console import Console
 
-from opsassist.commands import changelog, infra, llm, produce, services, triage
+from opsassist.commands import apikey, changelog, infra, llm, produce, services, triage
 
 app = typer.Typer(
     name="opsassist",
@@ -18,6 +18,7 @@ app.add_typer(infra.app, name="infra")
 app.add_typer(produce.app, name="produce")
 app.add_typer(llm.app, name="llm")
 app.add_typer(triage.app, name="triage")
+app.add_typer(apikey.app, name="apikey")
 app.command()(services.migrate)
 app.command()(services.worker)
 app.command()(services.api)

@@ -100,6 +100,29 @@ class Settings(BaseSettings):
     # A model written by `opsassist triage train`; unset means rules (and the LLM) only.
     triage_model_path: Path | None = None
     triage_llm_timeout_seconds: float = 30.0
+    # -- webhooks (issue 3)
+    # The secret configured on the GitHub webhook; empty: /webhooks/github refuses everything.
+    github_webhook_secret: str = ""
+    # Largest request body accepted as sent (compressed or not), and once decompressed.
+    webhook_max_body_bytes: int = Field(default=10 * 2**20, ge=1024)
+    webhook_max_decompressed_bytes: int = Field(default=64 * 2**20, ge=1024)
+    # How many rejected lines /ingest/logs lists one by one (all are counted).
+    webhook_max_listed_rejects: int = Field(default=100, ge=1)
+    # Per API key (and for GitHub): a token bucket, refilled at rate/s up to burst requests.
+    webhook_rate_limit_per_second: float = Field(default=50.0, gt=0)
+    webhook_rate_limit_burst: int = Field(default=100, ge=1)
+    # How long an idempotency key is remembered (at least a day), and how long a request that
+    # never finished holds its key before a retry may take it over.
+    webhook_idempotency_ttl_hours: float = Field(default=24.0, ge=24.0)
+    webhook_idempotency_lease_seconds: float = Field(default=30.0, gt=0)
+    # How long a request waits for Kafka's acknowledgement before answering 503 (GitHub gives
+    # up after 10 s), and the Retry-After it suggests.
+    webhook_produce_timeout_seconds: float = Field(default=5.0, gt=0)
+    webhook_retry_after_seconds: int = Field(default=5, ge=1)
+    webhook_producer_linger_ms: int = Field(default=1, ge=0)
+    # How long a verified API key is trusted without reading the database again (revocation
+    # takes effect within this delay).
+    webhook_api_key_cache_seconds: float = Field(default=5.0, ge=0)
 
     @property
     def topics(self) -> dict[str, str]:

@@ -331,3 +331,74 @@ def api_process(settings: Settings, tmp_path: Path) -> Iterator[Callable[..., Ap
     yield make
     for api in started:
         api.stop()
+
+
+# -- webhooks (issue 3): the API with webhook settings and an API key of its own
+
+
+WEBHOOK_SETTINGS = (
+    "github_webhook_secret",
+    "webhook_max_body_bytes",
+    "webhook_max_decompressed_bytes",
+    "webhook_rate_limit_per_second",
+    "webhook_rate_limit_burst",
+    "webhook_produce_timeout_seconds",
+    "webhook_retry_after_seconds",
+    "webhook_api_key_cache_seconds",
+)
+
+
+@dataclass
+class WebhookApiProcess(ApiProcess):
+    """``opsassist api`` with the webhook settings passed on, and an API key made for it."""
+
+    api_key: str = ""
+
+    def start(self, timeout: float = 60) -> None:
+        env = settings_env(self.settings)
+        for name in WEBHOOK_SETTINGS:
+            env[f"OPSASSIST_{name.upper()}"] = str(getattr(self.settings, name))
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(sys.modules[__name__], "settings_env", lambda _settings: env)
+            super().start(timeout)
+
+    def headers(self, **extra: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.api_key}", **extra}
+
+
+def create_api_key(database_url: str, name: str, scopes: list[str]) -> str:
+    """A new API key in the database; the token a sender presents."""
+    from api.auth import generate_api_key, hash_secret
+    from store.api_keys import insert_api_key
+
+    key = generate_api_key()
+
+    async def insert() -> None:
+        conn = await asyncpg.connect(database_url)
+        try:
+            await insert_api_key(conn, key.key_id, name, hash_secret(key.secret), scopes)
+        finally:
+            await conn.close()
+
+    asyncio.run(insert())
+    return key.token
+
+
+@pytest.fixture
+def webhook_api(settings: Settings, tmp_path: Path) -> Iterator[Callable[..., WebhookApiProcess]]:
+    """Make (not start) API processes with webhook settings and an all-scopes API key."""
+    started: list[WebhookApiProcess] = []
+
+    def make(scopes: tuple[str, ...] = ("*",), **overrides: object) -> WebhookApiProcess:
+        merged: dict[str, object] = {"github_webhook_secret": "It's a Secret to Everybody"}
+        merged.update(overrides)
+        api = WebhookApiProcess(
+            settings.model_copy(update=merged), tmp_path / f"webhook-api{len(started)}.log"
+        )
+        api.api_key = create_api_key(settings.database_url, f"test-{len(started)}", list(scopes))
+        started.append(api)
+        return api
+
+    yield make
+    for api in started:
+        api.stop()

@@ -19,7 +19,8 @@ from streams.changelog import InvalidConfig
 from streams.changelog import load_config as load_changelog_config
 from streams.topics import ensure_topics
 
-console = Console(stderr=True)
+# soft_wrap: an error message stays on one line, whole, however narrow the terminal (and greppable).
+console = Console(stderr=True, soft_wrap=True)
 
 
 def endpoints_or_exit(settings: Settings) -> Endpoints:

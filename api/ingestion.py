@@ -1,0 +1,105 @@
+"""What every webhook route shares: the producer, API-key authentication with rate limits, the
+idempotency keys, and turning an answer into an HTTP response. Built once per app (lifespan)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Sequence
+from datetime import timedelta
+
+import asyncpg
+import structlog
+from fastapi import Request, Security
+from fastapi.responses import JSONResponse
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+
+from api.auth import ApiKeyAuthenticator, Caller, token_from_headers
+from api.idempotency import Answer, IdempotentRequests
+from api.metrics import WEBHOOK_EVENTS, WEBHOOK_KAFKA_UNAVAILABLE
+from api.problems import ServiceUnavailable
+from api.publisher import EventPublisher, KafkaUnavailable
+from api.ratelimit import RateLimiter
+from opsassist.settings import Settings
+from schemas import AnyEvent, trace_id_from_traceparent
+
+_PURGE_EVERY_SECONDS = 3600.0
+log = structlog.get_logger(__name__)
+
+
+class Ingestion:
+    def __init__(self, settings: Settings, bootstrap_servers: str, pool: asyncpg.Pool) -> None:
+        self.settings = settings
+        self.publisher = EventPublisher(bootstrap_servers, settings)
+        self.limiter = RateLimiter(
+            settings.webhook_rate_limit_per_second, settings.webhook_rate_limit_burst
+        )
+        self.authenticator = ApiKeyAuthenticator(
+            pool, self.limiter, settings.webhook_api_key_cache_seconds
+        )
+        self.idempotency = IdempotentRequests(
+            pool,
+            ttl=timedelta(hours=settings.webhook_idempotency_ttl_hours),
+            lease=timedelta(seconds=settings.webhook_idempotency_lease_seconds),
+        )
+        self._purger: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self._purger = asyncio.get_running_loop().create_task(self._purge_forever())
+
+    async def _purge_forever(self) -> None:
+        while True:
+            with contextlib.suppress(Exception):  # a missed purge only keeps rows longer
+                await self.idempotency.purge_expired()
+            await asyncio.sleep(_PURGE_EVERY_SECONDS)
+
+    async def close(self) -> None:
+        if self._purger is not None:
+            self._purger.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._purger
+        await self.publisher.close()
+
+    async def publish(self, events: Sequence[AnyEvent], endpoint: str) -> None:
+        """Kafka acknowledged every event, or the request fails with 503 and Retry-After."""
+        try:
+            await self.publisher.publish(events)
+        except KafkaUnavailable as exc:
+            WEBHOOK_KAFKA_UNAVAILABLE.labels(endpoint).inc()
+            log.warning("webhook_kafka_unavailable", endpoint=endpoint, error=str(exc))
+            raise ServiceUnavailable(
+                f"the events were not queued: {exc}",
+                retry_after=self.settings.webhook_retry_after_seconds,
+            ) from None
+        WEBHOOK_EVENTS.labels(endpoint).inc(len(events))
+
+
+def ingestion(request: Request) -> Ingestion:
+    service: Ingestion = request.app.state.ingestion
+    return service
+
+
+_bearer = HTTPBearer(auto_error=False, description="An API key: `Bearer opsa_<id>_<secret>`.")
+_api_key_header = APIKeyHeader(
+    name="X-API-Key", auto_error=False, description="The API key, as an alternative header."
+)
+
+
+async def authenticated_caller(
+    request: Request,
+    bearer: HTTPAuthorizationCredentials | None = Security(_bearer),  # noqa: B008
+    api_key: str | None = Security(_api_key_header),
+) -> Caller:
+    token = token_from_headers(
+        f"Bearer {bearer.credentials}" if bearer is not None else None, api_key
+    )
+    return await ingestion(request).authenticator.authenticate(token)
+
+
+def trace_id_of(request: Request) -> str | None:
+    return trace_id_from_traceparent(request.headers.get("traceparent"))
+
+
+def respond(answer: Answer) -> JSONResponse:
+    headers = {"Idempotent-Replayed": "true"} if answer.replayed else {}
+    return JSONResponse(answer.body, status_code=answer.status, headers=headers)

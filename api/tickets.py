@@ -1,0 +1,90 @@
+"""``POST /webhooks/tickets/{source}``: Jira, Zendesk or generic ticket JSON, mapped to the
+ticket event (mapping in api/ticket_mapping.py and docs/webhooks.md)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from fastapi import APIRouter, Depends, Header, Path, Request
+from fastapi.responses import JSONResponse
+
+from api.auth import Caller
+from api.bodies import decode_content, media_type, read_body
+from api.idempotency import Answer, request_fingerprint
+from api.ingestion import authenticated_caller, ingestion, respond, trace_id_of
+from api.problems import Unprocessable, UnsupportedMediaType, problem_responses
+from api.ticket_mapping import InvalidTicketPayload, map_ticket
+from schemas import utcnow
+
+router = APIRouter(tags=["webhooks"])
+
+SOURCE_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,49}$"
+#: Headers in which ticket systems send their own delivery id (used when no Idempotency-Key).
+DELIVERY_ID_HEADERS = ("x-atlassian-webhook-identifier", "x-zendesk-webhook-invocation-id")
+
+_BODY_DOC: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "description": "A Jira or Zendesk webhook payload, or the ticket event's "
+                    "payload fields (generic).",
+                }
+            }
+        },
+    }
+}
+
+
+def delivery_key(request: Request, idempotency_key: str | None) -> str | None:
+    if idempotency_key is not None:
+        return idempotency_key
+    for name in DELIVERY_ID_HEADERS:
+        if request.headers.get(name):
+            return request.headers[name]
+    return None
+
+
+@router.post(
+    "/webhooks/tickets/{source}",
+    summary="Ticket webhook: Jira, Zendesk or generic ticket JSON becomes a ticket event",
+    status_code=202,
+    responses={
+        202: {"description": "the ticket event is queued in Kafka (or the delivery is ignored)"},
+        **problem_responses(401, 403, 409, 413, 415, 422, 429, 503),
+    },
+    openapi_extra=_BODY_DOC,
+)
+async def ticket_webhook(
+    request: Request,
+    source: str = Path(pattern=SOURCE_PATTERN, description="jira, zendesk, or any other name"),
+    caller: Caller = Depends(authenticated_caller),  # noqa: B008
+    idempotency_key: str | None = Header(default=None, alias="Idempotency-Key", max_length=255),
+    content_encoding: str | None = Header(default=None, alias="Content-Encoding"),
+) -> JSONResponse:
+    caller.require(f"tickets:{source}")
+    service = ingestion(request)
+    settings = service.settings
+    if media_type(request) != "application/json":
+        raise UnsupportedMediaType("ticket webhooks are application/json")
+    body = await read_body(request, settings.webhook_max_body_bytes)
+    body = decode_content(body, content_encoding, settings.webhook_max_decompressed_bytes)
+
+    async def produce() -> Answer:
+        try:
+            event = map_ticket(orjson.loads(body), source, utcnow(), trace_id_of(request))
+        except orjson.JSONDecodeError as exc:
+            raise Unprocessable(f"the body is not JSON: {exc}") from None
+        except InvalidTicketPayload as exc:
+            raise Unprocessable(f"not a {source} ticket: {exc}") from None
+        if event is None:
+            return Answer(202, {"produced": 0, "ignored": f"not a ticket change for {source}"})
+        await service.publish([event], "tickets")
+        return Answer(202, {"produced": 1, "event_ids": [event.id]})
+
+    scope = f"{caller.key_id}:tickets:{source}"
+    key = delivery_key(request, idempotency_key)
+    return respond(await service.idempotency.run(scope, key, request_fingerprint(body), produce))
