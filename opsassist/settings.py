@@ -9,7 +9,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -80,6 +80,18 @@ class Settings(BaseSettings):
 
     # -- evaluation data for tests and benchmarks
     eval_data: Path = Field(default_factory=lambda: PROJECT_ROOT.parent / "shared" / "data")
+
+    # -- privacy and enrichment (issue 4)
+    # A redaction policy (TOML, the shape of streams/privacy/default_policy.toml); None = that one.
+    privacy_policy: Path | None = None
+    # HMAC key of the "pseudonymize" action; empty makes pseudonyms fall back to masks.
+    privacy_pseudonym_key: SecretStr = SecretStr("")
+    # Per event source, how its plain-text lines start: {"source": {"format": "<Date> <Time>
+    # <Level> <Content>", "timestamp": "%Y-%m-%d %H:%M:%S", "timezone": "Europe/Paris"}}.
+    enrich_sources: dict[str, dict[str, str]] = Field(default_factory=dict)
+    # Attached to events that do not say their own; the timezone of timestamps without an offset.
+    enrich_environment: str = ""
+    enrich_default_timezone: str = "UTC"
 
     @property
     def topics(self) -> dict[str, str]:

@@ -1,0 +1,87 @@
+"""Secrets: tokens whose format announces them (JWTs, AWS key ids, GitHub and Slack tokens,
+private keys, bearer tokens), credentials in URLs, values of password-like keys, and
+high-entropy values of other secret-like keys.
+
+Markers are tested with plain substring checks first; the regexes only run on lines that
+contain one, which keeps the cost near zero for the usual log line.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Iterator
+
+from streams.privacy.spans import PiiType, Span
+
+_TOKEN_MARKERS = ("eyJ", "AKIA", "ASIA", "gh", "github_pat_", "xox", "-----BEGIN", "earer")
+_TOKENS = re.compile(
+    r"eyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]*"  # JWT (JWS compact)
+    r"|(?<![A-Za-z0-9])(?:AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}(?![A-Za-z0-9])"  # AWS key id
+    r"|(?<![A-Za-z0-9])gh[pousr]_[A-Za-z0-9]{36,255}(?![A-Za-z0-9])"  # GitHub tokens
+    r"|(?<![A-Za-z0-9])github_pat_[A-Za-z0-9_]{22,255}"
+    r"|(?<![A-Za-z0-9])xox[abposre]-[A-Za-z0-9\-]{10,}"  # Slack tokens
+    r"|-----BEGIN[A-Z ]*PRIVATE KEY-----[\s\S]*?(?:-----END[A-Z ]*PRIVATE KEY-----|$)"
+    r"|(?<=[Bb]earer )[A-Za-z0-9._~+/\-]{16,}=*"
+)
+_URL_CREDENTIALS = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://([^\s:/?#@]+:[^\s/?#@]+)@")
+# key = value, key: value, "key": "value"; the value is group "value".
+_KEY_VALUE = re.compile(
+    r"(?<![A-Za-z0-9])(?P<key>(?:[A-Za-z0-9_.\-]*[_.\-])?"
+    r"(?:pass(?:word|wd|phrase)?|pwd|secret|token|api[_\-]?key|apikey|access[_\-]?key|"
+    r"private[_\-]?key|auth|credentials?|cookie|session[_\-]?id|signature|sig)"
+    r"(?:[_.\-][A-Za-z0-9_.\-]*)?)[\"']?[ \t]*(?:=|:)[ \t]*(?P<quote>[\"']?)"
+    r"(?P<value>[^\s\"',;&}\])]+)",
+    re.IGNORECASE,
+)
+_KEY_MARKERS = ("pass", "pwd", "secret", "token", "key", "auth", "credential", "cookie",
+                "session", "sig")  # fmt: skip
+_ALWAYS_SECRET_KEY = re.compile(r"pass|pwd|secret|private", re.IGNORECASE)
+_PLACEHOLDERS = frozenset({"", "*", "***", "****", "<redacted>", "redacted", "null", "none",
+                           "true", "false", "xxx", "<secret>", "changeme?"})  # fmt: skip
+_MIN_ENTROPY_BITS = 3.0
+_MIN_SECRET_LENGTH = 12
+
+
+def shannon_entropy(value: str) -> float:
+    """Bits per character; random tokens score above 3.5, words and counters below 3."""
+    counts = Counter(value)
+    length = len(value)
+    return -sum(n / length * math.log2(n / length) for n in counts.values())
+
+
+def _looks_random(value: str) -> bool:
+    if len(value) < _MIN_SECRET_LENGTH or shannon_entropy(value) < _MIN_ENTROPY_BITS:
+        return False
+    classes = (
+        any(c.islower() for c in value),
+        any(c.isupper() for c in value),
+        any(c.isdigit() for c in value),
+    )
+    return sum(classes) >= 2
+
+
+class SecretDetector:
+    """All SECRET spans."""
+
+    def find(self, text: str) -> Iterator[Span]:
+        if any(marker in text for marker in _TOKEN_MARKERS):
+            for match in _TOKENS.finditer(text):
+                yield Span(PiiType.SECRET, match.start(), match.end())
+        if "://" in text and "@" in text:
+            for match in _URL_CREDENTIALS.finditer(text):
+                yield Span(PiiType.SECRET, match.start(1), match.end(1))
+        if "=" in text or ":" in text:
+            lowered = text.lower()
+            if any(marker in lowered for marker in _KEY_MARKERS):
+                yield from self._key_values(text)
+
+    @staticmethod
+    def _key_values(text: str) -> Iterator[Span]:
+        for match in _KEY_VALUE.finditer(text):
+            value = match.group("value")
+            if value.lower() in _PLACEHOLDERS:
+                continue
+            if _ALWAYS_SECRET_KEY.search(match.group("key")) or _looks_random(value):
+                yield Span(PiiType.SECRET, match.start("value"), match.end("value"))

@@ -1,0 +1,54 @@
+"""All detectors behind one call: ``SpanFinder.find(text)`` returns the non-overlapping spans of
+every type the policy does not keep, sorted by position."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import Protocol
+
+from streams.privacy.addresses import EmailDetector, Ipv6Detector
+from streams.privacy.credentials import SecretDetector
+from streams.privacy.iban import IbanDetector
+from streams.privacy.names import NameDetector
+from streams.privacy.numbers import NumberDetector
+from streams.privacy.policy import RedactionPolicy
+from streams.privacy.spans import PiiType, Span, resolve_overlaps
+
+
+class Detector(Protocol):
+    def find(self, text: str) -> Iterator[Span]: ...
+
+
+class SpanFinder:
+    """The detectors a policy needs, built once."""
+
+    def __init__(self, policy: RedactionPolicy) -> None:
+        types = policy.active_types
+        detectors: list[Detector] = []
+        if PiiType.SECRET in types:
+            detectors.append(SecretDetector())
+        if PiiType.EMAIL in types:
+            detectors.append(EmailDetector())
+        if PiiType.IBAN in types:
+            detectors.append(IbanDetector())
+        if types & {PiiType.IP_ADDRESS, PiiType.CREDIT_CARD, PiiType.US_SSN, PiiType.PHONE}:
+            detectors.append(NumberDetector(policy.phone_regions, types))
+        if PiiType.IP_ADDRESS in types:
+            detectors.append(Ipv6Detector())
+        if types & {PiiType.PERSON, PiiType.USERNAME}:
+            detectors.append(NameDetector(policy.system_accounts, types))
+        self._detectors = tuple(detectors)
+        self._types = types
+
+    def find(self, text: str) -> list[Span]:
+        """Non-overlapping spans of active types in ``text``, sorted by start."""
+        if not text:
+            return []
+        found: list[Span] = []
+        for detector in self._detectors:
+            found.extend(detector.find(text))
+        return resolve_overlaps(_only(found, self._types))
+
+
+def _only(spans: Iterable[Span], types: frozenset[PiiType]) -> list[Span]:
+    return [span for span in spans if span.type in types]

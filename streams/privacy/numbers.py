@@ -1,0 +1,134 @@
+"""One scan over the digit groups of a text finds IPv4 addresses, payment cards, US SSNs and
+phone numbers: they are all digits with separators, and telling them apart by shape and check
+digits is much cheaper than running four regexes.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from streams.privacy.checksums import card_issuer_plausible, luhn_valid, us_ssn_plausible
+from streams.privacy.phones import PhoneRules
+from streams.privacy.spans import PiiType, Span
+
+# A digit run: optional "+cc", optional "(area)", digits joined by single separators, optional
+# extension. Not preceded by a word character, dot or dash (so ids like blk_-123 and the tail
+# of versions are never a start) and not followed by one.
+_RUN = re.compile(
+    r"(?<![\w.\-+])"
+    r"(?:\+\d{1,3}[ .\-]?|00\d{1,3}[ .\-])?"
+    r"(?:\(\d{1,5}\)[ .\-]?)?"
+    r"\d(?:[ .\-]?\d)*"
+    r"(?:[ ]?(?:x|ext\.?)[ ]?\d{1,6})?"
+    r"(?![\w@])"
+)
+_IPV4 = re.compile(r"(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})")
+_PIECE = re.compile(r"[^ ]+")
+_IP_PIECE = re.compile(r"[^ \-]+")
+_SSN = re.compile(r"(\d{3})-(\d{2})-(\d{4})")
+_SSN_SPACED = re.compile(r"(\d{3})[ .](\d{2})[ .](\d{4})")
+_SSN_CONTEXT = re.compile(r"\b(?:ssn|social security|ss#|ssa)\b", re.IGNORECASE)
+_CARD_BODY = re.compile(r"\d+(?:([ \-])\d+)*")
+_CARD_CONTEXT = re.compile(r"\b(?:card|cc|credit|debit|visa|mastercard|amex|pan)\b", re.IGNORECASE)
+_DATE_START = re.compile(r"(?:19|20)\d\d[./\-](?:0?[1-9]|1[0-2])(?:[./\-]|$)")
+_VERSION_BEFORE = re.compile(r"(?:\bv|version|ver\.?|build|release)\s*$", re.IGNORECASE)
+
+
+class NumberDetector:
+    """IPv4, CREDIT_CARD, US_SSN and PHONE from digit runs."""
+
+    def __init__(self, phone_regions: tuple[str, ...], types: frozenset[PiiType]) -> None:
+        self._phones = PhoneRules(phone_regions)
+        self._want_ip = PiiType.IP_ADDRESS in types
+        self._want_card = PiiType.CREDIT_CARD in types
+        self._want_ssn = PiiType.US_SSN in types
+        self._want_phone = PiiType.PHONE in types
+
+    def find(self, text: str) -> Iterator[Span]:
+        for match in _RUN.finditer(text):
+            start, end = match.span()
+            if end - start < 7:
+                continue
+            run = match.group()
+            ip = _IPV4.fullmatch(run)
+            if ip is not None:
+                # Checked before the time rule below: "10.0.0.1:22" is an address and a port.
+                if self._want_ip and _ipv4_personal(ip, text, start):
+                    yield Span(PiiType.IP_ADDRESS, start, end)
+                continue
+            # A run that continues into ":12" or "12:" is a time.
+            if text[end : end + 1] == ":" and text[end + 1 : end + 2].isdigit():
+                continue
+            if start > 0 and text[start - 1] == ":" and text[start - 2 : start - 1].isdigit():
+                continue
+            pii_type = self._classify(text, start, end, run)
+            if pii_type is not None:
+                yield Span(pii_type, start, end)
+            elif " " in run or "." in run:
+                yield from self._pieces_inside(text, start, run)
+
+    def _pieces_inside(self, text: str, start: int, run: str) -> Iterator[Span]:
+        """Values that share a run with other numbers: "10.0.0.1 22", "10.0.0.1-10.0.0.9",
+        "id 7 555-123-4567"."""
+        if self._want_ip and "." in run:
+            for piece in _IP_PIECE.finditer(run):
+                ip = _IPV4.fullmatch(piece.group())
+                if ip is not None and _ipv4_personal(ip, text, start + piece.start()):
+                    yield Span(PiiType.IP_ADDRESS, start + piece.start(), start + piece.end())
+        if " " not in run:
+            return
+        for piece in _PIECE.finditer(run):
+            value = piece.group()
+            if len(value) < 7 or _IPV4.fullmatch(value):
+                continue
+            piece_start = start + piece.start()
+            pii_type = self._classify(text, piece_start, piece_start + len(value), value)
+            if pii_type is not None:
+                yield Span(pii_type, piece_start, piece_start + len(value))
+
+    def _classify(self, text: str, start: int, end: int, run: str) -> PiiType | None:
+        if _DATE_START.match(run):
+            return None
+        if self._want_ssn and self._is_ssn(text, start, run):
+            return PiiType.US_SSN
+        if self._want_card and _is_card(run, text[max(0, start - 40) : start]):
+            return PiiType.CREDIT_CARD
+        if self._want_phone and self._phones.is_phone(text, start, end):
+            return PiiType.PHONE
+        return None
+
+    @staticmethod
+    def _is_ssn(text: str, start: int, run: str) -> bool:
+        match = _SSN.fullmatch(run)
+        if match is None:
+            match = _SSN_SPACED.fullmatch(run)
+            if match is None or not _SSN_CONTEXT.search(text[max(0, start - 40) : start]):
+                return False
+        return us_ssn_plausible(*match.groups())
+
+
+def _is_card(run: str, before: str) -> bool:
+    """Luhn-valid, and either a known scheme's prefix and length, or 13-19 digits that a card
+    word just before announces (issuers outside the table, private-label cards)."""
+    body = _CARD_BODY.fullmatch(run)
+    if body is None:
+        return False
+    separators = {char for char in run if not char.isdigit()}
+    if len(separators) > 1:
+        return False
+    digits = run.replace(" ", "").replace("-", "")
+    if not luhn_valid(digits):
+        return False
+    if card_issuer_plausible(digits):
+        return True
+    return 13 <= len(digits) <= 19 and _CARD_CONTEXT.search(before) is not None
+
+
+def _ipv4_personal(match: re.Match[str], text: str, start: int) -> bool:
+    """A dotted quad that is a host address: octets in range, not 0.x (this network, and
+    what versions like 0.0.0.6 look like), not loopback, and not written as a version."""
+    octets = [int(part) for part in match.groups()]
+    if any(octet > 255 for octet in octets) or octets[0] in (0, 127):
+        return False
+    return _VERSION_BEFORE.search(text[max(0, start - 12) : start]) is None
