@@ -15,7 +15,7 @@ from collections.abc import Iterator
 
 from streams.privacy.spans import PiiType, Span
 
-_TOKEN_MARKERS = ("eyJ", "AKIA", "ASIA", "gh", "github_pat_", "xox", "-----BEGIN", "earer")
+_TOKEN_MARKERS = ("eyJ", "AKIA", "ASIA", "ABIA", "ACCA", "gh", "xox", "-----BEGIN", "earer ")
 _TOKENS = re.compile(
     r"eyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]*"  # JWT (JWS compact)
     r"|(?<![A-Za-z0-9])(?:AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}(?![A-Za-z0-9])"  # AWS key id
@@ -26,20 +26,24 @@ _TOKENS = re.compile(
     r"|(?<=[Bb]earer )[A-Za-z0-9._~+/\-]{16,}=*"
 )
 _URL_CREDENTIALS = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://([^\s:/?#@]+:[^\s/?#@]+)@")
-# key = value, key: value, "key": "value"; the value is group "value".
-_KEY_VALUE = re.compile(
-    r"(?<![A-Za-z0-9])(?P<key>(?:[A-Za-z0-9_.\-]*[_.\-])?"
-    r"(?:pass(?:word|wd|phrase)?|pwd|secret|token|api[_\-]?key|apikey|access[_\-]?key|"
-    r"private[_\-]?key|auth|credentials?|cookie|session[_\-]?id|signature|sig)"
-    r"(?:[_.\-][A-Za-z0-9_.\-]*)?)[\"']?[ \t]*(?:=|:)[ \t]*(?P<quote>[\"']?)"
-    r"(?P<value>[^\s\"',;&}\])]+)",
-    re.IGNORECASE,
+# key = value, key: value, "key": "value". The search looks for the secret-like word (a plain
+# alternation, fast to scan for); the key around it and the value are matched from there.
+_KEYWORD = (
+    r"pass(?:word|wd|phrase)?|pwd|secret|token|api[_\-]?key|apikey|access[_\-]?key|"
+    r"private[_\-]?key|auth|credentials?|cookie|session[_\-]?id|signature|sig"
 )
+_KEYWORD_LOWER = re.compile(_KEYWORD)
+_KEYWORD_ANY_CASE = re.compile(_KEYWORD, re.IGNORECASE)
+_AFTER_KEYWORD = re.compile(
+    r"(?:[_.\-][A-Za-z0-9_.\-]*)?[\"']?[ \t]*[=:][ \t]*[\"']?(?P<value>[^\s\"',;&}\])]+)"
+)
+_KEY_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-")
 _KEY_MARKERS = ("pass", "pwd", "secret", "token", "key", "auth", "credential", "cookie",
                 "session", "sig")  # fmt: skip
 _ALWAYS_SECRET_KEY = re.compile(r"pass|pwd|secret|private", re.IGNORECASE)
 _PLACEHOLDERS = frozenset({"", "*", "***", "****", "<redacted>", "redacted", "null", "none",
                            "true", "false", "xxx", "<secret>", "changeme?"})  # fmt: skip
+_HEX_DIGITS = re.compile(r"[0-9A-Fa-f]+")
 _MIN_ENTROPY_BITS = 3.0
 _MIN_SECRET_LENGTH = 12
 
@@ -52,6 +56,9 @@ def shannon_entropy(value: str) -> float:
 
 
 def _looks_random(value: str) -> bool:
+    # A 0x-prefixed hex number is an id or an address that a program prints, not a token.
+    if value[:2] in ("0x", "0X") and _HEX_DIGITS.fullmatch(value, 2):
+        return False
     if len(value) < _MIN_SECRET_LENGTH or shannon_entropy(value) < _MIN_ENTROPY_BITS:
         return False
     classes = (
@@ -75,13 +82,32 @@ class SecretDetector:
         if "=" in text or ":" in text:
             lowered = text.lower()
             if any(marker in lowered for marker in _KEY_MARKERS):
-                yield from self._key_values(text)
+                yield from self._key_values(text, lowered)
 
     @staticmethod
-    def _key_values(text: str) -> Iterator[Span]:
-        for match in _KEY_VALUE.finditer(text):
-            value = match.group("value")
+    def _key_values(text: str, lowered: str) -> Iterator[Span]:
+        # Searching the lower-cased text keeps positions only where lowering keeps lengths.
+        if text.isascii():
+            matches = _KEYWORD_LOWER.finditer(lowered)
+        else:
+            matches = _KEYWORD_ANY_CASE.finditer(text)
+        for match in matches:
+            start, end = match.span()
+            # The word may be the middle of a key ("db_password_file") but not of a word
+            # ("bypass", "passenger"): only [_.-] may join it to the key's other parts.
+            if start > 0 and text[start - 1].isalnum():
+                continue
+            after = _AFTER_KEYWORD.match(text, end)
+            if after is None:
+                continue
+            if text[end : end + 1].isalnum():
+                continue
+            key_start = start
+            while key_start > 0 and text[key_start - 1] in _KEY_CHARS:
+                key_start -= 1
+            value = after.group("value")
             if value.lower() in _PLACEHOLDERS:
                 continue
-            if _ALWAYS_SECRET_KEY.search(match.group("key")) or _looks_random(value):
-                yield Span(PiiType.SECRET, match.start("value"), match.end("value"))
+            key = text[key_start : after.start("value")]
+            if _ALWAYS_SECRET_KEY.search(key) or _looks_random(value):
+                yield Span(PiiType.SECRET, after.start("value"), after.end("value"))

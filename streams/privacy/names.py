@@ -49,27 +49,25 @@ _NOT_USERNAMES = frozenset({
 
 @dataclass(frozen=True, slots=True)
 class _Rule:
-    markers: tuple[str, ...]  # any of these in the lowered text lets the regex run
+    # Lower-case words (a regex alternation) at which ``regex`` starts: one scan of the text
+    # for all rules' triggers, then each rule's regex only where its trigger stands.
+    trigger: str
     regex: re.Pattern[str]
     type: PiiType
 
 
+# "Jane Doe <jane@example.com>": the name comes before its anchor, so this one is searched.
+_DISPLAY_NAME = re.compile(
+    rf"(?:\"(?P<q>[^\"\n<>@]{{2,80}})\"|(?P<name>{_NAME}))[ \t]*<[^<>@\s]+@[^<>\s]+>"
+)
 _RULES = (
     _Rule(
-        ("@",),
-        re.compile(
-            rf"(?:\"(?P<q>[^\"\n<>@]{{2,80}})\"|(?P<name>{_NAME}))"
-            r"[ \t]*<[^<>@\s]+@[^<>\s]+>"
-        ),
-        PiiType.PERSON,
-    ),
-    _Rule(
-        ("mr", "ms", "dr", "miss", "prof", "mx"),
+        ("mrs?|ms|miss|mx|dr|prof"),
         re.compile(rf"\b(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof)\.?[ \t]+(?P<name>{_NAME})"),
         PiiType.PERSON,
     ),
     _Rule(
-        ("dear", "hi", "hello", "hey"),
+        ("dear|hi|hello|hey|good (?:morning|afternoon|evening)"),
         re.compile(
             rf"(?:^|(?<=[\s>]))(?i:dear|hi|hello|hey|good (?:morning|afternoon|evening))"
             rf"[ \t]+(?P<name>{_NAME})[ \t]*(?:[,!:\n]|$)",
@@ -78,7 +76,7 @@ _RULES = (
         PiiType.PERSON,
     ),
     _Rule(
-        ("thank", "regards", "cheers", "sincerely", "best", "thx", "wishes", "yours"),
+        ("thanks|thank you|many thanks|regards|cheers|sincerely|best|thx|yours"),
         re.compile(
             r"(?i:thanks(?: again| a lot| so much)?|thank you|many thanks|regards|"
             r"cheers|sincerely|best(?: wishes)?|thx|yours(?: truly)?)"
@@ -89,29 +87,38 @@ _RULES = (
         PiiType.PERSON,
     ),
     _Rule(
-        ("by", "name", "assign", "report", "owner", "contact"),
+        (
+            "reported|requested|approved|created|assigned|submitted|opened|closed|raised|"
+            "authored|signed|reviewed|filed|my name is|full name|name|assignee|reporter|owner|"
+            "contact"
+        ),
         re.compile(
-            r"(?i:(?:reported|requested|approved|created|assigned|submitted|opened|"
-            r"closed|raised|authored|signed|reviewed|filed)[ \t]+(?:by|to)|"
-            r"my name is|"
-            r"(?<![\w.\-])(?:full name|name|assignee|reporter|owner|contact(?: person)?))"
-            rf"[ \t]*[:=]?[ \t]*(?P<name>{_NAME})"
+            # "assigned to Jane", "my name is Jane": a verb phrase, then the name.
+            r"(?:(?<!\w)(?i:(?:reported|requested|approved|created|assigned|submitted|opened|"
+            r"closed|raised|authored|signed|reviewed|filed)[ \t]+(?:by|to)|my name is)[ \t]+"
+            # "Reporter: Jane Doe": a role label and a colon, as ticket forms write it. "name=X"
+            # is left: in logs it names objects far more often than people.
+            r"|(?<![\w.\-])(?i:full name|name|assignee|reporter|owner|contact(?: person)?)"
+            r"[ \t]*:[ \t]*)"
+            rf"(?P<name>{_NAME})"
         ),
         PiiType.PERSON,
     ),
     _Rule(
-        ("user", "login", "logname", "account", "principal"),
+        ("ruser|user|account|principal|login|logname"),
         re.compile(
-            r"(?<![\w\-])(?i:r?user(?:[_\-]?name)?|login|logname|account|principal)"
-            # "user=x" and "user: x" and "user x", but not "ruser= rhost=..." (an empty value
-            # followed by the next key) nor a value that is itself a key.
+            # "user=x", "user: x" and "user x" ("login" only with = or :, as "login failed" is
+            # prose), but not "ruser= rhost=..." (an empty value, then the next key), a value
+            # that is itself a key, or a function call.
+            r"(?<![\w\-])(?:(?i:r?user(?:[_\-]?name)?|account|principal)"
             r"(?:=[\"']?|[ \t]*:[ \t]*[\"']?|[ \t]+)"
-            r"(?P<name>[A-Za-z_][\w.\-]{0,63}(?<![.\-]))(?![\w.\-]*=)"
+            r"|(?i:login|logname)(?:=[\"']?|[ \t]*:[ \t]*[\"']?))"
+            r"(?P<name>[A-Za-z_][\w.\-]{0,63}(?<![.\-]))(?![\w.\-]*[=(])"
         ),
         PiiType.USERNAME,
     ),
     _Rule(
-        ("for",),
+        ("password|publickey|keyboard-interactive|none"),
         re.compile(
             r"(?i:password|publickey|keyboard-interactive(?:/pam)?|none)"
             r" for (?:invalid user )?(?P<name>[A-Za-z_][\w.\-]{0,63})"
@@ -121,29 +128,54 @@ _RULES = (
 )
 
 
+_TRIGGERS = re.compile(
+    "|".join(f"(?P<r{index}>{rule.trigger})" for index, rule in enumerate(_RULES))
+)
+
+
 class NameDetector:
     """PERSON and USERNAME spans from the contexts above."""
 
     def __init__(self, system_accounts: tuple[str, ...], types: frozenset[PiiType]) -> None:
         self._system_accounts = frozenset(account.lower() for account in system_accounts)
-        self._rules = tuple(rule for rule in _RULES if rule.type in types)
+        self._active = {f"r{index}" for index, rule in enumerate(_RULES) if rule.type in types}
+        self._rules = {f"r{index}": rule for index, rule in enumerate(_RULES)}
+        self._display_names = PiiType.PERSON in types
 
     def find(self, text: str) -> Iterator[Span]:
-        lowered = text.lower()
-        for rule in self._rules:
-            if not any(marker in lowered for marker in rule.markers):
-                continue
-            for match in rule.regex.finditer(text):
-                group = "q" if match.groupdict().get("q") else "name"
-                start, end = match.span(group)
-                value = text[start:end]
-                if rule.type is PiiType.USERNAME:
-                    if self._is_username(value):
-                        yield Span(PiiType.USERNAME, start, end)
-                    continue
-                trimmed = _trim_name(value)
-                if trimmed:
-                    yield Span(PiiType.PERSON, start, start + len(trimmed))
+        if self._display_names and "@" in text and "<" in text:
+            for match in _DISPLAY_NAME.finditer(text):
+                group = "q" if match.group("q") else "name"
+                yield from self._person(text, *match.span(group))
+        # Lower-casing keeps positions only where it keeps lengths (ASCII): otherwise every
+        # rule is searched on its own.
+        if text.isascii():
+            for trigger in _TRIGGERS.finditer(text.lower()):
+                name = trigger.lastgroup
+                if name in self._active:
+                    rule = self._rules[name]
+                    anchored = rule.regex.match(text, trigger.start())
+                    if anchored is not None:
+                        yield from self._span(rule, text, anchored)
+        else:
+            for name in self._active:
+                rule = self._rules[name]
+                for match in rule.regex.finditer(text):
+                    yield from self._span(rule, text, match)
+
+    def _span(self, rule: _Rule, text: str, match: re.Match[str]) -> Iterator[Span]:
+        start, end = match.span("name")
+        if rule.type is PiiType.USERNAME:
+            if self._is_username(text[start:end]):
+                yield Span(PiiType.USERNAME, start, end)
+        else:
+            yield from self._person(text, start, end)
+
+    @staticmethod
+    def _person(text: str, start: int, end: int) -> Iterator[Span]:
+        trimmed = _trim_name(text[start:end])
+        if trimmed:
+            yield Span(PiiType.PERSON, start, start + len(trimmed))
 
     def _is_username(self, value: str) -> bool:
         lowered = value.lower()
@@ -170,3 +202,17 @@ def _trim_name(value: str) -> str:
     for token in kept:
         end = value.index(token, end) + len(token)
     return value[:end]
+
+
+# An inner capital after a lower-case letter marks an identifier (SurfaceView), except in the
+# patronymic prefixes of real surnames (McDonald, MacArthur).
+_IDENTIFIER_CASE = re.compile(r"(?<!^Mc)(?<!^Mac)[a-z][A-Z]")
+
+
+def _looks_like_a_name(token: str) -> bool:
+    """Capitalised, not a common word, not an all-caps constant (RUNNING) nor CamelCase."""
+    if not token[0].isupper() or token.lower() in _NOT_NAMES:
+        return False
+    if len(token) > 1 and token.isupper():
+        return False
+    return _IDENTIFIER_CASE.search(token) is None

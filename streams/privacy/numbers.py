@@ -15,8 +15,10 @@ from streams.privacy.spans import PiiType, Span
 # A digit run: optional "+cc", optional "(area)", digits joined by single separators, optional
 # extension. Not preceded by a word character, dot or dash (so ids like blk_-123 and the tail
 # of versions are never a start) and not followed by one.
+# The two lookaheads in front only make the scan fast: a first character the regex engine can
+# skip to, and at least seven run characters, the shortest value this detector reports.
 _RUN = re.compile(
-    r"(?<![\w.\-+])"
+    r"(?=[\d+(])(?<![\w.\-+])(?=[\d+(][\d .\-()+]{6})"
     r"(?:\+\d{1,3}[ .\-]?|00\d{1,3}[ .\-])?"
     r"(?:\(\d{1,5}\)[ .\-]?)?"
     r"\d(?:[ .\-]?\d)*"

@@ -62,6 +62,10 @@ class PhoneRules:
             if len(separators) > 1 or len(groups) < 3:
                 return False
             return all(2 <= len(group) <= 4 for group in groups)
+        # Written phone numbers lead with a country, trunk or area code of at most five digits
+        # (UK "01632 960983"); a longer first group is a column of numbers.
+        if separators == {" "} and not has_parens and len(groups[0]) > 5:
+            return False
         first_is_area = has_parens and body.lstrip().startswith("(")
         for index, group in enumerate(groups):
             if len(group) == 1 and not (first_is_area and index <= 1):

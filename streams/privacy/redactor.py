@@ -13,7 +13,7 @@ import hmac
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from streams.privacy.detection import SpanFinder
 from streams.privacy.metrics import PII_REDACTIONS
@@ -26,6 +26,9 @@ if TYPE_CHECKING:
 # The record's key for a structured field the allow-list does not name.
 UNLISTED_FIELD = "UNLISTED_FIELD"
 _REDACTED_FIELD = "<REDACTED>"
+# Enough for every field name a deployment uses; a flood of distinct names is classified anew.
+_MAX_CACHED_RULES = 10_000
+FieldRule = Literal["trusted", "allow", "unlisted"] | PiiType
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +73,8 @@ class Redactor:
         self._key = pseudonym_key
         self._actions = {t: self._effective(self.policy.action_for(t)) for t in PiiType}
         self._masks = {t: f"<{t.value}>" for t in PiiType}
+        # Field name -> rule; field names repeat across events, glob matching is not free.
+        self._rules: dict[str, FieldRule] = {}
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Redactor:
@@ -113,12 +118,11 @@ class Redactor:
         self, mapping: Mapping[str, Any], prefix: str, counts: Counter[str]
     ) -> dict[str, Any]:
         out: dict[str, Any] = {}
-        rules = self.policy.fields
         for key, value in mapping.items():
-            path = f"{prefix}{key}"
-            rule = rules.classify(path)
-            if rule == "unlisted" and prefix:
-                rule = rules.classify(key)
+            path = f"{prefix}{key}" if prefix else key
+            rule = self._rules.get(path)
+            if rule is None:
+                rule = self._classify(path, key, bool(prefix))
             if rule == "trusted":
                 out[key] = value
             elif isinstance(value, Mapping):
@@ -131,9 +135,18 @@ class Redactor:
                     out[key] = new_value
             else:
                 counts[UNLISTED_FIELD] += 1
-                if rules.unlisted == "redact":
+                if self.policy.fields.unlisted == "redact":
                     out[key] = _REDACTED_FIELD
         return out
+
+    def _classify(self, path: str, key: str, nested: bool) -> FieldRule:
+        rules = self.policy.fields
+        rule = rules.classify(path)
+        if rule == "unlisted" and nested:
+            rule = rules.classify(key)
+        if len(self._rules) < _MAX_CACHED_RULES:
+            self._rules[path] = rule
+        return rule
 
     def _scan_value(self, value: Any, counts: Counter[str]) -> Any:
         if isinstance(value, str):
