@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 from rich.console import Console
 
-from opsassist.commands import infra, produce, services
+from opsassist.commands import infra, produce, redact, services
 
 app = typer.Typer(
     name="opsassist",
@@ -19,6 +19,7 @@ app.add_typer(produce.app, name="produce")
 app.command()(services.migrate)
 app.command()(services.worker)
 app.command()(services.api)
+app.command()(redact.redact)
 
 schemas_app = typer.Typer(help="Event contracts.", no_args_is_help=True)
 app.add_typer(schemas_app, name="schemas")

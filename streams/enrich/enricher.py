@@ -71,12 +71,14 @@ class SourceFormat:
     zone: tzinfo
 
     @classmethod
-    def from_config(cls, source: str, config: Mapping[str, str]) -> SourceFormat:
+    def from_config(
+        cls, source: str, config: Mapping[str, str], default_timezone: str = "UTC"
+    ) -> SourceFormat:
         try:
             header = compile_log_format(config["format"])
             stamp = config.get("timestamp")
             formats = (TimestampFormat.compile(stamp),) if stamp else AUTO_FORMATS
-            zone = _zone(config.get("timezone") or "UTC")
+            zone = _zone(config.get("timezone") or default_timezone)
         except KeyError:
             raise SourceFormatError(f"source {source!r}: 'format' is missing") from None
         except (ValueError, TimestampFormatError) as exc:
@@ -132,7 +134,8 @@ class Enricher:
         default_timezone: str = "UTC",
     ) -> None:
         self._sources = {
-            name: SourceFormat.from_config(name, config) for name, config in (sources or {}).items()
+            name: SourceFormat.from_config(name, config, default_timezone)
+            for name, config in (sources or {}).items()
         }
         self._environment = environment or None
         try:
