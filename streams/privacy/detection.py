@@ -12,6 +12,7 @@ from streams.privacy.iban import IbanDetector
 from streams.privacy.names import NameDetector
 from streams.privacy.numbers import NumberDetector
 from streams.privacy.policy import RedactionPolicy
+from streams.privacy.postal import AddressDetector
 from streams.privacy.spans import PiiType, Span, resolve_overlaps
 
 
@@ -35,6 +36,8 @@ class SpanFinder:
             detectors.append(NumberDetector(policy.phone_regions, types))
         if PiiType.IP_ADDRESS in types:
             detectors.append(Ipv6Detector())
+        if PiiType.ADDRESS in types:
+            detectors.append(AddressDetector())
         if types & {PiiType.PERSON, PiiType.USERNAME}:
             detectors.append(NameDetector(policy.system_accounts, types))
         self._detectors = tuple(detectors)

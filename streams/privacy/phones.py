@@ -19,6 +19,10 @@ _CONTEXT = re.compile(
     re.IGNORECASE,
 )
 _GROUP = re.compile(r"\d+")
+# "Suite 541 6343 ...", "Apt. 117": numbers of a unit, a box or a room, in an address.
+_AFTER_UNIT_WORD = re.compile(
+    r"\b(?:suite|ste|apt|apartment|unit|flat|box|room|rm|no)\.?[ \t]*#?[ \t]*$", re.IGNORECASE
+)
 _EXTENSION = re.compile(r"\s*(?:x|ext\.?|extension)\s*\d{1,6}$", re.IGNORECASE)
 _CONTEXT_WINDOW = 40
 _MAX_DIGITS_WITHOUT_PREFIX = 12
@@ -31,6 +35,8 @@ class PhoneRules:
         self._regions = regions
 
     def is_phone(self, text: str, start: int, end: int) -> bool:
+        if _AFTER_UNIT_WORD.search(text, max(0, start - 16), start):
+            return False
         candidate = text[start:end]
         body = _EXTENSION.sub("", candidate)
         international = body.startswith("+") or body.startswith("00")
@@ -53,7 +59,7 @@ class PhoneRules:
         return self._possible(body, international)
 
     @staticmethod
-    def _shape_plausible(
+    def _shape_plausible(  # noqa: PLR0911 (one return per rule reads best)
         body: str, groups: list[str], separators: set[str], has_parens: bool
     ) -> bool:
         # Dotted groups are also versions and IPs: phone numbers written with dots use
@@ -65,6 +71,11 @@ class PhoneRules:
         # Written phone numbers lead with a country, trunk or area code of at most five digits
         # (UK "01632 960983"); a longer first group is a column of numbers.
         if separators == {" "} and not has_parens and len(groups[0]) > 5:
+            return False
+        # An area code and a subscriber number: the subscriber part is the longer one
+        # ("555-1234", "01632 960983"); a shorter tail is a postcode ("3610-114", "75534-030")
+        # or a house number after a building number.
+        if len(groups) == 2 and not has_parens and len(groups[1]) < len(groups[0]):
             return False
         first_is_area = has_parens and body.lstrip().startswith("(")
         for index, group in enumerate(groups):

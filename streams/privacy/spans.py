@@ -15,6 +15,7 @@ class PiiType(StrEnum):
     CREDIT_CARD = "CREDIT_CARD"
     US_SSN = "US_SSN"
     IP_ADDRESS = "IP_ADDRESS"
+    ADDRESS = "ADDRESS"
     PHONE = "PHONE"
     PERSON = "PERSON"
     USERNAME = "USERNAME"

@@ -203,3 +203,35 @@ def test_spans_are_sorted_and_do_not_overlap() -> None:
     assert spans == sorted(spans, key=lambda span: span.start)
     assert all(a.end <= b.start for a, b in itertools.pairwise(spans))
     assert Span(PiiType.EMAIL, 0, 6) in spans
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("ship to 42 Baker Street, Apt 3 please", "42 Baker Street, Apt 3"),
+        ("office at 370 3911 Fourth Avenue Suite 697.", "370 3911 Fourth Avenue Suite 697"),
+        ("chez nous, 12 Rue de la Paix", "12 Rue de la Paix"),
+        ("mail it to P.O. Box 287 today", "P.O. Box 287"),
+    ],
+)
+def test_postal_addresses_in_english_and_romance_order(text: str, value: str) -> None:
+    assert found(text) == [("ADDRESS", value)]
+
+
+@pytest.mark.parametrize(
+    "text", ["waited 5 seconds for the route", "sent 3 packets on way 2", "step 2 of 7 done"]
+)
+def test_prose_with_a_number_and_a_street_word_is_not_an_address(text: str) -> None:
+    assert "ADDRESS" not in types_in(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "postcode 3610-114 Lisboa",
+        "unit Suite 541 6343 upstairs",
+        "columns 128520 3491 ok",
+    ],
+)
+def test_postcodes_unit_numbers_and_number_columns_are_not_phones(text: str) -> None:
+    assert "PHONE" not in types_in(text)

@@ -1,0 +1,44 @@
+"""Postal addresses written the English way: a house number (and maybe a building number), a
+street name of capitalised words, and a street type ("42 Baker Street", "370 3911 Fourth Avenue
+Suite 697"), or a post-office box ("P.O. Box 287", "PSC 2581, Box 0041"). Addresses in other
+languages' orders need an NER model; this catches the form tickets and invoices use most."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from streams.privacy.spans import PiiType, Span
+
+_STREET_TYPES = (
+    "street|st|avenue|ave|road|rd|lane|ln|drive|dr|boulevard|blvd|court|ct|place|pl|square|sq|"
+    "close|way|terrace|ter|parkway|pkwy|highway|hwy|circle|cir|crescent|cres|grove|gardens|"
+    "row|walk|alley|trail|plaza|route|rue"
+)
+_WORD = r"[A-Z][\w'\u2019\-]*\.?"
+_ADDRESS = re.compile(
+    r"(?<![\w.\-])\d{1,6}[A-Za-z]?(?:[ ]\d{1,6})?[ ]"
+    # One to four capitalised words of the street's name (lower-case ones would match prose:
+    # "5 seconds for the route"), then the street type ("42 Baker Street"); or the type first,
+    # as French, Spanish, Italian and Portuguese write it ("12 Rue de la Paix"). Unit numbers
+    # may follow.
+    rf"(?:(?:{_WORD}[ ]){{1,4}}(?i:{_STREET_TYPES})\b\.?"
+    rf"|(?:Rue|Avenue|Av\.|Calle|Via|Rua|Viale|Corso)[ ](?:(?:de|du|des|del|della|da|do|la|le|"
+    rf"l')[ ]?)*{_WORD}(?:[ ]{_WORD}){{0,2}})"
+    r"(?:,?[ ](?i:suite|ste|apt|apartment|unit|flat|floor|fl)\.?[ ]?#?\w{1,6})*",
+)
+_PO_BOX = re.compile(
+    r"\b(?:P\.?[ ]?O\.?[ ]?Box|PO[ ]Box|(?:PSC|Unit)[ ]\d{1,5},?[ ]Box)[ ]\d{1,6}\b", re.IGNORECASE
+)
+_MARKERS = ("box", "Box", "BOX")
+
+
+class AddressDetector:
+    """ADDRESS spans: street addresses and post-office boxes."""
+
+    def find(self, text: str) -> Iterator[Span]:
+        for match in _ADDRESS.finditer(text):
+            yield Span(PiiType.ADDRESS, match.start(), match.end())
+        if any(marker in text for marker in _MARKERS):
+            for match in _PO_BOX.finditer(text):
+                yield Span(PiiType.ADDRESS, match.start(), match.end())
