@@ -49,9 +49,9 @@ _NOT_USERNAMES = frozenset({
 
 @dataclass(frozen=True, slots=True)
 class _Rule:
-    # Lower-case words (a regex alternation) at which ``regex`` starts: one scan of the text
-    # for all rules' triggers, then each rule's regex only where its trigger stands.
-    trigger: str
+    # Lower-case words at which ``regex`` starts: one scan of the text for all rules'
+    # triggers, then each rule's regex only where its trigger stands.
+    triggers: tuple[str, ...]
     regex: re.Pattern[str]
     type: PiiType
 
@@ -62,12 +62,12 @@ _DISPLAY_NAME = re.compile(
 )
 _RULES = (
     _Rule(
-        ("mrs?|ms|miss|mx|dr|prof"),
+        ("mr", "mrs", "ms", "miss", "mx", "dr", "prof"),
         re.compile(rf"\b(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof)\.?[ \t]+(?P<name>{_NAME})"),
         PiiType.PERSON,
     ),
     _Rule(
-        ("dear|hi|hello|hey|good (?:morning|afternoon|evening)"),
+        ("dear", "hi", "hello", "hey", "good morning", "good afternoon", "good evening"),
         re.compile(
             rf"(?:^|(?<=[\s>]))(?i:dear|hi|hello|hey|good (?:morning|afternoon|evening))"
             rf"[ \t]+(?P<name>{_NAME})[ \t]*(?:[,!:\n]|$)",
@@ -76,7 +76,17 @@ _RULES = (
         PiiType.PERSON,
     ),
     _Rule(
-        ("thanks|thank you|many thanks|regards|cheers|sincerely|best|thx|yours"),
+        (
+            "thanks",
+            "thank you",
+            "many thanks",
+            "regards",
+            "cheers",
+            "sincerely",
+            "best",
+            "thx",
+            "yours",
+        ),
         re.compile(
             r"(?i:thanks(?: again| a lot| so much)?|thank you|many thanks|regards|"
             r"cheers|sincerely|best(?: wishes)?|thx|yours(?: truly)?)"
@@ -88,9 +98,26 @@ _RULES = (
     ),
     _Rule(
         (
-            "reported|requested|approved|created|assigned|submitted|opened|closed|raised|"
-            "authored|signed|reviewed|filed|my name is|full name|name|assignee|reporter|owner|"
-            "contact"
+            "reported",
+            "requested",
+            "approved",
+            "created",
+            "assigned",
+            "submitted",
+            "opened",
+            "closed",
+            "raised",
+            "authored",
+            "signed",
+            "reviewed",
+            "filed",
+            "my name is",
+            "full name",
+            "name",
+            "assignee",
+            "reporter",
+            "owner",
+            "contact",
         ),
         re.compile(
             # "assigned to Jane", "my name is Jane": a verb phrase, then the name.
@@ -105,7 +132,7 @@ _RULES = (
         PiiType.PERSON,
     ),
     _Rule(
-        ("ruser|user|account|principal|login|logname"),
+        ("ruser", "user", "account", "principal", "login", "logname"),
         re.compile(
             # "user=x", "user: x" and "user x" ("login" only with = or :, as "login failed" is
             # prose), but not "ruser= rhost=..." (an empty value, then the next key), a value
@@ -118,7 +145,7 @@ _RULES = (
         PiiType.USERNAME,
     ),
     _Rule(
-        ("password|publickey|keyboard-interactive|none"),
+        ("password", "publickey", "keyboard-interactive", "none"),
         re.compile(
             r"(?i:password|publickey|keyboard-interactive(?:/pam)?|none)"
             r" for (?:invalid user )?(?P<name>[A-Za-z_][\w.\-]{0,63})"
@@ -128,8 +155,11 @@ _RULES = (
 )
 
 
+# A plain alternation of words: the regex engine skips to their first letters, which an
+# alternation of groups or patterns would not let it do. Longest first, so "ruser" beats "user".
+_TRIGGER_RULE = {word: rule for rule in _RULES for word in rule.triggers}
 _TRIGGERS = re.compile(
-    "|".join(f"(?P<r{index}>{rule.trigger})" for index, rule in enumerate(_RULES))
+    "|".join(re.escape(word) for word in sorted(_TRIGGER_RULE, key=len, reverse=True))
 )
 
 
@@ -138,8 +168,7 @@ class NameDetector:
 
     def __init__(self, system_accounts: tuple[str, ...], types: frozenset[PiiType]) -> None:
         self._system_accounts = frozenset(account.lower() for account in system_accounts)
-        self._active = {f"r{index}" for index, rule in enumerate(_RULES) if rule.type in types}
-        self._rules = {f"r{index}": rule for index, rule in enumerate(_RULES)}
+        self._types = types
         self._display_names = PiiType.PERSON in types
 
     def find(self, text: str) -> Iterator[Span]:
@@ -151,17 +180,16 @@ class NameDetector:
         # rule is searched on its own.
         if text.isascii():
             for trigger in _TRIGGERS.finditer(text.lower()):
-                name = trigger.lastgroup
-                if name in self._active:
-                    rule = self._rules[name]
+                rule = _TRIGGER_RULE[trigger.group()]
+                if rule.type in self._types:
                     anchored = rule.regex.match(text, trigger.start())
                     if anchored is not None:
                         yield from self._span(rule, text, anchored)
         else:
-            for name in self._active:
-                rule = self._rules[name]
-                for match in rule.regex.finditer(text):
-                    yield from self._span(rule, text, match)
+            for rule in _RULES:
+                if rule.type in self._types:
+                    for match in rule.regex.finditer(text):
+                        yield from self._span(rule, text, match)
 
     def _span(self, rule: _Rule, text: str, match: re.Match[str]) -> Iterator[Span]:
         start, end = match.span("name")

@@ -34,6 +34,15 @@ class PhoneRules:
     def __init__(self, regions: tuple[str, ...]) -> None:
         self._regions = regions
 
+    def is_bare_phone(self, text: str, start: int, end: int) -> bool:
+        """``is_phone`` for a run of digits alone, the most frequent candidate: the context
+        word, the cheapest and most selective test, first."""
+        return (
+            self._has_context(text, start, end)
+            and _AFTER_UNIT_WORD.search(text, max(0, start - 16), start) is None
+            and self._possible(text[start:end], False)
+        )
+
     def is_phone(self, text: str, start: int, end: int) -> bool:
         if _AFTER_UNIT_WORD.search(text, max(0, start - 16), start):
             return False

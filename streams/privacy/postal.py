@@ -17,7 +17,9 @@ _STREET_TYPES = (
 )
 _WORD = r"[A-Z][\w'\u2019\-]*\.?"
 _ADDRESS = re.compile(
-    r"(?<![\w.\-])\d{1,6}[A-Za-z]?(?:[ ]\d{1,6})?[ ]"
+    # A plain digit first lets the regex engine skip ahead fast; the lookbehind after it then
+    # says what may not come before the number.
+    r"\d(?<![\w.\-]\d)\d{0,5}[A-Za-z]?(?:[ ]\d{1,6})?[ ]"
     # One to four capitalised words of the street's name (lower-case ones would match prose:
     # "5 seconds for the route"), then the street type ("42 Baker Street"); or the type first,
     # as French, Spanish, Italian and Portuguese write it ("12 Rue de la Paix"). Unit numbers

@@ -125,7 +125,12 @@ class Redactor:
                 rule = self._classify(path, key, bool(prefix))
             if rule == "trusted":
                 out[key] = value
-            elif isinstance(value, Mapping):
+            elif rule == "allow" and type(value) is str:
+                # The commonest case, inline: free text such as a log message.
+                spans = self._finder.find(value)
+                out[key] = self._apply(value, spans, counts) if spans else value
+            # Decoded JSON: nested objects are dicts (a dict test is much cheaper than Mapping's).
+            elif isinstance(value, dict):
                 out[key] = self._redact_mapping(value, f"{path}.", counts)
             elif rule == "allow":
                 out[key] = self._scan_value(value, counts)
