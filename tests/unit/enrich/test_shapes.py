@@ -117,6 +117,22 @@ def test_the_date_time_level_component_message_family(
     assert parsed.message == message
 
 
+def test_apache_24_error_log_with_module_pid_and_client(enricher: Enricher) -> None:
+    parsed = enricher.parse(
+        "[Wed Oct 11 14:32:52.123456 2000] [core:error] [pid 35708:tid 4328636416] "
+        "[client 72.15.99.187:50620] File does not exist: /x"
+    )
+    assert parsed.format == "apache-error"
+    assert parsed.timestamp == "Wed Oct 11 14:32:52.123456 2000"
+    assert parsed.fields == {
+        "module": "core",
+        "pid": "35708",
+        "tid": "4328636416",
+        "client": "72.15.99.187:50620",
+    }
+    assert parsed.message == "File does not exist: /x"
+
+
 def test_apache_error_log_and_logcat(enricher: Enricher) -> None:
     apache = enricher.parse("[Sun Dec 04 04:47:44 2005] [error] [client 1.2.3.4] File not found")
     assert (apache.format, apache.level, apache.message) == (
