@@ -31,6 +31,7 @@ from streams.enrich.timestamps import (
     AUTO_FORMATS,
     TimestampFormat,
     TimestampFormatError,
+    parse_iso_or_epoch,
     parse_timestamp,
 )
 from streams.enrich.traces import extract_trace
@@ -39,16 +40,18 @@ if TYPE_CHECKING:
     from opsassist.settings import Settings
 
 LineParser = Callable[[str], ParsedLine | None]
-# Tried in this order when a source has no configured format (and its last shape failed).
-AUTO_PARSERS: tuple[LineParser, ...] = (
-    parse_json_line,
-    parse_rfc5424,
-    parse_logger_line,
-    parse_rfc3164,
-    parse_access_log,
-    parse_apache_error,
-    parse_logcat,
-    parse_logfmt,
+# Tried in this order when a source has no configured format (and its last shape failed),
+# each only on lines that pass its cheap test: trying a parser costs a regex match or, for
+# JSON, an exception, and most lines fit none but one.
+AUTO_PARSERS: tuple[tuple[Callable[[str], bool], LineParser], ...] = (
+    (lambda line: line[:1] == "{", parse_json_line),
+    (lambda line: line[:1] == "<", parse_rfc5424),
+    (lambda line: line[:1].isdigit(), parse_logger_line),
+    (lambda line: line[:1] == "<" or line[:1].isupper(), parse_rfc3164),
+    (lambda line: '"' in line and "[" in line, parse_access_log),
+    (lambda line: line[:1] == "[", parse_apache_error),
+    (lambda line: line[:1].isdigit(), parse_logcat),
+    (lambda line: "=" in line, parse_logfmt),
 )
 _TIMESTAMP_PARTS = ("date", "time", "timestamp", "datetime")
 _MESSAGE_PARTS = ("content", "message", "msg")
@@ -142,7 +145,9 @@ class Enricher:
             self._zone = _zone(default_timezone)
         except ValueError as exc:
             raise SourceFormatError(str(exc)) from None
+        # Per source, the shape and the time format its last line had: tried first next time.
         self._last_shape: dict[str | None, int] = {}
+        self._last_time_format: dict[str | None, TimestampFormat] = {}
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Enricher:
@@ -163,11 +168,11 @@ class Enricher:
                 return parsed
         last = self._last_shape.get(source)
         if last is not None:
-            parsed = AUTO_PARSERS[last](line)
+            parsed = AUTO_PARSERS[last][1](line)
             if parsed is not None:
                 return parsed
-        for index, parser in enumerate(AUTO_PARSERS):
-            if index == last:
+        for index, (plausible, parser) in enumerate(AUTO_PARSERS):
+            if index == last or not plausible(line):
                 continue
             parsed = parser(line)
             if parsed is not None:
@@ -208,9 +213,7 @@ class Enricher:
         zone = configured.zone if configured else self._zone
         timestamp = None
         if parsed.timestamp:
-            timestamp = parse_timestamp(
-                parsed.timestamp, formats=formats, zone=zone, reference=reference
-            )
+            timestamp = self._time(key, parsed.timestamp, formats, zone, reference)
         if timestamp is None:
             timestamp = _payload_time(payload.get("timestamp"), zone)
         attributes = payload.get("attributes")
@@ -231,6 +234,31 @@ class Enricher:
             span_id=span_id,
             fields=fields,
         )
+
+    def _time(
+        self,
+        key: str | None,
+        text: str,
+        formats: tuple[TimestampFormat, ...],
+        zone: tzinfo,
+        reference: datetime | None,
+    ) -> datetime | None:
+        """Like ``parse_timestamp``, trying first the format this source's last time had."""
+        last = self._last_time_format.get(key)
+        if last is not None:
+            value = last.parse(text, zone, reference or datetime.now(UTC))
+            if value is not None:
+                return value
+        value = parse_iso_or_epoch(text.strip(), zone)
+        if value is not None:
+            return value
+        reference = reference or datetime.now(UTC)
+        for fmt in formats:
+            value = fmt.parse(text, zone, reference)
+            if value is not None:
+                self._last_time_format[key] = fmt
+                return value
+        return None
 
     def enrich_batch(
         self, payloads: Sequence[Mapping[str, Any]], source: str | None = None

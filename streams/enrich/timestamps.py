@@ -150,23 +150,28 @@ def parse_timestamp(
 ) -> datetime | None:
     """``text`` as an aware UTC datetime, or None when no known shape fits."""
     text = text.strip()
-    if not text:
-        return None
-    if text[0].isdigit():
-        if text.isdigit():
-            return _from_epoch(text)
-        try:
-            value = datetime.fromisoformat(text)
-        except ValueError:
-            pass
-        else:
-            return (value if value.tzinfo else value.replace(tzinfo=zone)).astimezone(UTC)
+    value = parse_iso_or_epoch(text, zone)
+    if value is not None or not text:
+        return value
     reference = reference or datetime.now(UTC)
     for fmt in formats:
         parsed = fmt.parse(text, zone, reference)
         if parsed is not None:
             return parsed
     return None
+
+
+def parse_iso_or_epoch(text: str, zone: tzinfo = UTC) -> datetime | None:
+    """The fast shapes alone: ISO 8601 and epoch numbers."""
+    if not text or not text[0].isdigit():
+        return None
+    if text.isdigit():
+        return _from_epoch(text)
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return (value if value.tzinfo else value.replace(tzinfo=zone)).astimezone(UTC)
 
 
 def _from_epoch(digits: str) -> datetime | None:

@@ -54,6 +54,9 @@ class _Rule:
     triggers: tuple[str, ...]
     regex: re.Pattern[str]
     type: PiiType
+    # Whether common words after the trigger are taken for prose ("user management") rather
+    # than a name; a context as strong as "Invalid user X" takes any word.
+    stop_words: bool = True
 
 
 # "Jane Doe <jane@example.com>": the name comes before its anchor, so this one is searched.
@@ -152,6 +155,14 @@ _RULES = (
         ),
         PiiType.USERNAME,
     ),
+    _Rule(
+        ("invalid user", "illegal user", "unknown user"),
+        re.compile(
+            r"(?i:invalid|illegal|unknown) user[ \t]+(?P<name>[A-Za-z_][\w.\-]{0,63}(?<![.\-]))"
+        ),
+        PiiType.USERNAME,
+        stop_words=False,
+    ),
 )
 
 
@@ -194,7 +205,7 @@ class NameDetector:
     def _span(self, rule: _Rule, text: str, match: re.Match[str]) -> Iterator[Span]:
         start, end = match.span("name")
         if rule.type is PiiType.USERNAME:
-            if self._is_username(text[start:end]):
+            if self._is_username(text[start:end], rule.stop_words):
                 yield Span(PiiType.USERNAME, start, end)
         else:
             yield from self._person(text, start, end)
@@ -205,9 +216,11 @@ class NameDetector:
         if trimmed:
             yield Span(PiiType.PERSON, start, start + len(trimmed))
 
-    def _is_username(self, value: str) -> bool:
+    def _is_username(self, value: str, stop_words: bool = True) -> bool:
         lowered = value.lower()
-        return lowered not in _NOT_USERNAMES and lowered not in self._system_accounts
+        if stop_words and lowered in _NOT_USERNAMES:
+            return False
+        return lowered not in self._system_accounts
 
 
 def _trim_name(value: str) -> str:

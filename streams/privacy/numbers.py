@@ -29,7 +29,11 @@ _RUN = re.compile(
 _STRETCH = re.compile(r"[\d+(][\d .\-()+xet]{6,}")
 _IPV4 = re.compile(r"(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})")
 _PIECE = re.compile(r"[^ ]+")
-_IP_PIECE = re.compile(r"[^ \-]+")
+# A dotted quad between anything but digits and dots; the plain digit first lets the regex
+# engine skip ahead, the lookbehind after it checks the character before.
+_IPV4_ANYWHERE = re.compile(
+    r"(\d(?<![\d.]\d)\d{0,2})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})(?![\d]|\.\d)"
+)
 _SSN = re.compile(r"(\d{3})-(\d{2})-(\d{4})")
 _SSN_SPACED = re.compile(r"(\d{3})[ .](\d{2})[ .](\d{4})")
 _SSN_CONTEXT = re.compile(r"\b(?:ssn|social security|ss#|ssa)\b", re.IGNORECASE)
@@ -50,6 +54,13 @@ class NumberDetector:
         self._want_phone = PiiType.PHONE in types
 
     def find(self, text: str) -> Iterator[Span]:
+        if self._want_ip and "." in text:
+            # Addresses have their own scan: they also hide inside ids and paths
+            # ("BP-1347-10.190.173.170-1444", "host/10.1.2.3:80"), where a digit run may not
+            # start.
+            for match in _IPV4_ANYWHERE.finditer(text):
+                if _ipv4_personal(match, text, match.start()):
+                    yield Span(PiiType.IP_ADDRESS, match.start(), match.end())
         for stretch in _STRETCH.finditer(text):
             # One character past the stretch, so that _RUN's lookahead sees what follows.
             yield from self._runs(text, stretch.start(), min(len(text), stretch.end() + 1))
@@ -60,12 +71,8 @@ class NumberDetector:
             if end - start < 7:
                 continue
             run = match.group()
-            ip = _IPV4.fullmatch(run)
-            if ip is not None:
-                # Checked before the time rule below: "10.0.0.1:22" is an address and a port.
-                if self._want_ip and _ipv4_personal(ip, text, start):
-                    yield Span(PiiType.IP_ADDRESS, start, end)
-                continue
+            if _IPV4.fullmatch(run):
+                continue  # found by the address scan
             # A run that continues into ":12" or "12:" is a time.
             if text[end : end + 1] == ":" and text[end + 1 : end + 2].isdigit():
                 continue
@@ -74,19 +81,11 @@ class NumberDetector:
             pii_type = self._classify(text, start, end, run)
             if pii_type is not None:
                 yield Span(pii_type, start, end)
-            elif " " in run or "." in run:
+            elif " " in run:
                 yield from self._pieces_inside(text, start, run)
 
     def _pieces_inside(self, text: str, start: int, run: str) -> Iterator[Span]:
-        """Values that share a run with other numbers: "10.0.0.1 22", "10.0.0.1-10.0.0.9",
-        "id 7 555-123-4567"."""
-        if self._want_ip and "." in run:
-            for piece in _IP_PIECE.finditer(run):
-                ip = _IPV4.fullmatch(piece.group())
-                if ip is not None and _ipv4_personal(ip, text, start + piece.start()):
-                    yield Span(PiiType.IP_ADDRESS, start + piece.start(), start + piece.end())
-        if " " not in run:
-            return
+        """Values that share a run with other numbers: "id 7 555-123-4567"."""
         for piece in _PIECE.finditer(run):
             value = piece.group()
             if len(value) < 7 or _IPV4.fullmatch(value):

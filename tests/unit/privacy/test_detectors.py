@@ -112,6 +112,8 @@ def test_a_spaced_ssn_needs_the_word_ssn_nearby() -> None:
         ("from 192.168.1.23 port 8080", "192.168.1.23"),
         ("connect 10.0.0.1:22 failed", "10.0.0.1"),
         ("peer 2001:db8::8a2e:370:7334 up", "2001:db8::8a2e:370:7334"),
+        ("pool BP-1347369012-10.190.173.170-1444972147527 up", "10.190.173.170"),
+        ("at msra-sa-41/10.190.173.170:8030", "10.190.173.170"),
     ],
 )
 def test_ip_addresses_are_found_with_or_without_a_port(text: str, value: str) -> None:
@@ -171,6 +173,7 @@ def test_placeholders_low_entropy_values_of_non_password_keys_and_prose_are_not_
         ("Failed password for alice from 10.1.2.3", "USERNAME", "alice"),
         ("session opened for user bob by (uid=0)", "USERNAME", "bob"),
         ("audit user=carol action=login", "USERNAME", "carol"),
+        ("sshd: Invalid user Management from 10.1.2.3", "USERNAME", "Management"),
     ],
 )
 def test_names_are_found_where_the_context_says_so(text: str, pii_type: str, value: str) -> None:

@@ -71,7 +71,12 @@ def test_payload_fields_go_through_the_allow_list() -> None:
         "level": "ERROR",
         "host": "10.1.2.3",
         "message": "charge failed for jane@example.com",
-        "attributes": {"user": "jane", "order_total": "19.99", "http": {"url": "/x?a=1"}},
+        "attributes": {
+            "user": "jane",
+            "order_total": "19.99",
+            "http": {"url": "/x?a=1"},
+            "thread": "listener /10.9.8.7:3888",
+        },
     }
     result = redactor.redact_payload(payload)
     out = result.payload
@@ -82,9 +87,10 @@ def test_payload_fields_go_through_the_allow_list() -> None:
     assert out["attributes"]["user"].startswith("<USERNAME:")
     assert out["attributes"]["order_total"] == "<REDACTED>"
     assert out["attributes"]["http"] == {"url": "/x?a=1"}
+    assert out["attributes"]["thread"].startswith("listener /<IP_ADDRESS:")
     assert result.record.as_dict() == {
         "EMAIL": 1,
-        "IP_ADDRESS": 1,
+        "IP_ADDRESS": 2,
         UNLISTED_FIELD: 1,
         "USERNAME": 1,
     }
