@@ -3,6 +3,7 @@ the pipeline uses; optionally parsing each line as a log format first."""
 
 from __future__ import annotations
 
+import io
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -62,7 +63,9 @@ def redact(
     except (PolicyError, SourceFormatError) as exc:
         console.print(f"[red]error:[/] {exc}")
         raise typer.Exit(2) from None
-    write_redacted(sys.stdin, sys.stdout, redactor, enricher, spans=spans)
+    # Logs are not always valid UTF-8; a bad byte becomes U+FFFD instead of ending the run.
+    lines = io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8", errors="replace")
+    write_redacted(lines, sys.stdout, redactor, enricher, spans=spans)
 
 
 def _enricher(log_format: str, timestamp_format: str | None) -> Enricher:

@@ -3,7 +3,7 @@ every type the policy does not keep, sorted by position."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from typing import Protocol
 
 from streams.privacy.addresses import EmailDetector, Ipv6Detector
@@ -41,7 +41,6 @@ class SpanFinder:
         if types & {PiiType.PERSON, PiiType.USERNAME}:
             detectors.append(NameDetector(policy.system_accounts, types))
         self._detectors = tuple(detectors)
-        self._types = types
 
     def find(self, text: str) -> list[Span]:
         """Non-overlapping spans of active types in ``text``, sorted by start."""
@@ -52,8 +51,5 @@ class SpanFinder:
         found: list[Span] = []
         for detector in self._detectors:
             found.extend(detector.find(text))
-        return resolve_overlaps(_only(found, self._types))
-
-
-def _only(spans: Iterable[Span], types: frozenset[PiiType]) -> list[Span]:
-    return [span for span in spans if span.type in types]
+        # Every detector above reports only the types it was built for.
+        return resolve_overlaps(found)

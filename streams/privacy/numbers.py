@@ -61,28 +61,26 @@ class NumberDetector:
             for match in _IPV4_ANYWHERE.finditer(text):
                 if _ipv4_personal(match, text, match.start()):
                     yield Span(PiiType.IP_ADDRESS, match.start(), match.end())
+        length = len(text)
         for stretch in _STRETCH.finditer(text):
             # One character past the stretch, so that _RUN's lookahead sees what follows.
-            yield from self._runs(text, stretch.start(), min(len(text), stretch.end() + 1))
-
-    def _runs(self, text: str, begin: int, stop: int) -> Iterator[Span]:
-        for match in _RUN.finditer(text, begin, stop):
-            start, end = match.span()
-            if end - start < 7:
-                continue
-            run = match.group()
-            if _IPV4.fullmatch(run):
-                continue  # found by the address scan
-            # A run that continues into ":12" or "12:" is a time.
-            if text[end : end + 1] == ":" and text[end + 1 : end + 2].isdigit():
-                continue
-            if start > 0 and text[start - 1] == ":" and text[start - 2 : start - 1].isdigit():
-                continue
-            pii_type = self._classify(text, start, end, run)
-            if pii_type is not None:
-                yield Span(pii_type, start, end)
-            elif " " in run:
-                yield from self._pieces_inside(text, start, run)
+            for match in _RUN.finditer(text, stretch.start(), min(length, stretch.end() + 1)):
+                start, end = match.span()
+                if end - start < 7:
+                    continue
+                run = match.group()
+                if _IPV4.fullmatch(run):
+                    continue  # found by the address scan
+                # A run that continues into ":12" or "12:" is a time.
+                if text[end : end + 1] == ":" and text[end + 1 : end + 2].isdigit():
+                    continue
+                if start > 0 and text[start - 1] == ":" and text[start - 2 : start - 1].isdigit():
+                    continue
+                pii_type = self._classify(text, start, end, run)
+                if pii_type is not None:
+                    yield Span(pii_type, start, end)
+                elif " " in run:
+                    yield from self._pieces_inside(text, start, run)
 
     def _pieces_inside(self, text: str, start: int, run: str) -> Iterator[Span]:
         """Values that share a run with other numbers: "id 7 555-123-4567"."""
