@@ -13,11 +13,14 @@ import re
 
 import phonenumbers
 
-_CONTEXT = re.compile(
-    r"\b(?:phone|tel|telephone|mobile|mob|cell|cellphone|fax|call|calls|called|sms|text|"
-    r"whatsapp|signal|dial|desk|office|home|landline|contact|reach|ph|hotline)\b",
-    re.IGNORECASE,
-)
+_CONTEXT_WORDS = (
+    "phone", "tel", "telephone", "mobile", "mob", "cell", "cellphone", "fax", "call", "calls",
+    "called", "sms", "text", "whatsapp", "signal", "dial", "desk", "office", "home", "landline",
+    "contact", "reach", "ph", "hotline",
+)  # fmt: skip
+# A plain alternation, longest first, searched in the lower-cased window (the engine skips
+# ahead on it, which it cannot on a pattern that starts with \b); word edges are checked after.
+_CONTEXT = re.compile("|".join(sorted(_CONTEXT_WORDS, key=len, reverse=True)))
 _GROUP = re.compile(r"\d+")
 # "Suite 541 6343 ...", "Apt. 117": numbers of a unit, a box or a room, in an address.
 _AFTER_UNIT_WORD = re.compile(
@@ -96,8 +99,16 @@ class PhoneRules:
 
     @staticmethod
     def _has_context(text: str, start: int, end: int) -> bool:
-        window = text[max(0, start - _CONTEXT_WINDOW) : start] + " " + text[end : end + 20]
-        return _CONTEXT.search(window) is not None
+        window = (
+            text[max(0, start - _CONTEXT_WINDOW) : start] + " " + text[end : end + 20]
+        ).lower()
+        for match in _CONTEXT.finditer(window):
+            before, after = match.start() - 1, match.end()
+            if (before < 0 or not window[before].isalnum()) and (
+                after >= len(window) or not window[after].isalnum()
+            ):
+                return True
+        return False
 
     def _possible(self, number: str, international: bool) -> bool:
         if international:
