@@ -2,8 +2,8 @@
 private keys, bearer tokens), credentials in URLs, values of password-like keys, and
 high-entropy values of other secret-like keys.
 
-Markers are tested with plain substring checks first; the regexes only run on lines that
-contain one, which keeps the cost near zero for the usual log line.
+Each search starts from something cheap to scan for (a token's literal marker, a secret-like
+word), and the full patterns run only from there, which keeps the cost low on the usual line.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ _KEYWORD = (
 _KEYWORD_LOWER = re.compile(_KEYWORD)
 _KEYWORD_ANY_CASE = re.compile(_KEYWORD, re.IGNORECASE)
 _AFTER_KEYWORD = re.compile(
-    r"(?:[_.\-][A-Za-z0-9_.\-]*)?[\"']?[ \t]*[=:][ \t]*[\"']?(?P<value>[^\s\"',;&}\])]+)"
+    r"(?:[_.\-A-Z][A-Za-z0-9_.\-]*)?[\"']?[ \t]*[=:][ \t]*[\"']?(?P<value>[^\s\"',;&}\])]+)"
 )
 _KEY_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-")
 _ALWAYS_SECRET_KEY = re.compile(r"pass|pwd|secret|private", re.IGNORECASE)
@@ -91,14 +91,16 @@ class SecretDetector:
             matches = _KEYWORD_ANY_CASE.finditer(text)
         for match in matches:
             start, end = match.span()
-            # The word may be the middle of a key ("db_password_file") but not of a word
-            # ("bypass", "passenger"): only [_.-] may join it to the key's other parts.
-            if start > 0 and text[start - 1].isalnum():
+            # The word may be a part of a key ("db_password_file", "clientSecret",
+            # "secretKey") but not of a word ("bypass", "passenger", "tokens"): only [_.-] or
+            # a capital letter may join it to the key's other parts.
+            if start > 0 and text[start - 1].isalnum() and not text[start].isupper():
+                continue
+            following = text[end : end + 1]
+            if following.isalnum() and not following.isupper():
                 continue
             after = _AFTER_KEYWORD.match(text, end)
             if after is None:
-                continue
-            if text[end : end + 1].isalnum():
                 continue
             key_start = start
             while key_start > 0 and text[key_start - 1] in _KEY_CHARS:

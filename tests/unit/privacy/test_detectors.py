@@ -138,6 +138,9 @@ def test_versions_loopback_and_link_local_are_not_ip_addresses(text: str) -> Non
         ('{"client_secret": "abc"}', "abc"),
         ("db https://bob:s3cr3t@db.example.com/x", "bob:s3cr3t"),
         ("api_token: Zx8Qp2Lm9Rt4Vw7Yb3Nc", "Zx8Qp2Lm9Rt4Vw7Yb3Nc"),
+        ('{"clientSecret": "abc"}', "abc"),
+        ("accessToken=Zx8Qp2Lm9Rt4Vw7Yb3Nc", "Zx8Qp2Lm9Rt4Vw7Yb3Nc"),
+        ("secretKey: hunter2", "hunter2"),
     ],
 )
 def test_secrets_are_found(text: str, value: str | None) -> None:
@@ -154,6 +157,7 @@ def test_secrets_are_found(text: str, value: str | None) -> None:
         "token_count: 1234",
         "session_timeout: 30",
         "monkey=banana",
+        "passenger=3 tokens: 12 bypass=on",
         "Accepted password for root from 127.0.0.1",
     ],
 )
