@@ -1,7 +1,7 @@
 """People's names and user names where the context says so: an e-mail display name
 ("Jane Doe <jane@x.org>"), an honorific ("Dr. Jane Doe"), a greeting ("Hi Jane,"), a sign-off
 ("Thanks,\\nJane"), a role ("reported by Jane Doe", "name: Jane"), and user names
-("user jdoe", "user=jdoe", "password for jdoe").
+("user jdoe", "user=jdoe", "password for jdoe", "Invalid user jdoe").
 
 Names without such context would need an NER model, which is not part of this stage: a rule
 cannot know that "Paris" is a person in one sentence and a city in the next.
