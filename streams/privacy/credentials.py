@@ -30,9 +30,10 @@ _TOKENS = re.compile(
 _URL_CREDENTIALS = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://([^\s:/?#@]+:[^\s/?#@]+)@")
 # key = value, key: value, "key": "value". The search looks for the secret-like word (a plain
 # alternation, fast to scan for); the key around it and the value are matched from there.
+# Grouped by first letter, so the engine tries one branch per position, not every word.
 _KEYWORD = (
-    r"pass(?:word|wd|phrase)?|pwd|secret|token|api[_\-]?key|apikey|access[_\-]?key|"
-    r"private[_\-]?key|auth|credentials?|cookie|session[_\-]?id|signature|sig"
+    r"a(?:pi[_\-]?key|ccess[_\-]?key|uth)|c(?:redentials?|ookie)|"
+    r"p(?:ass(?:word|wd|phrase)?|wd|rivate[_\-]?key)|s(?:ecret|ession[_\-]?id|ignature|ig)|token"
 )
 _KEYWORD_LOWER = re.compile(_KEYWORD)
 _KEYWORD_ANY_CASE = re.compile(_KEYWORD, re.IGNORECASE)

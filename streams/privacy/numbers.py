@@ -27,6 +27,7 @@ _RUN = re.compile(
 # pattern's first character only when that is a plain character class, which _RUN's cannot
 # be; this one's is, so it finds the few places worth running _RUN at in a fraction of the time.
 _STRETCH = re.compile(r"[\d+(][\d .\-()+xet]{6,}")
+_RUN_START = re.compile(r"[ ()][\d+(]")
 _IPV4 = re.compile(r"(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})")
 _PIECE = re.compile(r"[^ ]+")
 # A dotted quad between anything but digits and dots; the plain digit first lets the regex
@@ -58,29 +59,40 @@ class NumberDetector:
             # Addresses have their own scan: they also hide inside ids and paths
             # ("BP-1347-10.190.173.170-1444", "host/10.1.2.3:80"), where a digit run may not
             # start.
-            for match in _IPV4_ANYWHERE.finditer(text):
-                if _ipv4_personal(match, text, match.start()):
-                    yield Span(PiiType.IP_ADDRESS, match.start(), match.end())
+            for address in _IPV4_ANYWHERE.finditer(text):
+                if _ipv4_personal(address, text, address.start()):
+                    yield Span(PiiType.IP_ADDRESS, address.start(), address.end())
         length = len(text)
         for stretch in _STRETCH.finditer(text):
             # One character past the stretch, so that _RUN's lookahead sees what follows.
-            for match in _RUN.finditer(text, stretch.start(), min(length, stretch.end() + 1)):
-                start, end = match.span()
-                if end - start < 7:
+            stop = min(length, stretch.end() + 1)
+            done = stretch.start()
+            for candidate in _run_starts(text, stretch):
+                if candidate < done:
                     continue
-                run = match.group()
-                if _IPV4.fullmatch(run):
-                    continue  # found by the address scan
-                # A run that continues into ":12" or "12:" is a time.
-                if text[end : end + 1] == ":" and text[end + 1 : end + 2].isdigit():
+                run = _RUN.match(text, candidate, stop)
+                if run is None:
                     continue
-                if start > 0 and text[start - 1] == ":" and text[start - 2 : start - 1].isdigit():
-                    continue
-                pii_type = self._classify(text, start, end, run)
-                if pii_type is not None:
-                    yield Span(pii_type, start, end)
-                elif " " in run:
-                    yield from self._pieces_inside(text, start, run)
+                done = run.end()
+                yield from self._run(text, run)
+
+    def _run(self, text: str, match: re.Match[str]) -> Iterator[Span]:
+        start, end = match.span()
+        if end - start < 7:
+            return
+        run = match.group()
+        if _IPV4.fullmatch(run):
+            return  # found by the address scan
+        # A run that continues into ":12" or "12:" is a time.
+        if text[end : end + 1] == ":" and text[end + 1 : end + 2].isdigit():
+            return
+        if start > 0 and text[start - 1] == ":" and text[start - 2 : start - 1].isdigit():
+            return
+        pii_type = self._classify(text, start, end, run)
+        if pii_type is not None:
+            yield Span(pii_type, start, end)
+        elif " " in run:
+            yield from self._pieces_inside(text, start, run)
 
     def _pieces_inside(self, text: str, start: int, run: str) -> Iterator[Span]:
         """Values that share a run with other numbers: "id 7 555-123-4567"."""
@@ -146,10 +158,26 @@ def _is_card(run: str, before: str) -> bool:
     return 13 <= len(digits) <= 19 and _CARD_CONTEXT.search(before) is not None
 
 
+def _run_starts(text: str, stretch: re.Match[str]) -> list[int]:
+    """Where a run may start inside a stretch: at its start, or after a space or a
+    parenthesis, since _RUN may not follow a word character, dot, dash or plus. Trying only
+    these, not every digit of a long id, is what makes the scan cheap."""
+    starts = [stretch.start()]
+    starts.extend(m.start() + 1 for m in _RUN_START.finditer(text, stretch.start(), stretch.end()))
+    return starts
+
+
 def _ipv4_personal(match: re.Match[str], text: str, start: int) -> bool:
     """A dotted quad that is a host address: octets in range, not 0.x (this network, and
     what versions like 0.0.0.6 look like), not loopback, and not written as a version."""
-    octets = [int(part) for part in match.groups()]
-    if any(octet > 255 for octet in octets) or octets[0] in (0, 127):
+    first, second, third, fourth = match.groups()
+    # Digit strings of one length compare like their numbers: no int() needed.
+    if any(len(octet) == 3 and octet > "255" for octet in (first, second, third, fourth)):
         return False
+    if first.lstrip("0") in ("", "127"):
+        return False
+    # A version is written "v1.2.3.4", "ver. 1.2.3.4" or "version 1.2.3.4": only a letter v,
+    # a dot or a space can stand right before one, and the regex runs only then.
+    if start == 0 or text[start - 1] not in "vV. \t":
+        return True
     return _VERSION_BEFORE.search(text[max(0, start - 12) : start]) is None

@@ -31,7 +31,9 @@ _MAX_CACHED_RULES = 10_000
 FieldRule = Literal["trusted", "allow", "unlisted"] | PiiType
 
 
-@dataclass(frozen=True, slots=True)
+# Not frozen: one is made per event (or per finding), and a frozen dataclass's __init__ costs
+# two to three times as much; treat it as read-only.
+@dataclass(slots=True)
 class RedactionRecord:
     """What one event lost: type -> number of values redacted. Never a value."""
 
@@ -46,7 +48,9 @@ class RedactionRecord:
         return dict(sorted(self.counts.items()))
 
 
-@dataclass(frozen=True, slots=True)
+# Not frozen: one is made per event (or per finding), and a frozen dataclass's __init__ costs
+# two to three times as much; treat it as read-only.
+@dataclass(slots=True)
 class RedactedText:
     """``text`` with every span replaced; ``spans`` are positions in the input text."""
 
@@ -55,7 +59,9 @@ class RedactedText:
     record: RedactionRecord
 
 
-@dataclass(frozen=True, slots=True)
+# Not frozen: one is made per event (or per finding), and a frozen dataclass's __init__ costs
+# two to three times as much; treat it as read-only.
+@dataclass(slots=True)
 class RedactedPayload:
     """A redacted copy of a payload and what was redacted from it."""
 

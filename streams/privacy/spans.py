@@ -26,7 +26,9 @@ class PiiType(StrEnum):
 PRIORITY: dict[PiiType, int] = {pii_type: rank for rank, pii_type in enumerate(PiiType)}
 
 
-@dataclass(frozen=True, slots=True)
+# Not frozen: one is made per event (or per finding), and a frozen dataclass's __init__ costs
+# two to three times as much; treat it as read-only.
+@dataclass(slots=True)
 class Span:
     """``text[start:end]`` holds a value of ``type``."""
 
