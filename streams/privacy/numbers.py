@@ -151,7 +151,7 @@ def _is_card(run: str, before: str) -> bool:
     if len(separators) > 1:
         return False
     digits = run.replace(" ", "").replace("-", "")
-    if not luhn_valid(digits):
+    if not 12 <= len(digits) <= 19 or not luhn_valid(digits):
         return False
     if card_issuer_plausible(digits):
         return True

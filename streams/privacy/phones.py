@@ -36,12 +36,20 @@ class PhoneRules:
 
     def __init__(self, regions: tuple[str, ...]) -> None:
         self._regions = regions
+        # Whether the last text seen has a phone word anywhere: a text without one (most log
+        # lines) rules out every bare run of digits in it at the cost of one scan.
+        self._last_text: str | None = None
+        self._last_text_has_word = False
 
     def is_bare_phone(self, text: str, start: int, end: int) -> bool:
         """``is_phone`` for a run of digits alone, the most frequent candidate: the context
         word, the cheapest and most selective test, first."""
+        if text is not self._last_text:
+            self._last_text = text
+            self._last_text_has_word = _has_context_word(text.lower())
         return (
-            self._has_context(text, start, end)
+            self._last_text_has_word
+            and self._has_context(text, start, end)
             and _AFTER_UNIT_WORD.search(text, max(0, start - 16), start) is None
             and self._possible(text[start:end], False)
         )
@@ -123,3 +131,14 @@ class PhoneRules:
         except phonenumbers.NumberParseException:
             return False
         return bool(phonenumbers.is_possible_number(parsed))
+
+
+def _has_context_word(lowered: str) -> bool:
+    """Whether a phone word stands in ``lowered`` as a whole word."""
+    for match in _CONTEXT.finditer(lowered):
+        before, after = match.start() - 1, match.end()
+        if (before < 0 or not lowered[before].isalnum()) and (
+            after >= len(lowered) or not lowered[after].isalnum()
+        ):
+            return True
+    return False
