@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from streams.privacy.spans import PiiType, Span
+from streams.privacy.tries import word_trie
 
 # A word of letters, with inner apostrophes (ASCII or U+2019) or hyphens: O'Neil, Jean-Luc.
 _WORD = r"[^\W\d_][^\W\d_]*(?:['\u2019\-][^\W\d_]+)*"
@@ -166,26 +167,9 @@ _RULES = (
 )
 
 
-def _word_alternation(words: list[str]) -> str:
-    """A regex for any of ``words``, as a trie: at each position the engine follows one
-    branch per letter instead of trying every word (3 times faster on log lines than a flat
-    alternation); longer words first, so "ruser" beats "user" and "mrs" beats "mr"."""
-    groups: dict[str, list[str]] = {}
-    for word in words:
-        groups.setdefault(word[0], []).append(word[1:])
-    branches = []
-    for first, rests in sorted(groups.items()):
-        if len(rests) == 1:
-            branches.append(re.escape(first + rests[0]))
-        else:
-            rest = _word_alternation([r for r in rests if r])
-            branches.append(re.escape(first) + (f"(?:{rest})?" if "" in rests else f"(?:{rest})"))
-    return "|".join(branches)
-
-
 # Plain words only (no lookarounds first), so the engine can skip to their first letters.
 _TRIGGER_RULE = {word: rule for rule in _RULES for word in rule.triggers}
-_TRIGGERS = re.compile(_word_alternation(list(_TRIGGER_RULE)))
+_TRIGGERS = re.compile(word_trie(list(_TRIGGER_RULE)))
 
 
 class NameDetector:

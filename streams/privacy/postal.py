@@ -9,12 +9,19 @@ import re
 from collections.abc import Iterator
 
 from streams.privacy.spans import PiiType, Span
+from streams.privacy.tries import word_trie
 
-_STREET_TYPES = (
-    "street|st|avenue|ave|road|rd|lane|ln|drive|dr|boulevard|blvd|court|ct|place|pl|square|sq|"
-    "close|way|terrace|ter|parkway|pkwy|highway|hwy|circle|cir|crescent|cres|grove|gardens|"
-    "row|walk|alley|trail|plaza|route|rue"
-)
+_STREET_TYPE_WORDS = (
+    "street", "st", "avenue", "ave", "road", "rd", "lane", "ln", "drive", "dr", "boulevard",
+    "blvd", "court", "ct", "place", "pl", "square", "sq", "close", "way", "terrace", "ter",
+    "parkway", "pkwy", "highway", "hwy", "circle", "cir", "crescent", "cres", "grove",
+    "gardens", "row", "walk", "alley", "trail", "plaza", "route", "rue",
+)  # fmt: skip
+_PREFIX_TYPE_WORDS = ("rue", "avenue", "av", "calle", "via", "rua", "viale", "corso")
+_STREET_TYPES = "|".join(_STREET_TYPE_WORDS)
+# Every address names a street type; most lines name none, and one trie scan of the lower-cased
+# line for one (as a whole word) is far cheaper than the address pattern.
+_ANY_TYPE_WORD = re.compile(word_trie(sorted(set(_STREET_TYPE_WORDS + _PREFIX_TYPE_WORDS))))
 _WORD = r"[A-Z][\w'\u2019\-]*\.?"
 _ADDRESS = re.compile(
     # A plain digit first lets the regex engine skip ahead fast; the lookbehind after it then
@@ -42,9 +49,20 @@ class AddressDetector:
     def find(self, text: str) -> Iterator[Span]:
         # Every street address has a number, a space and a capital; most lines have none, and
         # this plain pattern is several times cheaper to scan for than the address itself.
-        if _NUMBER_SPACE_CAPITAL.search(text) is not None:
+        if _NUMBER_SPACE_CAPITAL.search(text) is not None and _names_a_street_type(text):
             for match in _ADDRESS.finditer(text):
                 yield Span(PiiType.ADDRESS, match.start(), match.end())
         if any(marker in text for marker in _MARKERS):
             for match in _PO_BOX.finditer(text):
                 yield Span(PiiType.ADDRESS, match.start(), match.end())
+
+
+def _names_a_street_type(text: str) -> bool:
+    lowered = text.lower()
+    for match in _ANY_TYPE_WORD.finditer(lowered):
+        before, after = match.start() - 1, match.end()
+        if (before < 0 or not lowered[before].isalnum()) and (
+            after >= len(lowered) or not lowered[after].isalnum()
+        ):
+            return True
+    return False

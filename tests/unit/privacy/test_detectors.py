@@ -4,10 +4,12 @@ UUIDs, hashes, ids)."""
 from __future__ import annotations
 
 import itertools
+import re
 
 import pytest
 
 from streams.privacy import PiiType, Redactor, Span
+from streams.privacy.tries import word_trie
 
 FINDER = Redactor()
 
@@ -242,3 +244,11 @@ def test_prose_with_a_number_and_a_street_word_is_not_an_address(text: str) -> N
 )
 def test_postcodes_unit_numbers_and_number_columns_are_not_phones(text: str) -> None:
     assert "PHONE" not in types_in(text)
+
+
+def test_a_word_trie_matches_exactly_its_words_preferring_the_longest() -> None:
+    words = ["mr", "mrs", "ms", "user", "username", "hi", "hello", "good morning"]
+    trie = re.compile(word_trie(words))
+    assert all(trie.fullmatch(word) for word in words)
+    assert not any(trie.fullmatch(other) for other in ["m", "mrx", "use", "hel", "good"])
+    assert [m.group() for m in trie.finditer("mrs username hello")] == ["mrs", "username", "hello"]
