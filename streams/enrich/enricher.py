@@ -263,7 +263,9 @@ class Enricher:
     def enrich_batch(
         self, payloads: Sequence[Mapping[str, Any]], source: str | None = None
     ) -> list[EnrichedLog]:
-        """``enrich_payload`` over a batch; one reference time for year-less timestamps."""
+        """``enrich_payload`` over a batch; one reference time for year-less timestamps.
+        ``source`` names the configured format for the whole batch; without it each payload's
+        ``service`` does."""
         reference = datetime.now(UTC)
         return [
             self.enrich_payload(payload, source=source, reference=reference) for payload in payloads
