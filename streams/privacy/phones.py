@@ -36,19 +36,21 @@ class PhoneRules:
 
     def __init__(self, regions: tuple[str, ...]) -> None:
         self._regions = regions
-        # Whether the last text seen has a phone word anywhere: a text without one (most log
-        # lines) rules out every bare run of digits in it at the cost of one scan.
-        self._last_text: str | None = None
-        self._last_text_has_word = False
+        # The last text seen and whether it has a phone word anywhere: a text without one (most
+        # log lines) rules out every bare run of digits in it at the cost of one scan. One
+        # tuple, assigned at once, so that threads sharing the rules never pair a text with
+        # another text's answer.
+        self._last_text: tuple[str, bool] = ("", False)
 
     def is_bare_phone(self, text: str, start: int, end: int) -> bool:
         """``is_phone`` for a run of digits alone, the most frequent candidate: the context
         word, the cheapest and most selective test, first."""
-        if text is not self._last_text:
-            self._last_text = text
-            self._last_text_has_word = _has_context_word(text.lower())
+        last = self._last_text
+        if last[0] is not text:
+            last = (text, _has_context_word(text.lower()))
+            self._last_text = last
         return (
-            self._last_text_has_word
+            last[1]
             and self._has_context(text, start, end)
             and _AFTER_UNIT_WORD.search(text, max(0, start - 16), start) is None
             and self._possible(text[start:end], False)
