@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 from rich.console import Console
 
-from opsassist.commands import apikey, changelog, infra, llm, produce, services, triage
+from opsassist.commands import apikey, changelog, infra, llm, produce, redact, services, triage
 
 app = typer.Typer(
     name="opsassist",
@@ -23,6 +23,7 @@ app.command()(services.migrate)
 app.command()(services.worker)
 app.command()(services.api)
 app.command()(changelog.changelog)
+app.command()(redact.redact)
 
 schemas_app = typer.Typer(help="Event contracts.", no_args_is_help=True)
 app.add_typer(schemas_app, name="schemas")

@@ -9,7 +9,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -123,6 +123,17 @@ class Settings(BaseSettings):
     # How long a verified API key is trusted without reading the database again (revocation
     # takes effect within this delay).
     webhook_api_key_cache_seconds: float = Field(default=5.0, ge=0)
+    # -- privacy and enrichment (issue 4)
+    # A redaction policy (TOML, the shape of streams/privacy/default_policy.toml); None = that one.
+    privacy_policy: Path | None = None
+    # HMAC key of the "pseudonymize" action; empty makes pseudonyms fall back to masks.
+    privacy_pseudonym_key: SecretStr = SecretStr("")
+    # Per event source, how its plain-text lines start: {"source": {"format": "<Date> <Time>
+    # <Level> <Content>", "timestamp": "%Y-%m-%d %H:%M:%S", "timezone": "Europe/Paris"}}.
+    enrich_sources: dict[str, dict[str, str]] = Field(default_factory=dict)
+    # Attached to events that do not say their own; the timezone of timestamps without an offset.
+    enrich_environment: str = ""
+    enrich_default_timezone: str = "UTC"
 
     @property
     def topics(self) -> dict[str, str]:

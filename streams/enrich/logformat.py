@@ -2,9 +2,13 @@
 tools (Loghub, logparser): a user describes how a source's lines start, and each line is split into
 those named fields, the last of which is normally ``<Content>``.
 
+The notation follows logparser's reading of it, so formats published for that tool work here
+unchanged: ``<Name>`` is a field, a run of spaces matches any run of whitespace, and the text
+between fields is a regular-expression fragment (``\\[<Pid>\\]`` for a bracketed pid,
+``(\\[<PID>\\])?`` for an optional one); plain punctuation such as ``:`` or ``-`` is itself.
+
 Written here rather than taken from logparser because that package is research code (pandas, no
-releases on PyPI); the notation is tiny: ``<Name>`` is a field, whitespace matches any run of
-whitespace, every other character is literal.
+releases on PyPI).
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import re
 from dataclasses import dataclass
 
 _FIELD = re.compile(r"<([A-Za-z_][A-Za-z0-9_]*)>")
+_SPACES = re.compile(r" +")
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,7 +30,9 @@ class LogFormat:
 
     def parse(self, line: str) -> dict[str, str] | None:
         match = self.regex.match(line)
-        return match.groupdict() if match else None
+        if match is None:
+            return None
+        return {name: value for name, value in match.groupdict().items() if value is not None}
 
 
 def compile_log_format(fmt: str) -> LogFormat:
@@ -37,8 +44,7 @@ def compile_log_format(fmt: str) -> LogFormat:
     pattern = ["^"]
     for index, part in enumerate(parts):
         if index % 2 == 0:
-            for chunk_index, chunk in enumerate(re.split(r"(\s+)", part)):
-                pattern.append(r"\s+" if chunk_index % 2 else re.escape(chunk))
+            pattern.append(_SPACES.sub(r"\\s+", part))
         else:
             if part in fields:
                 raise ValueError(f"log format {fmt!r} names the field <{part}> twice")
@@ -46,4 +52,8 @@ def compile_log_format(fmt: str) -> LogFormat:
             is_last = index == len(parts) - 2 and parts[-1] == ""
             pattern.append(f"(?P<{part}>.*)" if is_last else f"(?P<{part}>.*?)")
     pattern.append("$")
-    return LogFormat(format=fmt, fields=tuple(fields), regex=re.compile("".join(pattern)))
+    try:
+        regex = re.compile("".join(pattern), re.DOTALL)
+    except re.error as exc:
+        raise ValueError(f"log format {fmt!r} is not a valid pattern: {exc}") from None
+    return LogFormat(format=fmt, fields=tuple(fields), regex=regex)

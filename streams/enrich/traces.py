@@ -1,0 +1,65 @@
+"""Trace context: W3C ``traceparent`` (version-traceid-parentid-flags) and ``trace_id``-style
+keys, from structured fields first and the message text second."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+_TRACEPARENT = re.compile(r"([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})")
+_HEX32 = re.compile(r"[0-9a-fA-F]{32}")
+_HEX16 = re.compile(r"[0-9a-fA-F]{16}")
+_TRACE_KEYS = ("trace_id", "traceid", "traceId", "trace.id", "dd.trace_id", "otel.trace_id")
+_SPAN_KEYS = ("span_id", "spanid", "spanId", "span.id", "otel.span_id")
+_IN_TEXT = re.compile(
+    r"traceparent[\"']?\s*[=:]\s*[\"']?(?P<parent>[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2})"
+    r"|trace[_.\-]?id[\"']?\s*[=:]\s*[\"']?(?P<trace>[0-9a-fA-F]{32})(?![0-9a-fA-F])",
+    re.IGNORECASE,
+)
+_ZERO_TRACE = "0" * 32
+
+
+def parse_traceparent(value: str) -> tuple[str, str] | None:
+    """(trace id, parent span id) of a W3C traceparent, or None if it is not a valid one."""
+    match = _TRACEPARENT.fullmatch(value.strip())
+    if match is None or match.group(1) == "ff" or match.group(2) == _ZERO_TRACE:
+        return None
+    if match.group(3) == "0" * 16:
+        return None
+    return match.group(2), match.group(3)
+
+
+def extract_trace(fields: Mapping[str, Any], message: str) -> tuple[str | None, str | None]:
+    """(trace id, span id), lower-case hex, from the fields or else the message; Nones when
+    neither carries one."""
+    traceparent = fields.get("traceparent")
+    if isinstance(traceparent, str):
+        parsed = parse_traceparent(traceparent)
+        if parsed is not None:
+            return parsed
+    trace_id = _first_hex(fields, _TRACE_KEYS, _HEX32)
+    if trace_id is not None:
+        return trace_id, _first_hex(fields, _SPAN_KEYS, _HEX16)
+    # A cheap test first: most messages name no trace at all.
+    if "race" not in message and "RACE" not in message:
+        return None, None
+    match = _IN_TEXT.search(message)
+    if match is None:
+        return None, None
+    if match.group("parent"):
+        return parse_traceparent(match.group("parent")) or (None, None)
+    trace = match.group("trace").lower()
+    return (None, None) if trace == _ZERO_TRACE else (trace, None)
+
+
+def _first_hex(
+    fields: Mapping[str, Any], keys: tuple[str, ...], shape: re.Pattern[str]
+) -> str | None:
+    for key in keys:
+        value = fields.get(key)
+        if isinstance(value, str) and shape.fullmatch(value):
+            lowered = value.lower()
+            if lowered.strip("0"):
+                return lowered
+    return None

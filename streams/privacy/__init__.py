@@ -1,0 +1,34 @@
+"""Redaction of personal data and secrets: one policy for the pipeline, the LLM calls and the API.
+
+Build one ``Redactor`` per process (``Redactor.from_settings(settings)``) and call
+``redact_batch`` on decoded payloads, ``redact_text`` on free text, or ``find`` for the spans.
+"""
+
+from streams.privacy.errors import PolicyError, PrivacyError
+from streams.privacy.policy import Action, RedactionPolicy, default_policy, load_policy
+from streams.privacy.redactor import (
+    UNLISTED_FIELD,
+    RedactedPayload,
+    RedactedText,
+    RedactionRecord,
+    Redactor,
+    count_redactions,
+)
+from streams.privacy.spans import PiiType, Span
+
+__all__ = [
+    "UNLISTED_FIELD",
+    "Action",
+    "PiiType",
+    "PolicyError",
+    "PrivacyError",
+    "RedactedPayload",
+    "RedactedText",
+    "RedactionPolicy",
+    "RedactionRecord",
+    "Redactor",
+    "Span",
+    "count_redactions",
+    "default_policy",
+    "load_policy",
+]
