@@ -1,0 +1,305 @@
+"""Streaming log template mining: each message is matched to a template of its service, or starts
+one; templates generalize as variants arrive.
+
+The algorithm is Drain's idea (He et al., ICWS 2017) reduced to what the benchmark showed to
+matter: masked messages are grouped by token count and first token, and a message joins the most
+similar template of its group when enough of the template's constant tokens agree; positions that
+differ become wildcards. Template ids are a hash of the service and the template text, so two
+workers (or one worker after a restart) that saw the same lines give the same ids, whatever the
+order; a generalization changes the id, and the change is reported so stored lines can be
+re-labelled.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any
+
+from streams.logs.masking import WILDCARD, mask_message, template_pattern
+
+STATE_VERSION = 1
+
+
+class MinerStateError(ValueError):
+    """A persisted miner state that cannot be loaded (wrong version or malformed)."""
+
+
+def template_id(service: str, template: str) -> str:
+    """The stable id of a template: 16 hex digits of BLAKE2b over the service and the text."""
+    digest = hashlib.blake2b(f"{service}\x1f{template}".encode(), digest_size=8)
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class IdChange:
+    """A template generalized: lines labelled ``old_id`` now belong to ``new_id``."""
+
+    service: str
+    old_id: str
+    new_id: str
+    new_template: str
+
+
+@dataclass(frozen=True, slots=True)
+class TemplateMatch:
+    """The outcome of adding one message: its template, whether the template is new, and the
+    generalizations it caused (ids that now stand for ``template_id``)."""
+
+    template_id: str
+    template: str
+    message: str
+    is_new: bool
+    changes: tuple[IdChange, ...]
+
+    def parameters(self) -> tuple[str, ...]:
+        """What the template's wildcards stand for in the message, in order (computed on
+        demand: a compiled pattern per template is the cost, and not every caller needs it)."""
+        found = template_pattern(self.template).match(self.message.strip())
+        return found.groups() if found is not None else ()
+
+
+@dataclass(slots=True)
+class _Template:
+    tokens: list[str]
+    id: str
+    size: int
+
+    @property
+    def text(self) -> str:
+        return " ".join(self.tokens)
+
+
+@dataclass(frozen=True, slots=True)
+class TemplateInfo:
+    """A template as the miner holds it now."""
+
+    template_id: str
+    template: str
+    size: int
+
+
+class TemplateMiner:
+    """The templates of one service, bounded to ``max_templates`` by least-recent use.
+
+    ``similarity`` is the share of a template's constant tokens a message must repeat to join it;
+    ``variants`` is how many distinct messages a generalization must cover before it is made.
+    Not thread-safe; use one miner per service and per worker (ids agree across workers anyway).
+    """
+
+    def __init__(
+        self,
+        service: str,
+        *,
+        similarity: float = 0.7,
+        variants: int = 3,
+        max_templates: int = 5000,
+    ) -> None:
+        if not 0.0 < similarity <= 1.0:
+            raise ValueError(f"similarity must be in (0, 1], not {similarity}")
+        if variants < 1:
+            raise ValueError(f"variants must be at least 1, not {variants}")
+        if max_templates < 1:
+            raise ValueError(f"max_templates must be at least 1, not {max_templates}")
+        self.service = service
+        self.similarity = similarity
+        self.variants = variants
+        self.max_templates = max_templates
+        # id -> template, in least- to most-recently-used order (the LRU)
+        self._templates: OrderedDict[str, _Template] = OrderedDict()
+        # (token count, first token) -> ids of the templates in that group
+        self._groups: dict[tuple[int, str], list[str]] = {}
+        # masked message -> id that it matched last; a cache, cleared when it outgrows its cap
+        self._exact: dict[tuple[str, ...], str] = {}
+        self.evicted = 0
+
+    def __len__(self) -> int:
+        return len(self._templates)
+
+    def add(self, message: str) -> TemplateMatch:
+        """Match ``message`` (the content, without the header) and learn from it."""
+        tokens = mask_message(message)
+        known_id = self._exact.get(tokens)
+        known = self._templates.get(known_id) if known_id is not None else None
+        if known is not None:
+            return self._matched(known, tokens, message, is_new=False, changes=())
+        group = self._groups.setdefault((len(tokens), _group_token(tokens)), [])
+        covering = self._covering(group, tokens)
+        if covering is not None:
+            return self._matched(covering, tokens, message, is_new=False, changes=())
+        # A new template may be more general than templates already held (a word with digits
+        # where they had a word without); it absorbs them, as a generalization does.
+        generalized = self._generalization(group, tokens) or list(tokens)
+        merged, is_new, changes = self._merge(group, generalized)
+        return self._matched(merged, tokens, message, is_new=is_new, changes=changes)
+
+    def templates(self) -> list[TemplateInfo]:
+        """The templates held now, most recently used last."""
+        return [TemplateInfo(t.id, t.text, t.size) for t in self._templates.values()]
+
+    def match(self, message: str) -> TemplateInfo | None:
+        """The template ``message`` would join, without learning from it."""
+        tokens = mask_message(message)
+        group = self._groups.get((len(tokens), _group_token(tokens)), [])
+        found = self._covering(group, tokens)
+        return None if found is None else TemplateInfo(found.id, found.text, found.size)
+
+    # -- state, for persistence between restarts
+
+    def to_state(self) -> dict[str, Any]:
+        """A JSON-serializable snapshot: settings and templates in LRU order."""
+        return {
+            "version": STATE_VERSION,
+            "service": self.service,
+            "similarity": self.similarity,
+            "variants": self.variants,
+            "max_templates": self.max_templates,
+            "templates": [{"tokens": t.tokens, "size": t.size} for t in self._templates.values()],
+        }
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> TemplateMiner:
+        """Rebuild a miner from ``to_state()``; ids are recomputed, so they are the same."""
+        try:
+            if state["version"] != STATE_VERSION:
+                raise MinerStateError(f"miner state version {state['version']} is not supported")
+            miner = cls(
+                str(state["service"]),
+                similarity=float(state["similarity"]),
+                variants=int(state["variants"]),
+                max_templates=int(state["max_templates"]),
+            )
+            for entry in state["templates"]:
+                tokens = [str(token) for token in entry["tokens"]]
+                group = miner._groups.setdefault((len(tokens), _group_token(tokens)), [])
+                restored, _, _ = miner._merge(group, tokens)
+                restored.size = int(entry["size"])
+        except (KeyError, TypeError) as exc:
+            raise MinerStateError(f"malformed miner state: {exc!r}") from exc
+        return miner
+
+    # -- internals
+
+    def _matched(
+        self,
+        template: _Template,
+        tokens: tuple[str, ...],
+        message: str,
+        *,
+        is_new: bool,
+        changes: tuple[IdChange, ...],
+    ) -> TemplateMatch:
+        template.size += 1
+        self._templates.move_to_end(template.id)
+        self._remember(tokens, template.id)
+        return TemplateMatch(template.id, template.text, message, is_new, changes)
+
+    def _covering(self, group: list[str], tokens: tuple[str, ...]) -> _Template | None:
+        """The most specific template whose constant tokens all appear in ``tokens``."""
+        best: _Template | None = None
+        best_constants = -1
+        for candidate_id in group:
+            candidate = self._templates[candidate_id]
+            constants = 0
+            for mine, theirs in zip(candidate.tokens, tokens, strict=True):
+                if mine == WILDCARD:
+                    continue
+                if mine != theirs:
+                    break
+                constants += 1
+            else:
+                if constants == 0 and tuple(candidate.tokens) != tokens:
+                    continue  # wildcards alone say nothing about a message
+                if constants > best_constants:
+                    best, best_constants = candidate, constants
+        return best
+
+    def _generalization(self, group: list[str], tokens: tuple[str, ...]) -> list[str] | None:
+        """The template that ``tokens`` and its most similar template would share, if that
+        generalization is warranted: similar enough, and by then covering ``variants`` distinct
+        templates (a position that took only two values is more likely a constant that
+        distinguishes two messages, such as true/false or begin/end, than a variable)."""
+        best: _Template | None = None
+        best_score = -1.0
+        for candidate_id in group:
+            candidate = self._templates[candidate_id]
+            constants = 0
+            agreeing = 0
+            for mine, theirs in zip(candidate.tokens, tokens, strict=True):
+                if mine == WILDCARD:
+                    continue
+                constants += 1
+                if mine == theirs:
+                    agreeing += 1
+            score = agreeing / constants if constants else 0.0
+            if score > best_score:
+                best, best_score = candidate, score
+        if best is None or best_score < self.similarity:
+            return None
+        generalized = [
+            mine if mine == theirs else WILDCARD
+            for mine, theirs in zip(best.tokens, tokens, strict=True)
+        ]
+        covered = 1 + sum(
+            1 for other in group if _covers(generalized, self._templates[other].tokens)
+        )
+        return generalized if covered >= self.variants else None
+
+    def _merge(
+        self, group: list[str], generalized: list[str]
+    ) -> tuple[_Template, bool, tuple[IdChange, ...]]:
+        """Add ``generalized`` to ``group`` unless held, and replace the templates it covers by
+        it; also say whether it is new."""
+        text = " ".join(generalized)
+        new_id = template_id(self.service, text)
+        merged = self._templates.get(new_id)
+        is_new = merged is None and not any(
+            _covers(generalized, self._templates[other].tokens) for other in group
+        )
+        if merged is None:
+            merged = _Template(list(generalized), new_id, 0)
+            self._templates[new_id] = merged
+            group.append(new_id)
+        changes: list[IdChange] = []
+        for other_id in list(group):
+            other = self._templates[other_id]
+            if other_id == new_id or not _covers(generalized, other.tokens):
+                continue
+            merged.size += other.size
+            del self._templates[other_id]
+            group.remove(other_id)
+            changes.append(IdChange(self.service, other_id, new_id, text))
+        if len(self._templates) > self.max_templates:
+            self._evict()
+        return merged, is_new, tuple(changes)
+
+    def _evict(self) -> None:
+        evicted_id, evicted = self._templates.popitem(last=False)
+        key = (len(evicted.tokens), _group_token(evicted.tokens))
+        group = self._groups[key]
+        group.remove(evicted_id)
+        if not group:
+            del self._groups[key]
+        self.evicted += 1
+
+    def _remember(self, tokens: tuple[str, ...], matched_id: str) -> None:
+        if len(self._exact) >= 4 * self.max_templates:
+            self._exact.clear()
+        self._exact[tokens] = matched_id
+
+
+def _covers(general: list[str], specific: list[str]) -> bool:
+    """Whether ``general`` matches everything ``specific`` does. A template of wildcards alone
+    says nothing about a message, so it covers only itself."""
+    if all(token == WILDCARD for token in general):
+        return general == specific
+    return all(mine in (WILDCARD, theirs) for mine, theirs in zip(general, specific, strict=True))
+
+
+def _group_token(tokens: tuple[str, ...] | list[str]) -> str:
+    """The first token keys the group, unless it is (or holds) a variable."""
+    if not tokens:
+        return ""
+    first = tokens[0]
+    return WILDCARD if WILDCARD in first else first
