@@ -112,6 +112,8 @@ class TemplateMiner:
         self._groups: dict[tuple[int, str], list[str]] = {}
         # masked message -> id that it matched last; a cache, cleared when it outgrows its cap
         self._exact: dict[tuple[str, ...], str] = {}
+        # message -> id that it matched last; the same kind of cache for verbatim repeats
+        self._verbatim: dict[str, str] = {}
         self.evicted = 0
 
     def __len__(self) -> int:
@@ -119,6 +121,13 @@ class TemplateMiner:
 
     def add(self, message: str) -> TemplateMatch:
         """Match ``message`` (the content, without the header) and learn from it."""
+        # Lines repeat verbatim often enough in real logs that skipping the masking pays.
+        seen_id = self._verbatim.get(message)
+        seen = self._templates.get(seen_id) if seen_id is not None else None
+        if seen is not None:
+            seen.size += 1
+            self._templates.move_to_end(seen.id)
+            return TemplateMatch(seen.id, seen.text, message, False, ())
         tokens = mask_message(message)
         known_id = self._exact.get(tokens)
         known = self._templates.get(known_id) if known_id is not None else None
@@ -193,6 +202,9 @@ class TemplateMiner:
         template.size += 1
         self._templates.move_to_end(template.id)
         self._remember(tokens, template.id)
+        if len(self._verbatim) >= 4 * self.max_templates:
+            self._verbatim.clear()
+        self._verbatim[message] = template.id
         return TemplateMatch(template.id, template.text, message, is_new, changes)
 
     def _covering(self, group: list[str], tokens: tuple[str, ...]) -> _Template | None:
