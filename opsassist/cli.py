@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 from rich.console import Console
 
-from opsassist.commands import infra, produce, services
+from opsassist.commands import infra, logs, produce, services
 
 app = typer.Typer(
     name="opsassist",
@@ -19,6 +19,8 @@ app.add_typer(produce.app, name="produce")
 app.command()(services.migrate)
 app.command()(services.worker)
 app.command()(services.api)
+app.command()(logs.templates)
+app.command()(logs.summarize)
 
 schemas_app = typer.Typer(help="Event contracts.", no_args_is_help=True)
 app.add_typer(schemas_app, name="schemas")

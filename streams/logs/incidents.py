@@ -70,9 +70,10 @@ class IncidentDetector:
 
     A window spikes when it has at least ``min_errors`` errors and ``spike_ratio`` times the
     baseline (``WindowSummary.error_ratio``), or when ``new_error_templates`` templates that log
-    errors appear in it for the first time. Severity: critical from ``critical_ratio`` times the
-    baseline, major for a spike, warning for a burst of new error templates alone. An open
-    incident resolves after ``quiet_windows`` windows in a row without a spike.
+    errors appear in it for the first time (once the service has a baseline). Severity: critical
+    from ``critical_ratio`` times the baseline, major for a spike, warning for a burst of new
+    error templates alone. An open incident records an update when its severity, peak or
+    templates change, and resolves after ``quiet_windows`` windows in a row without a spike.
     """
 
     def __init__(
@@ -137,6 +138,12 @@ class IncidentDetector:
             reason=signal.reason,
         )
         self._open[summary.service] = updated
+        if (updated.severity, updated.peak_errors, updated.template_ids) == (
+            current.severity,
+            current.peak_errors,
+            current.template_ids,
+        ):
+            return []  # still spiking, nothing new to record
         return [IncidentTransition(TransitionKind.UPDATED, summary.end, updated, summary)]
 
     def _signal(self, summary: WindowSummary) -> _Signal | None:
@@ -146,7 +153,8 @@ class IncidentDetector:
             severity = Severity.CRITICAL if ratio >= self.critical_ratio else Severity.MAJOR
             return _Signal(severity, f"{ratio:.1f}x the error baseline", error_ids)
         new_errors = tuple(t.template_id for t in summary.new_templates if t.errors)
-        if len(new_errors) >= self.new_error_templates:
+        # Everything is new to a service without history; novelty counts once it has one.
+        if summary.baseline_errors is not None and len(new_errors) >= self.new_error_templates:
             return _Signal(Severity.WARNING, f"{len(new_errors)} new error templates", new_errors)
         return None
 

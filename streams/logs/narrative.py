@@ -13,12 +13,19 @@ from streams.logs.windows import TemplateCount, WindowSummary
 
 
 def describe_duration(duration: timedelta) -> str:
-    """``1 min``, ``5 min``, ``1 h``, ``90 s``: the largest unit that divides it evenly."""
+    """``1 min``, ``5 min``, ``1 h``, ``90 s``: the largest unit that divides it evenly, or
+    rounded to minutes from two minutes, hours from two hours, days from two days."""
     seconds = int(duration.total_seconds())
+    if seconds >= 2 * 86400:
+        return f"{round(seconds / 86400)} days"
+    if seconds >= 2 * 3600 and seconds % 3600:
+        return f"{round(seconds / 3600)} h"
     if seconds and seconds % 3600 == 0:
         return f"{seconds // 3600} h"
     if seconds and seconds % 60 == 0:
         return f"{seconds // 60} min"
+    if seconds >= 120:
+        return f"{round(seconds / 60)} min"
     return f"{seconds} s"
 
 
@@ -32,17 +39,18 @@ def describe_time(moment: datetime, reference: datetime) -> str:
 def describe_window(summary: WindowSummary) -> str:
     """One sentence, e.g. ``payments-api: 3,214 errors in 5 min, 12 times its baseline; 78% are
     'Timeout connecting to <*>:<*>', first seen 10:02``."""
-    duration = describe_duration(summary.duration)
+    # A span without time (lines without timestamps) has no duration to tell.
+    during = f" in {describe_duration(summary.duration)}" if summary.duration else ""
     if summary.total == 0:
-        return f"{summary.service}: no lines in {duration}"
+        return f"{summary.service}: no lines{during}"
     if summary.errors == 0:
-        text = f"{summary.service}: {summary.total:,} lines in {duration}, no errors"
+        text = f"{summary.service}: {summary.total:,} lines{during}, no errors"
         leader = summary.top_templates[0] if summary.top_templates else None
         if leader is not None:
             text += f"; {_percent(leader.count, summary.total)} are {_quote(leader)}"
         return text + _new_templates(summary)
     noun = "error" if summary.errors == 1 else "errors"
-    text = f"{summary.service}: {summary.errors:,} {noun} in {duration}"
+    text = f"{summary.service}: {summary.errors:,} {noun}{during}"
     text += _against_baseline(summary)
     leader = summary.top_error_templates[0] if summary.top_error_templates else None
     if leader is not None:

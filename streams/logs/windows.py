@@ -11,7 +11,7 @@ from __future__ import annotations
 import statistics
 from collections import Counter, OrderedDict, deque
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 Redactor = Callable[[str], str]
@@ -156,7 +156,9 @@ class WindowSummarizer:
         self._first_seen: OrderedDict[tuple[str, str], datetime] = OrderedDict()
 
     def add(self, record: LogRecord) -> list[WindowSummary]:
-        """Count ``record``; return the windows it closed (oldest first)."""
+        """Count ``record``; return the windows it closed (oldest first). A timestamp without a
+        time zone is taken as UTC."""
+        record = _aware(record)
         start = self._window_start(record.timestamp)
         closed: list[WindowSummary] = []
         current = self._open.get(record.service)
@@ -198,11 +200,26 @@ class WindowSummarizer:
         self._open.clear()
         return closed
 
+    def summarize_span(self, service: str, records: Iterable[LogRecord]) -> WindowSummary:
+        """One summary of ``records`` from the first to the last (a file, a replay), outside the
+        tumbling windows, without a baseline and without new templates (all are new in it)."""
+        window: _OpenWindow | None = None
+        last = _EPOCH
+        for naive_or_aware in records:
+            record = _aware(naive_or_aware)
+            if window is None:
+                window = _OpenWindow(record.timestamp)
+            self._count(window, record)
+            last = max(last, record.timestamp)
+        if window is None:
+            now = datetime.now(UTC)
+            return WindowSummary(service, now, now, 0, 0, {}, (), (), (), None)
+        window.new_ids.clear()
+        return self._summarize(service, window, end=last, baseline=None)
+
     # -- internals
 
     def _window_start(self, timestamp: datetime) -> datetime:
-        if timestamp.tzinfo is None:
-            timestamp = timestamp.replace(tzinfo=UTC)
         windows = (timestamp - _EPOCH) // self.window
         return _EPOCH + windows * self.window
 
@@ -242,6 +259,11 @@ class WindowSummarizer:
         history = self._history.setdefault(service, deque(maxlen=self.baseline_windows))
         baseline = statistics.median(history) if len(history) >= self.min_history else None
         history.append(window.errors)
+        return self._summarize(service, window, end=window.start + self.window, baseline=baseline)
+
+    def _summarize(
+        self, service: str, window: _OpenWindow, *, end: datetime, baseline: float | None
+    ) -> WindowSummary:
         counts = [
             self._template_count(template_id, t) for template_id, t in window.templates.items()
         ]
@@ -254,7 +276,7 @@ class WindowSummarizer:
         return WindowSummary(
             service=service,
             start=window.start,
-            end=window.start + self.window,
+            end=end,
             total=window.total,
             errors=window.errors,
             counts_by_level=dict(window.levels.most_common()),
@@ -275,3 +297,9 @@ class WindowSummarizer:
         return TemplateCount(
             template_id, tally.template, tally.count, tally.errors, tally.example, tally.first_seen
         )
+
+
+def _aware(record: LogRecord) -> LogRecord:
+    if record.timestamp.tzinfo is not None:
+        return record
+    return replace(record, timestamp=record.timestamp.replace(tzinfo=UTC))
