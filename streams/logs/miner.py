@@ -223,7 +223,10 @@ class TemplateMiner:
             else:
                 if constants == 0 and tuple(candidate.tokens) != tokens:
                     continue  # wildcards alone say nothing about a message
-                if constants > best_constants:
+                # Ties go to the smaller id, so the choice depends on content, not on order.
+                if constants > best_constants or (
+                    constants == best_constants and best is not None and candidate.id < best.id
+                ):
                     best, best_constants = candidate, constants
         return best
 
@@ -245,7 +248,9 @@ class TemplateMiner:
                 if mine == theirs:
                     agreeing += 1
             score = agreeing / constants if constants else 0.0
-            if score > best_score:
+            if score > best_score or (
+                score == best_score and best is not None and candidate.id < best.id
+            ):
                 best, best_score = candidate, score
         if best is None or best_score < self.similarity:
             return None
@@ -264,6 +269,10 @@ class TemplateMiner:
         """Add ``generalized`` to ``group`` unless held, and replace the templates it covers by
         it; also say whether it is new."""
         text = " ".join(generalized)
+        # The caches remember what matched before this template existed; a message could now
+        # match differently, and a miner restored from its state must decide as this one does.
+        self._exact.clear()
+        self._verbatim.clear()
         new_id = template_id(self.service, text)
         merged = self._templates.get(new_id)
         is_new = merged is None and not any(

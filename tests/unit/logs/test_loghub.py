@@ -2,6 +2,7 @@
 and the CLI's CSV against the same mining."""
 
 import csv
+import json
 from pathlib import Path
 
 import pytest
@@ -66,3 +67,40 @@ def test_templates_command_writes_the_benchmark_csv(tmp_path: Path) -> None:
     assert list(rows[0]) == ["LineId", "EventId", "EventTemplate"]
     assert [int(r["LineId"]) for r in rows] == list(range(1, 2001))
     assert grouping_accuracy(truth(folder, "HDFS"), [r["EventId"] for r in rows]) >= 0.80
+
+
+def test_restarts_between_batches_give_the_cli_labels(tmp_path: Path) -> None:
+    """What the log agent does (mine a batch, persist the state, maybe restart) ends with the
+    same labels as the offline CLI."""
+    folder = system_dir("OpenSSH")
+    fmt = FORMATS["OpenSSH"]
+    out = tmp_path / "cli.csv"
+    result = CliRunner().invoke(
+        app,
+        [
+            "templates",
+            str(folder / "OpenSSH_2k.log"),
+            *("--format", fmt, "--service", "OpenSSH", "--out", str(out)),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    with out.open(encoding="utf-8") as handle:
+        cli_labels = [row["EventId"] for row in csv.DictReader(handle)]
+
+    log_format = compile_log_format(fmt)
+    messages = [
+        fields["Content"].strip()
+        for line in (folder / "OpenSSH_2k.log").read_text(encoding="utf-8").splitlines()
+        if (fields := log_format.parse(line.rstrip("\r"))) is not None
+    ]
+    state = TemplateMiner("OpenSSH").to_state()
+    stored: list[str] = []
+    for start in range(0, len(messages), 170):
+        miner = TemplateMiner.from_state(json.loads(json.dumps(state)))  # a restart each batch
+        for message in messages[start : start + 170]:
+            match = miner.add(message)
+            relabel = {c.old_id: c.new_id for c in match.changes}
+            stored = [relabel.get(label, label) for label in stored]  # UPDATE ... SET template_id
+            stored.append(match.template_id)
+        state = miner.to_state()
+    assert stored == cli_labels
