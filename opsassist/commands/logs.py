@@ -26,6 +26,7 @@ from streams.enrich import LogFormat, compile_log_format
 from streams.logs import (
     IncidentDetector,
     LogRecord,
+    LogStageConfig,
     TemplateMiner,
     WindowSummarizer,
     WindowSummary,
@@ -107,11 +108,12 @@ def parse_timestamp(fields: dict[str, str], time_format: str | None) -> datetime
 
 
 def make_miner(settings: Settings, service: str) -> TemplateMiner:
+    config = LogStageConfig.from_settings(settings)
     return TemplateMiner(
         service,
-        similarity=settings.logs_similarity,
-        variants=settings.logs_variants,
-        max_templates=settings.logs_max_templates,
+        similarity=config.similarity,
+        variants=config.variants,
+        max_templates=config.max_templates,
     )
 
 
@@ -258,18 +260,19 @@ def _print_summary(
 def _print_incidents(
     settings: Settings, out: Console, records: list[LogRecord], window: timedelta
 ) -> None:
+    config = LogStageConfig.from_settings(settings)
     summarizer = WindowSummarizer(
         window,
-        top=settings.logs_top_templates,
-        baseline_windows=settings.logs_baseline_windows,
-        min_history=settings.logs_min_history,
+        top=config.top_templates,
+        baseline_windows=config.baseline_windows,
+        min_history=config.min_history,
     )
     detector = IncidentDetector(
-        spike_ratio=settings.logs_spike_ratio,
-        critical_ratio=settings.logs_critical_ratio,
-        min_errors=settings.logs_min_errors,
-        new_error_templates=settings.logs_new_error_templates,
-        quiet_windows=settings.logs_quiet_windows,
+        spike_ratio=config.spike_ratio,
+        critical_ratio=config.critical_ratio,
+        min_errors=config.min_errors,
+        new_error_templates=config.new_error_templates,
+        quiet_windows=config.quiet_windows,
     )
     summaries: list[WindowSummary] = summarizer.add_many(records) + summarizer.flush()
     transitions = [t for summary in summaries for t in detector.observe(summary)]

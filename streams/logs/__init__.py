@@ -1,10 +1,12 @@
 """Log intelligence: template mining, windowed summaries, incidents and their narrative, as
 plain typed code that the log agent, the CLI and the benchmarks call.
 
-Per batch, for each line of a service: ``TemplateMiner.add(message)`` gives the template id
-(and ``parameters()``) to store and the generalizations to re-label; a ``LogRecord`` of the line
-goes to a ``WindowSummarizer`` per window size, whose closed ``WindowSummary``s go to an
-``IncidentDetector`` (transitions to keep) and to ``describe_window`` / ``summary_input``.
+The log agent calls ``LogStage.process(batch of LogLine)``: it returns each line with its
+template id and parameters, the id changes to apply to lines stored before, the windows the
+batch closed and the incident transitions; ``miner_states()`` / ``restore_miners()`` carry the
+templates across restarts. Underneath, per service, ``TemplateMiner.add(message)`` mines; a
+``LogRecord`` of each line goes to a ``WindowSummarizer`` per window size, whose closed
+``WindowSummary``s go to an ``IncidentDetector`` and to ``describe_window`` / ``summary_input``.
 """
 
 from streams.logs.accuracy import grouping_accuracy, parsing_accuracy
@@ -33,6 +35,7 @@ from streams.logs.narrative import (
     describe_window,
     summary_input,
 )
+from streams.logs.stage import BatchResult, LogLine, LogStage, LogStageConfig, MinedLine
 from streams.logs.windows import (
     LogRecord,
     Redactor,
@@ -45,13 +48,18 @@ from streams.logs.windows import (
 
 __all__ = [
     "WILDCARD",
+    "BatchResult",
     "IdChange",
     "Incident",
     "IncidentDetector",
     "IncidentEvidence",
     "IncidentStatus",
     "IncidentTransition",
+    "LogLine",
     "LogRecord",
+    "LogStage",
+    "LogStageConfig",
+    "MinedLine",
     "MinerStateError",
     "Redactor",
     "Severity",

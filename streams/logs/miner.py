@@ -68,6 +68,7 @@ class _Template:
     id: str
     size: int
     text: str
+    alive: bool = True  # False once merged into another or evicted (caches may still hold it)
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,7 +113,7 @@ class TemplateMiner:
         # masked message -> id that it matched last; a cache, cleared when it outgrows its cap
         self._exact: dict[tuple[str, ...], str] = {}
         # message with its digits zeroed -> id that it matched last; the same kind of cache
-        self._shapes: dict[bytes, str] = {}
+        self._shapes: dict[bytes, _Template] = {}
         self.evicted = 0
 
     def __len__(self) -> int:
@@ -123,10 +124,12 @@ class TemplateMiner:
         # Masking treats every digit alike, so lines that differ only in their digits (most
         # lines of a template) mask alike: the line with its digits zeroed is a cache key that
         # skips the masking, at a tenth of its cost.
-        shape = message.encode("utf-8", "surrogatepass").translate(_ZERO_DIGITS)
-        seen_id = self._shapes.get(shape)
-        seen = self._templates.get(seen_id) if seen_id is not None else None
-        if seen is not None:
+        try:
+            shape = message.encode().translate(_ZERO_DIGITS)
+        except UnicodeEncodeError:  # a lone surrogate; rare enough to take the slow path
+            shape = message.encode("utf-8", "surrogatepass").translate(_ZERO_DIGITS)
+        seen = self._shapes.get(shape)
+        if seen is not None and seen.alive:
             seen.size += 1
             self._templates.move_to_end(seen.id)
             return TemplateMatch(seen.id, seen.text, message, False, ())
@@ -207,7 +210,7 @@ class TemplateMiner:
         self._remember(tokens, template.id)
         if len(self._shapes) >= 4 * self.max_templates:
             self._shapes.clear()
-        self._shapes[shape] = template.id
+        self._shapes[shape] = template
         return TemplateMatch(template.id, template.text, message, is_new, changes)
 
     def _covering(self, group: list[str], tokens: tuple[str, ...]) -> _Template | None:
@@ -292,6 +295,7 @@ class TemplateMiner:
                 continue
             merged.size += other.size
             del self._templates[other_id]
+            other.alive = False
             group.remove(other_id)
             changes.append(IdChange(self.service, other_id, new_id, text))
         if len(self._templates) > self.max_templates:
@@ -300,6 +304,7 @@ class TemplateMiner:
 
     def _evict(self) -> None:
         evicted_id, evicted = self._templates.popitem(last=False)
+        evicted.alive = False
         key = (len(evicted.tokens), _group_token(evicted.tokens))
         group = self._groups[key]
         group.remove(evicted_id)
