@@ -191,6 +191,8 @@ def summarize(
     relabel: dict[str, str] = {}
     texts: dict[str, str] = {}
     for line in read_lines(file, _compile(log_format), time_format):
+        if not line.message:
+            continue  # blank lines say nothing to a reader
         match = miner.add(line.message)
         lines.append((line, match.template_id))
         texts[match.template_id] = match.template
