@@ -1,10 +1,11 @@
 """Streaming log template mining: each message is matched to a template of its service, or starts
 one; templates generalize as variants arrive.
 
-The algorithm is Drain's idea (He et al., ICWS 2017) reduced to what the benchmark showed to
-matter: masked messages are grouped by token count and first token, and a message joins the most
-similar template of its group when enough of the template's constant tokens agree; positions that
-differ become wildcards. Template ids are a hash of the service and the template text, so two
+The algorithm is Drain's idea (He et al., ICWS 2017) with two changes the benchmark showed to
+matter: masked messages are grouped by token count and first token; a message takes the most
+specific template of its group that it matches, or else its most similar template generalizes
+(differing positions become wildcards), but only once the generalization covers ``variants``
+distinct messages, so that a word seen with two values stays a constant. Template ids are a hash of the service and the template text, so two
 workers (or one worker after a restart) that saw the same lines give the same ids, whatever the
 order; a generalization changes the id, and the change is reported so stored lines can be
 re-labelled.
@@ -169,7 +170,9 @@ class TemplateMiner:
             "similarity": self.similarity,
             "variants": self.variants,
             "max_templates": self.max_templates,
-            "templates": [{"tokens": t.tokens, "size": t.size} for t in self._templates.values()],
+            "templates": [
+                {"tokens": list(t.tokens), "size": t.size} for t in self._templates.values()
+            ],
         }
 
     @classmethod
@@ -189,7 +192,9 @@ class TemplateMiner:
                 group = miner._groups.setdefault((len(tokens), _group_token(tokens)), [])
                 restored, _, _ = miner._merge(group, tokens)
                 restored.size = int(entry["size"])
-        except (KeyError, TypeError) as exc:
+        except MinerStateError:
+            raise
+        except (KeyError, TypeError, ValueError) as exc:
             raise MinerStateError(f"malformed miner state: {exc!r}") from exc
         return miner
 
