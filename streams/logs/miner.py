@@ -5,10 +5,11 @@ The algorithm is Drain's idea (He et al., ICWS 2017) with two changes the benchm
 matter: masked messages are grouped by token count and first token; a message takes the most
 specific template of its group that it matches, or else its most similar template generalizes
 (differing positions become wildcards), but only once the generalization covers ``variants``
-distinct messages, so that a word seen with two values stays a constant. Template ids are a hash of the service and the template text, so two
-workers (or one worker after a restart) that saw the same lines give the same ids, whatever the
-order; a generalization changes the id, and the change is reported so stored lines can be
-re-labelled.
+distinct messages, so that a word seen with two values stays a constant.
+
+Template ids are a hash of the service and the template text, so two workers (or one worker
+after a restart) that saw the same lines give the same ids, whatever the order; a
+generalization changes the id, and the change is reported so stored lines can be re-labelled.
 """
 
 from __future__ import annotations
