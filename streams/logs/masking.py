@@ -56,7 +56,7 @@ def _is_variable(token: str) -> bool:
     return WILDCARD in token and _ONLY_PUNCTUATION.match(token.replace(WILDCARD, "")) is not None
 
 
-@lru_cache(maxsize=8192)
+@lru_cache(maxsize=1024)
 def template_pattern(template: str) -> re.Pattern[str]:
     """A regex that matches the messages of a template and captures what each ``<*>`` stands for."""
     parts = []

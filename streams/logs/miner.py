@@ -15,8 +15,9 @@ generalization changes the id, and the change is reported so stored lines can be
 from __future__ import annotations
 
 import hashlib
+import re
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from streams.logs.masking import WILDCARD, mask_message, template_pattern
@@ -56,11 +57,15 @@ class TemplateMatch:
     message: str
     is_new: bool
     changes: tuple[IdChange, ...]
+    _source: _Template = field(repr=False, compare=False)
 
     def parameters(self) -> tuple[str, ...]:
         """What the template's wildcards stand for in the message, in order (computed on
         demand: a compiled pattern per template is the cost, and not every caller needs it)."""
-        found = template_pattern(self.template).match(self.message.strip())
+        source = self._source
+        if source.pattern is None:
+            source.pattern = template_pattern(source.text)
+        found = source.pattern.match(self.message.strip())
         return found.groups() if found is not None else ()
 
 
@@ -71,6 +76,7 @@ class _Template:
     size: int
     text: str
     alive: bool = True  # False once merged into another or evicted (caches may still hold it)
+    pattern: re.Pattern[str] | None = None  # compiled on the first parameters() call
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,7 +140,7 @@ class TemplateMiner:
         if seen is not None and seen.alive:
             seen.size += 1
             self._templates.move_to_end(seen.id)
-            return TemplateMatch(seen.id, seen.text, message, False, ())
+            return TemplateMatch(seen.id, seen.text, message, False, (), seen)
         tokens = mask_message(message)
         known_id = self._exact.get(tokens)
         known = self._templates.get(known_id) if known_id is not None else None
@@ -217,7 +223,7 @@ class TemplateMiner:
         if len(self._shapes) >= 4 * self.max_templates:
             self._shapes.clear()
         self._shapes[shape] = template
-        return TemplateMatch(template.id, template.text, message, is_new, changes)
+        return TemplateMatch(template.id, template.text, message, is_new, changes, template)
 
     def _covering(self, group: list[str], tokens: tuple[str, ...]) -> _Template | None:
         """The most specific template whose constant tokens all appear in ``tokens``."""

@@ -13,6 +13,7 @@ from collections import Counter, OrderedDict, deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 
 Redactor = Callable[[str], str]
 
@@ -28,6 +29,7 @@ def no_redaction(text: str) -> str:
     return text
 
 
+@lru_cache(maxsize=1024)
 def normalize_level(level: str | None) -> str:
     """A level as summaries count it: ERROR, WARNING, INFO, DEBUG or the upper-cased original."""
     if not level:
