@@ -181,7 +181,12 @@ class WindowSummarizer:
         return closed
 
     def relabel(self, service: str, old_id: str, new_id: str, new_template: str) -> None:
-        """Fold a template that generalized (``IdChange``) into its new id in the open window."""
+        """Fold a template that generalized (``IdChange``) into its new id: in the open window,
+        and in when it was first seen (a generalization is not a new template)."""
+        old_seen = self._first_seen.get((service, old_id))
+        if old_seen is not None:
+            new_seen = self._first_seen.get((service, new_id))
+            self._first_seen[(service, new_id)] = min(old_seen, new_seen or old_seen)
         current = self._open.get(service)
         if current is None or old_id not in current.templates:
             return

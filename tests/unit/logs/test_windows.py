@@ -75,3 +75,21 @@ def test_a_generalized_template_is_folded_into_its_new_id() -> None:
 )
 def test_levels_are_normalized(given: str | None, expected: str) -> None:
     assert normalize_level(given) == expected
+
+
+def test_a_generalized_template_is_not_new_in_later_windows() -> None:
+    miner = TemplateMiner("auth")
+    summarizer = WindowSummarizer(timedelta(minutes=1))
+    texts = ["user alice locked out after failures", "user bob locked out after failures"]
+    for text in texts:
+        summarizer.add_many(traffic(miner, 0, ok=0, errors=1, error_text=text, service="auth"))
+    match = miner.add("user carol locked out after failures")
+    for change in match.changes:
+        summarizer.relabel(change.service, change.old_id, change.new_id, change.new_template)
+    later = traffic(
+        miner, 1, ok=0, errors=1, error_text="user dan locked out after failures", service="auth"
+    )
+    closed = summarizer.add_many(later + traffic(miner, 2, ok=1, errors=0, service="auth"))
+    closed += summarizer.flush()
+    minute_one = next(w for w in closed if w.start == T0 + timedelta(minutes=1))
+    assert minute_one.new_templates == ()
