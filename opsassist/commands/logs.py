@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 import re
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -144,28 +144,19 @@ def templates(
     benchmark format), ids and templates as they stand at the end of the file."""
     _existing(file)
     miner = make_miner(get_settings(), service or file.stem)
-    ids: list[str] = []
-    texts: dict[str, str] = {}
-    relabel: dict[str, str] = {}
-    for line in read_lines(file, _compile(log_format), None):
-        match = miner.add(line.message)
-        ids.append(match.template_id)
-        texts[match.template_id] = match.template
-        for change in match.changes:
-            relabel[change.old_id] = change.new_id
-            texts[change.new_id] = change.new_template
-    texts.update((info.template_id, info.template) for info in miner.templates())
+    labels = mine_labels(
+        miner, (line.message for line in read_lines(file, _compile(log_format), None))
+    )
     handle: TextIO = out.open("w", newline="", encoding="utf-8") if out else sys.stdout
     try:
         writer = csv.writer(handle)
         writer.writerow(["LineId", "EventId", "EventTemplate"])
-        for number, line_id in enumerate(ids, start=1):
-            final = _follow(relabel, line_id)
-            writer.writerow([number, final, texts[final]])
+        for number, (label, template) in enumerate(labels, start=1):
+            writer.writerow([number, label, template])
     finally:
         if out:
             handle.close()
-    console.print(f"{len(ids):,} lines, {len(miner):,} templates" + (f" → {out}" if out else ""))
+    console.print(f"{len(labels):,} lines, {len(miner):,} templates" + (f" → {out}" if out else ""))
 
 
 def summarize(
@@ -187,33 +178,21 @@ def summarize(
     settings = get_settings()
     name = service or file.stem
     miner = make_miner(settings, name)
-    lines: list[tuple[Line, str]] = []
-    relabel: dict[str, str] = {}
-    texts: dict[str, str] = {}
-    for line in read_lines(file, _compile(log_format), time_format):
-        if not line.message:
-            continue  # blank lines say nothing to a reader
-        match = miner.add(line.message)
-        lines.append((line, match.template_id))
-        texts[match.template_id] = match.template
-        for change in match.changes:
-            relabel[change.old_id] = change.new_id
-            texts[change.new_id] = change.new_template
-    texts.update((info.template_id, info.template) for info in miner.templates())
-    records = []
-    for line, line_id in lines:
-        final = _follow(relabel, line_id)
-        records.append(
-            LogRecord(
-                service=name,
-                timestamp=line.timestamp or _NO_TIME,
-                level=line.level,
-                template_id=final,
-                template=texts[final],
-                message=line.message,
-            )
+    # blank lines say nothing to a reader
+    lines = [line for line in read_lines(file, _compile(log_format), time_format) if line.message]
+    labels = mine_labels(miner, (line.message for line in lines))
+    records = [
+        LogRecord(
+            service=name,
+            timestamp=line.timestamp or _NO_TIME,
+            level=line.level,
+            template_id=label,
+            template=template,
+            message=line.message,
         )
-    untimed = sum(1 for line, _ in lines if line.timestamp is None)
+        for line, (label, template) in zip(lines, labels, strict=True)
+    ]
+    untimed = sum(1 for line in lines if line.timestamp is None)
     seconds = window or settings.logs_window_seconds[0]
     _print_summary(settings, name, records, untimed, timedelta(seconds=seconds))
 
@@ -290,9 +269,18 @@ def _print_incidents(
         out.print(f"{incident.service}: incident {incident.id} still open at the end of the file.")
 
 
-def _follow(relabel: dict[str, str], template_id: str) -> str:
-    seen: set[str] = set()
-    while template_id in relabel and template_id not in seen:
-        seen.add(template_id)
-        template_id = relabel[template_id]
-    return template_id
+def mine_labels(miner: TemplateMiner, messages: Iterable[str]) -> list[tuple[str, str]]:
+    """Each message's template id and text as they stand after the last message: every
+    generalization re-labels the lines mined before it, as the pipeline re-labels stored rows."""
+    labels: list[tuple[str, str]] = []
+    lines_of: dict[str, list[int]] = {}
+    for message in messages:
+        match = miner.add(message)
+        for change in match.changes:
+            moved = lines_of.pop(change.old_id, [])
+            for index in moved:
+                labels[index] = (change.new_id, change.new_template)
+            lines_of.setdefault(change.new_id, []).extend(moved)
+        lines_of.setdefault(match.template_id, []).append(len(labels))
+        labels.append((match.template_id, match.template))
+    return labels
