@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from streams.logs.incidents import IncidentTransition
+from streams.logs.incidents import IncidentTransition, TransitionKind
 from streams.logs.windows import TemplateCount, WindowSummary
 
 
@@ -70,7 +70,7 @@ def describe_transition(transition: IncidentTransition) -> str:
         f"[{transition.kind.value}] {incident.severity.value} incident on {incident.service} "
         f"since {describe_time(incident.opened_at, transition.at)}"
     )
-    if transition.kind.value == "resolved":
+    if transition.kind is TransitionKind.RESOLVED:
         return f"{head}, quiet since {describe_time(incident.last_spike_end, transition.at)}"
     return f"{head} ({incident.reason}): {describe_window(transition.summary)}"
 
