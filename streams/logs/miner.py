@@ -69,13 +69,25 @@ class TemplateMatch:
         return found.groups() if found is not None else ()
 
 
+class _Group(list[str]):
+    """The ids of the templates with one token count and first token. ``version`` changes with
+    every template added to or removed from it: what a cache learned about the group before
+    (which template a line matches) is then stale, and the caches check it on every hit."""
+
+    __slots__ = ("version",)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.version = 0
+
+
 @dataclass(slots=True)
 class _Template:
     tokens: list[str]  # never changed: a generalization is a new template
     id: str
     size: int
     text: str
-    alive: bool = True  # False once merged into another or evicted (caches may still hold it)
+    group: _Group
     pattern: re.Pattern[str] | None = None  # compiled on the first parameters() call
 
 
@@ -117,11 +129,11 @@ class TemplateMiner:
         # id -> template, in least- to most-recently-used order (the LRU)
         self._templates: OrderedDict[str, _Template] = OrderedDict()
         # (token count, first token) -> ids of the templates in that group
-        self._groups: dict[tuple[int, str], list[str]] = {}
+        self._groups: dict[tuple[int, str], _Group] = {}
         # masked message -> id that it matched last; a cache, cleared when it outgrows its cap
-        self._exact: dict[tuple[str, ...], str] = {}
+        self._exact: dict[tuple[str, ...], tuple[_Template, int]] = {}
         # message with its digits zeroed -> id that it matched last; the same kind of cache
-        self._shapes: dict[bytes, _Template] = {}
+        self._shapes: dict[bytes, tuple[_Template, int]] = {}
         self.evicted = 0
 
     def __len__(self) -> int:
@@ -136,17 +148,18 @@ class TemplateMiner:
             shape = message.encode().translate(_ZERO_DIGITS)
         except UnicodeEncodeError:  # a lone surrogate; rare enough to take the slow path
             shape = message.encode("utf-8", "surrogatepass").translate(_ZERO_DIGITS)
-        seen = self._shapes.get(shape)
-        if seen is not None and seen.alive:
-            seen.size += 1
-            self._templates.move_to_end(seen.id)
-            return TemplateMatch(seen.id, seen.text, message, False, (), seen)
+        cached = self._shapes.get(shape)
+        if cached is not None:
+            seen, version = cached
+            if seen.group.version == version:  # else the group changed since (see _Group)
+                seen.size += 1
+                self._templates.move_to_end(seen.id)
+                return TemplateMatch(seen.id, seen.text, message, False, (), seen)
         tokens = mask_message(message)
-        known_id = self._exact.get(tokens)
-        known = self._templates.get(known_id) if known_id is not None else None
-        if known is not None:
-            return self._matched(known, tokens, shape, message, is_new=False, changes=())
-        group = self._groups.setdefault((len(tokens), _group_token(tokens)), [])
+        known = self._exact.get(tokens)
+        if known is not None and known[0].group.version == known[1]:
+            return self._matched(known[0], tokens, shape, message, is_new=False, changes=())
+        group = self._group((len(tokens), _group_token(tokens)))
         covering = self._covering(group, tokens)
         if covering is not None:
             return self._matched(covering, tokens, shape, message, is_new=False, changes=())
@@ -163,8 +176,8 @@ class TemplateMiner:
     def match(self, message: str) -> TemplateInfo | None:
         """The template ``message`` would join, without learning from it."""
         tokens = mask_message(message)
-        group = self._groups.get((len(tokens), _group_token(tokens)), [])
-        found = self._covering(group, tokens)
+        group = self._groups.get((len(tokens), _group_token(tokens)))
+        found = self._covering(group, tokens) if group is not None else None
         return None if found is None else TemplateInfo(found.id, found.text, found.size)
 
     # -- state, for persistence between restarts
@@ -196,7 +209,7 @@ class TemplateMiner:
             )
             for entry in state["templates"]:
                 tokens = [str(token) for token in entry["tokens"]]
-                group = miner._groups.setdefault((len(tokens), _group_token(tokens)), [])
+                group = miner._group((len(tokens), _group_token(tokens)))
                 restored, _, _ = miner._merge(group, tokens)
                 restored.size = int(entry["size"])
         except MinerStateError:
@@ -219,10 +232,10 @@ class TemplateMiner:
     ) -> TemplateMatch:
         template.size += 1
         self._templates.move_to_end(template.id)
-        self._remember(tokens, template.id)
+        self._remember(tokens, template)
         if len(self._shapes) >= 4 * self.max_templates:
             self._shapes.clear()
-        self._shapes[shape] = template
+        self._shapes[shape] = (template, template.group.version)
         return TemplateMatch(template.id, template.text, message, is_new, changes, template)
 
     def _covering(self, group: list[str], tokens: tuple[str, ...]) -> _Template | None:
@@ -282,22 +295,21 @@ class TemplateMiner:
         return generalized if covered >= self.variants else None
 
     def _merge(
-        self, group: list[str], generalized: list[str]
+        self, group: _Group, generalized: list[str]
     ) -> tuple[_Template, bool, tuple[IdChange, ...]]:
         """Add ``generalized`` to ``group`` unless held, and replace the templates it covers by
         it; also say whether it is new."""
         text = " ".join(generalized)
-        # The caches remember what matched before this template existed; a message could now
+        # What the caches remember about this group predates the change; a message could now
         # match differently, and a miner restored from its state must decide as this one does.
-        self._exact.clear()
-        self._shapes.clear()
+        group.version += 1
         new_id = template_id(self.service, text)
         merged = self._templates.get(new_id)
         is_new = merged is None and not any(
             _covers(generalized, self._templates[other].tokens) for other in group
         )
         if merged is None:
-            merged = _Template(list(generalized), new_id, 0, text)
+            merged = _Template(list(generalized), new_id, 0, text, group)
             self._templates[new_id] = merged
             group.append(new_id)
         changes: list[IdChange] = []
@@ -307,7 +319,6 @@ class TemplateMiner:
                 continue
             merged.size += other.size
             del self._templates[other_id]
-            other.alive = False
             group.remove(other_id)
             changes.append(IdChange(self.service, other_id, new_id, text))
         if len(self._templates) > self.max_templates:
@@ -316,7 +327,7 @@ class TemplateMiner:
 
     def _evict(self) -> None:
         evicted_id, evicted = self._templates.popitem(last=False)
-        evicted.alive = False
+        evicted.group.version += 1
         key = (len(evicted.tokens), _group_token(evicted.tokens))
         group = self._groups[key]
         group.remove(evicted_id)
@@ -324,10 +335,16 @@ class TemplateMiner:
             del self._groups[key]
         self.evicted += 1
 
-    def _remember(self, tokens: tuple[str, ...], matched_id: str) -> None:
+    def _remember(self, tokens: tuple[str, ...], template: _Template) -> None:
         if len(self._exact) >= 4 * self.max_templates:
             self._exact.clear()
-        self._exact[tokens] = matched_id
+        self._exact[tokens] = (template, template.group.version)
+
+    def _group(self, key: tuple[int, str]) -> _Group:
+        group = self._groups.get(key)
+        if group is None:
+            group = self._groups[key] = _Group()
+        return group
 
 
 def _covers(general: list[str], specific: list[str]) -> bool:

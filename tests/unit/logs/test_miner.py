@@ -103,3 +103,23 @@ def test_a_repeated_line_matches_its_template_without_creating_one() -> None:
 def test_settings_out_of_range_are_refused(kwargs: dict[str, float]) -> None:
     with pytest.raises(ValueError):
         TemplateMiner("svc", **kwargs)  # type: ignore[arg-type]
+
+
+def test_a_restored_miner_decides_as_the_original_even_while_evicting() -> None:
+    rng = random.Random(8)
+    words = ["disk", "queue", "cache", "auth", "db", "api", "cron", "mail"]
+    stream = [
+        f"{rng.choice(words)} {rng.choice(words)} failed for user{rng.choice('abcdefgh')} "
+        f"after {rng.randrange(100)} ms on {rng.choice(words)}"
+        for _ in range(3000)
+    ]
+    continuous = TemplateMiner("svc", max_templates=25)
+    expected = [continuous.add(line).template_id for line in stream]
+    restarted = TemplateMiner("svc", max_templates=25)
+    got = []
+    for index, line in enumerate(stream):
+        if index % 97 == 0:
+            restarted = TemplateMiner.from_state(restarted.to_state())
+        got.append(restarted.add(line).template_id)
+    assert continuous.evicted > 0
+    assert got == expected
