@@ -172,8 +172,8 @@ def summarize(
         typer.Option(help="strptime layout of <Date> <Time> (or <Timestamp>) if not ISO 8601."),
     ] = None,
 ) -> None:
-    """Print what a user would see for FILE: the summary of the whole file, its top and new
-    templates, and the incidents its windows open and resolve."""
+    """Print what a user would see for FILE: the summary of the whole file, its top templates,
+    the window with most errors, and the incidents its windows open and resolve."""
     _existing(file)
     settings = get_settings()
     name = service or file.stem
