@@ -6,6 +6,7 @@ import typer
 from rich.console import Console
 
 from opsassist.commands import apikey, changelog, infra, llm, produce, redact, services, triage
+from opsassist.commands import infra, logs, produce, services
 
 app = typer.Typer(
     name="opsassist",
@@ -24,6 +25,8 @@ app.command()(services.worker)
 app.command()(services.api)
 app.command()(changelog.changelog)
 app.command()(redact.redact)
+app.command()(logs.templates)
+app.command()(logs.summarize)
 
 schemas_app = typer.Typer(help="Event contracts.", no_args_is_help=True)
 app.add_typer(schemas_app, name="schemas")

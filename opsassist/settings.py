@@ -134,6 +134,19 @@ class Settings(BaseSettings):
     # Attached to events that do not say their own; the timezone of timestamps without an offset.
     enrich_environment: str = ""
     enrich_default_timezone: str = "UTC"
+    # -- logs (issue 6): template mining, windows, incidents; see docs/logs.md
+    logs_similarity: float = Field(default=0.7, gt=0, le=1)
+    logs_variants: int = Field(default=3, ge=1)
+    logs_max_templates: int = Field(default=5000, ge=1)
+    logs_window_seconds: list[int] = Field(default_factory=lambda: [60, 3600])
+    logs_top_templates: int = 5
+    logs_baseline_windows: int = 60
+    logs_min_history: int = 5
+    logs_spike_ratio: float = 5.0
+    logs_critical_ratio: float = 20.0
+    logs_min_errors: int = 10
+    logs_new_error_templates: int = 3
+    logs_quiet_windows: int = 3
 
     @property
     def topics(self) -> dict[str, str]:

@@ -1,0 +1,84 @@
+"""Log intelligence: template mining, windowed summaries, incidents and their narrative, as
+plain typed code that the log agent, the CLI and the benchmarks call.
+
+The log agent calls ``LogStage.process(batch of LogLine)``: it returns each line with its
+template id and parameters, the id changes to apply to lines stored before, the windows the
+batch closed and the incident transitions; ``miner_states()`` / ``restore_miners()`` carry the
+templates across restarts. Underneath, per service, ``TemplateMiner.add(message)`` mines; a
+``LogRecord`` of each line goes to a ``WindowSummarizer`` per window size, whose closed
+``WindowSummary``s go to an ``IncidentDetector`` and to ``describe_window`` / ``summary_input``.
+"""
+
+from streams.logs.accuracy import grouping_accuracy, parsing_accuracy
+from streams.logs.incidents import (
+    Incident,
+    IncidentDetector,
+    IncidentStatus,
+    IncidentTransition,
+    Severity,
+    TransitionKind,
+)
+from streams.logs.masking import WILDCARD, mask_message
+from streams.logs.miner import (
+    IdChange,
+    MinerStateError,
+    TemplateInfo,
+    TemplateMatch,
+    TemplateMiner,
+    template_id,
+)
+from streams.logs.narrative import (
+    IncidentEvidence,
+    SummaryInput,
+    TemplateEvidence,
+    describe_transition,
+    describe_window,
+    summary_input,
+)
+from streams.logs.stage import BatchResult, LogLine, LogStage, LogStageConfig, MinedLine
+from streams.logs.windows import (
+    LogRecord,
+    Redactor,
+    TemplateCount,
+    WindowSummarizer,
+    WindowSummary,
+    no_redaction,
+    normalize_level,
+)
+
+__all__ = [
+    "WILDCARD",
+    "BatchResult",
+    "IdChange",
+    "Incident",
+    "IncidentDetector",
+    "IncidentEvidence",
+    "IncidentStatus",
+    "IncidentTransition",
+    "LogLine",
+    "LogRecord",
+    "LogStage",
+    "LogStageConfig",
+    "MinedLine",
+    "MinerStateError",
+    "Redactor",
+    "Severity",
+    "SummaryInput",
+    "TemplateCount",
+    "TemplateEvidence",
+    "TemplateInfo",
+    "TemplateMatch",
+    "TemplateMiner",
+    "TransitionKind",
+    "WindowSummarizer",
+    "WindowSummary",
+    "describe_transition",
+    "describe_window",
+    "grouping_accuracy",
+    "mask_message",
+    "no_redaction",
+    "normalize_level",
+    "parsing_accuracy",
+    "summary_input",
+    "template_id",
+]

@@ -1,0 +1,26 @@
+from streams.logs import WILDCARD, mask_message
+
+
+def test_words_with_digits_become_wildcards_and_others_stay() -> None:
+    masked = mask_message("Connected to 10.0.0.1 port 22 as alice")
+    assert " ".join(masked) == f"Connected to {WILDCARD} port {WILDCARD} as alice"
+
+
+def test_separators_keep_the_constant_part_of_a_token() -> None:
+    assert mask_message("retries=3 status:ok") == ("retries=<*>", "status:ok")
+
+
+def test_a_unit_after_a_number_is_part_of_the_value() -> None:
+    assert mask_message("wrote 12 KB in 30 ms") == mask_message("wrote 7 MB in 2 s")
+
+
+def test_paths_and_bracketed_values_are_one_variable() -> None:
+    assert mask_message("open /var/log/app.log (12 KB)") == ("open", WILDCARD)
+
+
+def test_lists_of_any_length_share_a_template() -> None:
+    assert mask_message("delete blk_1 blk_2 blk_3 done") == mask_message("delete blk_9 done")
+
+
+def test_a_message_without_digits_is_only_split() -> None:
+    assert mask_message("  Connection  closed by peer ") == ("Connection", "closed", "by", "peer")
