@@ -5,8 +5,17 @@ from __future__ import annotations
 import typer
 from rich.console import Console
 
-from opsassist.commands import apikey, changelog, infra, llm, produce, redact, services, triage
-from opsassist.commands import infra, logs, produce, services
+from opsassist.commands import (
+    apikey,
+    changelog,
+    infra,
+    llm,
+    logs,
+    produce,
+    redact,
+    services,
+    triage,
+)
 
 app = typer.Typer(
     name="opsassist",

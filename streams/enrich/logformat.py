@@ -2,10 +2,14 @@
 tools (Loghub, logparser): a user describes how a source's lines start, and each line is split into
 those named fields, the last of which is normally ``<Content>``.
 
-The notation follows logparser's reading of it, so formats published for that tool work here
-unchanged: ``<Name>`` is a field, a run of spaces matches any run of whitespace, and the text
-between fields is a regular-expression fragment (``\\[<Pid>\\]`` for a bracketed pid,
-``(\\[<PID>\\])?`` for an optional one); plain punctuation such as ``:`` or ``-`` is itself.
+``<Name>`` is a field and a run of spaces matches any run of whitespace. The text between
+fields is read in one of two ways, chosen by the format itself:
+
+- without a backslash, it is literal: ``[<Time>] [<Level>] <Content>`` matches brackets, as a
+  person writing a format expects;
+- with a backslash anywhere, it is a regular-expression fragment, as logparser reads it, so
+  formats published for that tool work unchanged (``\\[<Pid>\\]`` for a bracketed pid,
+  ``(\\[<PID>\\])?`` for an optional one).
 
 Written here rather than taken from logparser because that package is research code (pandas, no
 releases on PyPI).
@@ -41,10 +45,14 @@ def compile_log_format(fmt: str) -> LogFormat:
     if len(parts) < 3:
         raise ValueError(f"log format {fmt!r} names no field; write fields as <Name>")
     fields: list[str] = []
+    regex_fragments = "\\" in fmt  # logparser's notation; otherwise the separators are literal
     pattern = ["^"]
     for index, part in enumerate(parts):
         if index % 2 == 0:
-            pattern.append(_SPACES.sub(r"\\s+", part))
+            if regex_fragments:
+                pattern.append(_SPACES.sub(r"\\s+", part))
+            else:
+                pattern.append(r"\s+".join(re.escape(chunk) for chunk in _SPACES.split(part)))
         else:
             if part in fields:
                 raise ValueError(f"log format {fmt!r} names the field <{part}> twice")
