@@ -306,9 +306,7 @@ def main() -> None:
             "",
             f"Parsing: **{parse_rate:,.0f} commits/s** (`parse_commit`), "
             f"{build_rate:,.0f} commits/s for the whole `build_changelog` (target ≥50,000 "
-            f"parsed/s); {kinds[True]} of {len(all_records)} commits conventional. "
-            "Taken on a machine shared with other engineers' jobs (2 cores): rates are low "
-            "bounds.",
+            f"parsed/s); {kinds[True]} of {len(all_records)} commits conventional.",
             "",
             "The heuristic for non-conventional commits is not exercised above (every commit "
             "here is conventional). As a rough check it was given each commit's description "

@@ -238,7 +238,7 @@ def main() -> None:
     write_section(
         PROJECT_ROOT / "docs" / "benchmarks.md",
         "LLM layer overhead",
-        overhead + "\n\nTaken on a machine shared with other work; the lead re-runs it quietly.",
+        overhead,
         "python -m bench.llm",
     )
     data = Settings().eval_data
@@ -276,7 +276,7 @@ def main() -> None:
     write_section(
         PROJECT_ROOT / "docs" / "benchmarks.md",
         "LLM personal-data guard",
-        body + "\n\nTaken on a machine shared with other work; the lead re-runs it quietly.",
+        body,
         "python -m bench.llm",
     )
 

@@ -249,7 +249,7 @@ def main() -> None:
         Path(PROJECT_ROOT / "docs" / "benchmarks.md"),
         "Pipeline: Kafka → PostgreSQL",
         text,
-        "make bench (python -m bench.pipeline)",
+        "python -m bench.pipeline",
     )
 
 

@@ -258,8 +258,7 @@ def main() -> None:
     stage = loghub_section(settings)
     print(stage)
     body = (
-        "Figures taken on a machine shared with other work (2 cores): CPU-time rates are the "
-        "fairer ones; wall-clock rates suffer from the load.\n\n"
+        "CPU-time rates are the fairer ones when the machine is busy (its load is above).\n\n"
         f"### PII detection: ours vs Presidio\n\n{pii}\n\n### Enrich + redact on Loghub\n\n{stage}"
     )
     write_section(

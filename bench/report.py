@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import platform
 import re
 from datetime import UTC, datetime
@@ -9,13 +10,17 @@ from pathlib import Path
 
 import psutil
 
-HEADER = "# Benchmarks\n\nFigures written by `make bench`; each section says how it was measured.\n"
+HEADER = (
+    "# Benchmarks\n\nFigures written by `make bench`; each section says how and when it was "
+    "measured.\n"
+)
 
 
 def machine() -> str:
+    load = os.getloadavg()[0]
     return (
         f"{psutil.cpu_count(logical=True)} cores, {psutil.virtual_memory().total / 2**30:.0f} GiB, "
-        f"Python {platform.python_version()}"
+        f"Python {platform.python_version()}, load average {load:.1f} when it finished"
     )
 
 

@@ -142,8 +142,7 @@ NLBSE'24 issue reports (`../shared/data/{DATASET}`), {len(rows)} issues. Stratif
 on {per_fold} issues per fold; the learned layer alone with its defaults (word 1-2-gram
 TF-IDF, logistic regression, C chosen by inner 3-fold CV on each training fold), no rules, no
 LLM. ± is the standard deviation over folds. Baselines: published macro-F1 on the official
-test split, trained on 300 issues per repository (`baselines/summary.csv`). Times were taken
-on a shared, loaded machine.
+test split, trained on 300 issues per repository (`baselines/summary.csv`).
 
 {quality_table(report, baselines)}
 
