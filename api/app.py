@@ -9,7 +9,7 @@ from fastapi import FastAPI
 
 from api import github, health, ingest, tickets
 from api.ingestion import Ingestion
-from api.metrics import record_http_metrics
+from api.metrics import HttpMetrics
 from api.problems import install_problem_handlers
 from infra.local import Endpoints
 from opsassist import __version__
@@ -38,7 +38,7 @@ def create_app(settings: Settings, endpoints: Endpoints) -> FastAPI:
     app = FastAPI(title="Opsassist", version=__version__, lifespan=lifespan)
     app.state.settings = settings
     app.state.endpoints = endpoints
-    app.middleware("http")(record_http_metrics)
+    app.add_middleware(HttpMetrics)
     install_problem_handlers(app)
     app.include_router(health.router)
     app.include_router(github.router)

@@ -1,9 +1,10 @@
 """Producing the events a request carries, and answering only once Kafka has them.
 
 One producer per API process (``acks=all``, idempotent), started on first use so the API starts
-and answers health checks while Kafka is down. A request's events are sent together and waited
-for together; if the broker does not acknowledge all of them within the timeout, the request
-fails with :class:`KafkaUnavailable` and the sender is told to retry (503), never a 2xx.
+and answers health checks while Kafka is down. A request's events are sent together, as record
+batches per partition (``opsassist.producer.EventSender``), and waited for together; if the
+broker does not acknowledge all of them within the timeout, the request fails with
+:class:`KafkaUnavailable` and the sender is told to retry (503), never a 2xx.
 """
 
 from __future__ import annotations
@@ -16,8 +17,9 @@ import structlog
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
+from opsassist.producer import EventSender
 from opsassist.settings import Settings
-from schemas import AnyEvent, encode_event, kafka_headers, kafka_key
+from schemas import AnyEvent
 from streams.topics import ensure_topics
 
 log = structlog.get_logger(__name__)
@@ -33,6 +35,7 @@ class EventPublisher:
         self._settings = settings
         self._timeout = settings.webhook_produce_timeout_seconds
         self._producer: AIOKafkaProducer | None = None
+        self._sender: EventSender | None = None
         self._lock = asyncio.Lock()
         self._retiring: set[asyncio.Task[None]] = set()
 
@@ -69,6 +72,7 @@ class EventPublisher:
                 # already, or producing fails on its own and says so.
                 log.warning("webhook_topics_not_ensured", error=repr(exc))
             self._producer = producer
+            self._sender = EventSender(producer)
             return producer
 
     def _retire(self, producer: AIOKafkaProducer) -> None:
@@ -88,19 +92,10 @@ class EventPublisher:
         if not events:
             return
         producer = await self._started()
-        topics = self._settings.topics
         try:
             async with asyncio.timeout(self._timeout):
-                pending = [
-                    await producer.send(
-                        topics[event.kind],
-                        value=encode_event(event),
-                        key=kafka_key(event),
-                        headers=kafka_headers(event),
-                    )
-                    for event in events
-                ]
-                await asyncio.gather(*pending)
+                assert self._sender is not None  # set together with the producer
+                await self._sender.send(self._settings.topics, events)
         except (TimeoutError, KafkaError) as exc:
             # Start afresh next time: a producer whose sends timed out may hold stale batches.
             if self._producer is producer:

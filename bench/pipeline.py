@@ -28,12 +28,12 @@ from aiokafka import AIOKafkaConsumer
 from bench.harness import Services, services
 from bench.report import write_section
 from infra.processes import free_port
+from opsassist.memory import tune_garbage_collector
 from opsassist.producer import produce_events
 from opsassist.settings import PROJECT_ROOT, Settings
 from schemas import LogEvent, LogPayloadV1, decode_event
 from store.pool import create_pool
 from store.sink import EventSink, Origin, log_row
-from streams.app import tune_garbage_collector
 
 BATCH = 2000
 

@@ -31,11 +31,13 @@ import asyncpg
 import httpx
 import orjson
 from aiokafka import AIOKafkaProducer
+from aiokafka.partitioner import DefaultPartitioner
 
 from api.auth import generate_api_key, hash_secret
 from bench.harness import Services, services
 from bench.report import write_section
 from infra.processes import free_port
+from opsassist.memory import tune_garbage_collector
 from opsassist.settings import PROJECT_ROOT, Settings
 from schemas import LogEvent, LogPayloadV1, encode_event, kafka_headers, kafka_key
 from store.api_keys import insert_api_key
@@ -43,6 +45,7 @@ from streams.topics import ensure_topics
 
 BATCH_LINES = 1000
 IN_FLIGHT = 4
+_PARTITIONER = DefaultPartitioner()
 T0 = datetime(2026, 11, 20, tzinfo=UTC)
 
 
@@ -168,13 +171,33 @@ def bare_producer(bootstrap: str) -> AIOKafkaProducer:
     )
 
 
+_TURNS: dict[tuple[str, int], asyncio.Lock] = {}
+
+
 async def send_all(producer: AIOKafkaProducer, topic: str, events: list[LogEvent]) -> None:
-    pending = [
-        await producer.send(
-            topic, value=encode_event(e), key=kafka_key(e), headers=kafka_headers(e)
-        )
-        for e in events
-    ]
+    """The fastest plain aiokafka way we know: record batches per partition, senders of a
+    partition taking turns (aiokafka's own wait for a partition times out early under
+    concurrency); the API does the same through opsassist.producer.EventSender."""
+    partitions = sorted(await producer.partitions_for(topic))
+    chains: dict[int, list[Any]] = {}
+    for e in events:
+        key = kafka_key(e)
+        chain = chains.setdefault(_PARTITIONER(key, partitions, partitions), [])
+        record = {
+            "key": key,
+            "value": encode_event(e),
+            "timestamp": None,
+            "headers": kafka_headers(e),
+        }
+        if not chain or chain[-1].append(**record) is None:
+            chain.append(producer.create_batch())
+            chain[-1].append(**record)
+    pending = []
+    for partition, chain in chains.items():
+        async with _TURNS.setdefault((topic, partition), asyncio.Lock()):
+            for batch in chain:
+                batch.close()
+                pending.append(await producer.send_batch(batch, topic, partition=partition))
     await asyncio.gather(*pending)
 
 
@@ -182,6 +205,7 @@ Sender = Callable[[AIOKafkaProducer, str, list[LogEvent]], Awaitable[None]]
 
 
 async def bare_batches(bootstrap: str, topic: str, batches: int, send: Sender) -> float:
+    tune_garbage_collector()  # as the API process does, so that the two differ by the API alone
     producer = bare_producer(bootstrap)
     await producer.start()
     try:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import time
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -159,18 +158,6 @@ def create_app(settings: Settings, endpoints: Endpoints) -> faust.App:
     add_consumer_metrics(app, list(settings.topics.values()))
 
     return app
-
-
-def tune_garbage_collector() -> None:
-    """Make the cyclic garbage collector cheap for a worker that allocates per event.
-
-    Everything allocated before the call (modules, Faust's app and agents) lives as long as
-    the process; ``gc.freeze()`` takes it out of the collector's walks. The first generation
-    is collected every 20,000 allocations instead of 700. Measured on 100,000 events: the
-    collector's time fell from 0.73 s to 0.17 s (docs/decisions/0001-worker-throughput.md).
-    """
-    gc.freeze()
-    gc.set_threshold(20_000, 20, 20)
 
 
 class Worker(faust.Worker):

@@ -10,6 +10,7 @@ from rich.console import Console
 
 from infra.errors import InfraError
 from infra.local import Endpoints, resolve_endpoints
+from opsassist.memory import tune_garbage_collector
 from opsassist.settings import Settings, get_settings
 from opsassist.structured_logging import configure_logging
 from store.errors import SchemaMismatch
@@ -73,7 +74,7 @@ def worker() -> None:
     except SchemaMismatch as exc:
         console.print(f"[red]error:[/] {exc}")
         raise typer.Exit(1) from None
-    from streams.app import Worker, create_app, tune_garbage_collector  # heavy: import late
+    from streams.app import Worker, create_app  # Faust is heavy: import only when it runs
 
     worker_ = Worker(create_app(settings, endpoints), settings)
     tune_garbage_collector()
@@ -89,8 +90,10 @@ def api() -> None:
     settings = get_settings()
     configure_logging(settings.log_level, settings.log_format)
     endpoints = endpoints_or_exit(settings)
+    app = create_app(settings, endpoints)
+    tune_garbage_collector()
     uvicorn.run(
-        create_app(settings, endpoints),
+        app,
         host=settings.api_host,
         port=settings.api_port,
         log_config=None,
