@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install jars run test test-unit bench lint check-observability format schemas clean
+.PHONY: install jars run test test-unit bench lint check-observability check-deploy format schemas clean
 
 $(STAMP): pyproject.toml requirements.lock
 	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found; install Python 3.11 or run 'make PYTHON=/path/to/python3.11 ...'" >&2; exit 1; }
@@ -47,6 +47,10 @@ check-observability:  ## validate the Prometheus config, rules and their unit te
 	promtool check rules observability/prometheus/rules/*.yml
 	promtool test rules observability/prometheus/tests/*.yml
 	amtool check-config observability/alertmanager/alertmanager.yml
+
+check-deploy:  ## validate docker-compose.yml (docker compose, or Debian's docker-compose)
+	@if docker compose version >/dev/null 2>&1; then docker compose config -q; \
+	else docker-compose config -q; fi
 
 format: install
 	$(BIN)/ruff format .
