@@ -9,6 +9,7 @@ so tests never see each other's data.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import shutil
 import signal
@@ -110,38 +111,38 @@ def migrated_template(postgres_server: LocalPostgres | None) -> str:
     return base_url
 
 
-@pytest.fixture
-def database_url(migrated_template: str) -> Iterator[str]:
-    """A fresh, migrated database of this test's own."""
-    name = f"t_{uuid.uuid4().hex[:12]}"
+@contextlib.contextmanager
+def _scratch_database(server_url: str, prefix: str, template: str | None) -> Iterator[str]:
+    """A database of its own for one test (cloned from ``template``, or empty), dropped after."""
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
 
     async def run(sql: str) -> None:
-        conn = await asyncpg.connect(migrated_template)
+        conn = await asyncpg.connect(server_url)
         try:
             await conn.execute(sql)
         finally:
             await conn.close()
 
-    asyncio.run(run(f"CREATE DATABASE {name} TEMPLATE opsassist_template"))
-    yield _with_database(migrated_template, name)
-    asyncio.run(run(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+    clone = f" TEMPLATE {template}" if template else ""
+    asyncio.run(run(f"CREATE DATABASE {name}{clone}"))
+    try:
+        yield _with_database(server_url, name)
+    finally:
+        asyncio.run(run(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+
+
+@pytest.fixture
+def database_url(migrated_template: str) -> Iterator[str]:
+    """A fresh, migrated database of this test's own."""
+    with _scratch_database(migrated_template, "t", "opsassist_template") as url:
+        yield url
 
 
 @pytest.fixture
 def empty_database_url(migrated_template: str) -> Iterator[str]:
     """A fresh database with no migrations applied, for tests of the migration runner."""
-    name = f"e_{uuid.uuid4().hex[:12]}"
-
-    async def run(sql: str) -> None:
-        conn = await asyncpg.connect(migrated_template)
-        try:
-            await conn.execute(sql)
-        finally:
-            await conn.close()
-
-    asyncio.run(run(f"CREATE DATABASE {name}"))
-    yield _with_database(migrated_template, name)
-    asyncio.run(run(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+    with _scratch_database(migrated_template, "e", None) as url:
+        yield url
 
 
 @pytest.fixture
