@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import asyncpg
@@ -116,6 +117,18 @@ def commit_row(event: CommitEvent, origin: Origin) -> tuple[Any, ...]:
     )
 
 
+TRIAGE_COLUMNS = (
+    "category",
+    "suggested_category",
+    "priority",
+    "team",
+    "triage_confidence",
+    "needs_triage",
+    "triage_layer",
+    "triage",
+    "sla_due_at",
+)
+
 TICKET_COLUMNS = (
     "event_id",
     "source_system",
@@ -135,10 +148,37 @@ TICKET_COLUMNS = (
     "kafka_topic",
     "kafka_partition",
     "kafka_offset",
+    *TRIAGE_COLUMNS,
 )
 
 
-def ticket_row(event: TicketEvent, origin: Origin) -> tuple[Any, ...]:
+@dataclass(frozen=True, slots=True)
+class TicketTriageFields:
+    """What triage decided for a ticket, as the ``tickets`` columns hold it (the worker's
+    triage stage fills it; the store knows nothing of how)."""
+
+    category: str | None
+    suggested_category: str | None
+    priority: str
+    team: str
+    confidence: float
+    needs_triage: bool
+    layer: str
+    details: dict[str, Any]
+    sla_due_at: datetime | None
+
+    def columns(self) -> tuple[Any, ...]:
+        return (self.category, self.suggested_category, self.priority, self.team,
+                self.confidence, self.needs_triage, self.layer, _json(self.details),
+                self.sla_due_at)  # fmt: skip
+
+
+_NO_TRIAGE: tuple[Any, ...] = (None, None, None, None, None, False, None, None, None)
+
+
+def ticket_row(
+    event: TicketEvent, origin: Origin, triage: TicketTriageFields | None = None
+) -> tuple[Any, ...]:
     p = event.payload
     return (
         event.id,
@@ -159,6 +199,7 @@ def ticket_row(event: TicketEvent, origin: Origin) -> tuple[Any, ...]:
         origin.topic,
         origin.partition,
         origin.offset,
+        *(triage.columns() if triage is not None else _NO_TRIAGE),
     )
 
 
@@ -191,7 +232,10 @@ CREATE TEMP TABLE IF NOT EXISTS _stage_tickets (
     event_id text, source_system text, external_id text, title text, body text,
     reporter text, status text, labels text[], created_at timestamptz, updated_at timestamptz,
     payload jsonb, source text, trace_id text, occurred_at timestamptz, received_at timestamptz,
-    kafka_topic text, kafka_partition integer, kafka_offset bigint
+    kafka_topic text, kafka_partition integer, kafka_offset bigint,
+    category text, suggested_category text, priority text, team text,
+    triage_confidence double precision, needs_triage boolean, triage_layer text, triage jsonb,
+    sla_due_at timestamptz
 ) ON COMMIT DELETE ROWS
 """
 # Events not seen before are recorded; of those, the newest per ticket becomes its current
@@ -211,15 +255,24 @@ WITH fresh AS (
     ORDER BY s.source_system, s.external_id, s.updated_at DESC, s.kafka_offset DESC
 )
 INSERT INTO tickets AS t (source_system, external_id, title, body, reporter, status, labels,
-                          created_at, updated_at, trace_id, last_event_id, changed_by)
+                          created_at, updated_at, trace_id, last_event_id, changed_by,
+                          category, suggested_category, priority, team, triage_confidence,
+                          needs_triage, triage_layer, triage, sla_due_at)
 SELECT source_system, external_id, title, body, reporter, status, labels, created_at,
-       updated_at, trace_id, event_id, $1
+       updated_at, trace_id, event_id, $1,
+       category, suggested_category, priority, team, triage_confidence,
+       coalesce(needs_triage, false), triage_layer, triage, sla_due_at
 FROM newest
 ON CONFLICT (source_system, external_id) DO UPDATE SET
     title = excluded.title, body = excluded.body, reporter = excluded.reporter,
     status = excluded.status, labels = excluded.labels, created_at = excluded.created_at,
     updated_at = excluded.updated_at, trace_id = excluded.trace_id,
-    last_event_id = excluded.last_event_id, changed_by = excluded.changed_by
+    last_event_id = excluded.last_event_id, changed_by = excluded.changed_by,
+    category = excluded.category, suggested_category = excluded.suggested_category,
+    priority = excluded.priority, team = excluded.team,
+    triage_confidence = excluded.triage_confidence, needs_triage = excluded.needs_triage,
+    triage_layer = excluded.triage_layer, triage = excluded.triage,
+    sla_due_at = excluded.sla_due_at
 WHERE t.updated_at <= excluded.updated_at
 """
 

@@ -28,6 +28,7 @@ from streams.consumer_metrics import add_consumer_metrics
 from streams.deadletter import DeadLetter
 from streams.ingest import IngestStage
 from streams.monitor import LeanMonitor
+from streams.ticket_triage import TicketTriage
 from streams.transport import RawSchema, Transport
 
 log = structlog.get_logger(__name__)
@@ -124,7 +125,9 @@ def create_app(settings: Settings, endpoints: Endpoints) -> faust.App:
         )
         state["log"] = IngestStage("log", sink, send_dead_letters)
         state["commit"] = IngestStage("commit", sink, send_dead_letters, after_write=changelogs)
-        state["ticket"] = IngestStage("ticket", sink, send_dead_letters)
+        state["ticket"] = IngestStage(
+            "ticket", sink, send_dead_letters, before_write=TicketTriage.from_settings(settings)
+        )
         state["ready"].set()
 
     app.task(open_database)

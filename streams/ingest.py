@@ -81,17 +81,20 @@ class BatchResult:
 SendDeadLetters = Callable[[Sequence[DeadLetter]], Awaitable[None]]
 #: Runs after a batch's rows are durable, on its stored events (derived data: changelogs, ...).
 AfterWrite = Callable[[Sequence[Any]], Awaitable[None]]
+#: Runs on a batch's decoded events before the write and returns, per event, what its row
+#: carries besides the event (the triage of a ticket); plain CPU work, no I/O.
+BeforeWrite = Callable[[Sequence[Any]], Sequence[Any]]
 
 # Errors the same rows would raise again: refused values, and values the driver cannot encode.
 _PERMANENT = (asyncpg.DataError, asyncpg.IntegrityConstraintViolationError, ValueError, TypeError)
 
 
-def _row(event: AnyEvent, origin: Origin) -> tuple[Any, ...]:
+def _row(event: AnyEvent, origin: Origin, extra: Any) -> tuple[Any, ...]:
     if isinstance(event, LogEvent):
         return log_row(event, origin)
     if isinstance(event, CommitEvent):
         return commit_row(event, origin)
-    return ticket_row(event, origin)
+    return ticket_row(event, origin, extra)
 
 
 class IngestStage:
@@ -102,8 +105,10 @@ class IngestStage:
         kind: EventKind,
         sink: EventSink,
         send_dead_letters: SendDeadLetters,
+        *,
         max_backoff: float = 30.0,
         after_write: AfterWrite | None = None,
+        before_write: BeforeWrite | None = None,
     ) -> None:
         self.kind = kind
         self._write = {
@@ -114,6 +119,7 @@ class IngestStage:
         self._send_dead_letters = send_dead_letters
         self._max_backoff = max_backoff
         self._after_write = after_write
+        self._before_write = before_write
 
     async def handle(self, messages: Sequence[RawMessage]) -> BatchResult:
         if not messages:
@@ -124,14 +130,18 @@ class IngestStage:
         rows: list[tuple[Any, ...]] = []
         valid: list[tuple[RawMessage, AnyEvent]] = []
         dead: list[DeadLetter] = []
+        decoded: list[tuple[RawMessage, AnyEvent]] = []
         for message in messages:
             try:
                 event = decode_event(message.value, self.kind, message.headers or ())
             except InvalidEvent as exc:
                 dead.append(self._dead_letter(message, exc.code, str(exc)))
                 continue
+            decoded.append((message, event))
+        extras = self._prepare_rows(topic, [event for _, event in decoded])
+        for (message, event), extra in zip(decoded, extras, strict=True):
             try:
-                row = _row(event, Origin(message.topic, message.partition, message.offset))
+                row = _row(event, Origin(message.topic, message.partition, message.offset), extra)
             except (ValueError, TypeError) as exc:  # e.g. an integer JSON cannot hold
                 dead.append(self._dead_letter(message, "unencodable", f"unencodable: {exc}"))
                 continue
@@ -194,6 +204,21 @@ class IngestStage:
             *await self._write_durably(topic, rows[:middle], valid[:middle]),
             *await self._write_durably(topic, rows[middle:], valid[middle:]),
         ]
+
+    def _prepare_rows(self, topic: str, events: list[AnyEvent]) -> Sequence[Any]:
+        """What the before-write stage adds to each event's row (triage of tickets); a failure
+        of the stage is logged and counted, and the rows are written without it."""
+        if self._before_write is None or not events:
+            return [None] * len(events)
+        try:
+            extras = self._before_write(events)
+        except Exception as exc:  # a bug in a stage must not stop ingestion
+            metrics.BEFORE_WRITE_FAILURES.labels(topic).inc()
+            log.exception("before-write stage failed", topic=topic, error=str(exc))
+            return [None] * len(events)
+        if len(extras) != len(events):
+            raise AssertionError(f"the before-write stage gave {len(extras)} for {len(events)}")
+        return extras
 
     async def _derive(self, topic: str, events: list[AnyEvent]) -> None:
         """Run the after-write stage on the stored events. Database trouble is retried like a

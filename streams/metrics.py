@@ -62,6 +62,20 @@ BATCH_SECONDS = Histogram(
     ["topic"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
 )
+BEFORE_WRITE_FAILURES = Counter(
+    "opsassist_before_write_failures_total",
+    "Batches whose before-write stage (ticket triage) failed; their rows were written without it.",
+    ["topic"],
+)
+TRIAGE_DECISIONS = Counter(
+    "opsassist_triage_decisions_total",
+    "Tickets triaged, by the layer that decided (rules, model, llm, none).",
+    ["layer"],
+)
+TRIAGE_ABSTENTIONS = Counter(
+    "opsassist_triage_abstentions_total",
+    "Tickets triage abstained on (marked needs-triage for a person).",
+)
 AFTER_WRITE_FAILURES = Counter(
     "opsassist_after_write_failures_total",
     "Batches whose after-write stage (derived data such as changelogs) failed; ingestion went on.",
@@ -92,6 +106,7 @@ def initialize(topics: list[str]) -> None:
     a counter that has not moved yet finds a series (Prometheus' advice for labelled metrics)."""
     for topic in topics:
         for counter in (
+            BEFORE_WRITE_FAILURES,
             EVENTS_CONSUMED,
             EVENTS_WRITTEN,
             WRITE_RETRIES,

@@ -18,7 +18,9 @@ from store.migrations import check_schema
 from store.migrations import migrate as apply_migrations
 from streams.changelog import InvalidConfig
 from streams.changelog import load_config as load_changelog_config
+from streams.ticket_triage import TicketTriage
 from streams.topics import ensure_topics
+from streams.triage import TriageError
 
 # soft_wrap: an error message stays on one line, whole, however narrow the terminal (and greppable).
 console = Console(stderr=True, soft_wrap=True)
@@ -68,6 +70,11 @@ def worker() -> None:
         console.print(
             f"[red]error:[/] OPSASSIST_CHANGELOG_CONFIG={settings.changelog_config}: {exc}"
         )
+        raise typer.Exit(1) from None
+    try:
+        TicketTriage.from_settings(settings)  # a bad triage configuration or model stops here
+    except (TriageError, OSError) as exc:
+        console.print(f"[red]error:[/] triage: {exc}")
         raise typer.Exit(1) from None
     try:
         asyncio.run(_preflight(settings, endpoints))

@@ -1,0 +1,100 @@
+"""Tickets are triaged as the worker writes them: category, priority, team, confidence,
+abstention and SLA due time land in the ticket's row, and a later update that changes the
+decision is a new version in the ticket's history."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+import orjson
+import pytest
+
+from opsassist.producer import produce_events
+from schemas import TicketEvent, TicketPayloadV1
+from tests.conftest import wait_for
+from tests.integration.events import T0, count_rows, fetch
+
+pytestmark = pytest.mark.integration
+
+
+def ticket(external_id: str, title: str, body: str = "", source: str = "jira",
+           minutes: int = 0) -> TicketEvent:  # fmt: skip
+    updated = T0 + timedelta(minutes=minutes)
+    return TicketEvent(
+        id=f"{external_id}-{minutes}", schema_version=1, source="test", occurred_at=updated,
+        payload=TicketPayloadV1(external_id=external_id, source_system=source, title=title,
+                                body=body, status="open", created_at=T0, updated_at=updated),
+    )  # fmt: skip
+
+
+def rows(settings) -> dict[str, dict[str, object]]:  # type: ignore[no-untyped-def]
+    found = asyncio.run(
+        fetch(
+            settings.database_url,
+            """
+        SELECT external_id, category, suggested_category, priority, team, triage_confidence,
+               needs_triage, triage_layer, triage, sla_due_at, created_at, version
+        FROM tickets""",
+        )
+    )
+    return {r["external_id"]: dict(r) for r in found}
+
+
+def test_tickets_are_triaged_on_write_and_retriaged_on_update(settings, worker_process) -> None:  # type: ignore[no-untyped-def]
+    worker = worker_process()
+    worker.start()
+    produce = lambda events: asyncio.run(  # noqa: E731
+        produce_events(settings.kafka_bootstrap_servers, settings.topics, events)
+    )
+    produce(
+        [
+            ticket("OPS-1", "Production down", "checkout outage since 10:00, all customers"),
+            ticket("HR-1", "Question about my payslip", source="hr-portal"),
+            ticket("OPS-2", "Hello", "something odd"),
+        ]
+    )
+    wait_for(lambda: count_rows(settings, "tickets") >= 3, 60, "three triaged tickets")
+    now = rows(settings)
+
+    outage = now["OPS-1"]
+    assert (outage["category"], outage["priority"], outage["triage_layer"]) == (
+        "incident",
+        "P1",
+        "rule",
+    )
+    assert outage["needs_triage"] is False
+    assert outage["sla_due_at"] == outage["created_at"] + timedelta(hours=4)  # P1: 4 hours
+    details = orjson.loads(outage["triage"])  # type: ignore[arg-type]
+    assert details["explanation"]["rule"] == "outage-or-data-loss"
+
+    assert now["HR-1"]["category"] == "hr"
+
+    vague = now["OPS-2"]
+    assert vague["category"] is None and vague["needs_triage"] is True  # no rule, no model
+    assert vague["team"] == "triage" and vague["priority"] == "P3"
+
+    # the vague ticket is updated into an outage: triaged again, as a new version
+    produce([ticket("OPS-2", "Hello", "site down for everyone: outage", minutes=5)])
+    wait_for(lambda: rows(settings)["OPS-2"]["version"] == 2, 60, "the re-triaged version")
+    again = rows(settings)["OPS-2"]
+    assert (again["category"], again["priority"], again["needs_triage"]) == (
+        "incident",
+        "P1",
+        False,
+    )
+    history = asyncio.run(
+        fetch(
+            settings.database_url,
+            """
+        SELECT c.version, c.delta FROM ticket_changes c JOIN tickets t ON t.id = c.ticket_id
+        WHERE t.external_id = 'OPS-2' ORDER BY c.version""",
+        )
+    )
+    delta = orjson.loads(history[1]["delta"])
+    assert delta["category"] == "incident" and delta["priority"] == "P1"
+    assert delta["needs_triage"] is False
+
+    metrics = worker.metrics()
+    assert 'opsassist_triage_decisions_total{layer="rule"} 3.0' in metrics
+    assert "opsassist_triage_abstentions_total 1.0" in metrics
