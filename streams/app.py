@@ -126,7 +126,10 @@ def create_app(settings: Settings, endpoints: Endpoints) -> faust.App:
         state["log"] = IngestStage("log", sink, send_dead_letters)
         state["commit"] = IngestStage("commit", sink, send_dead_letters, after_write=changelogs)
         state["ticket"] = IngestStage(
-            "ticket", sink, send_dead_letters, before_write=TicketTriage.from_settings(settings)
+            "ticket",
+            sink,
+            send_dead_letters,
+            before_write=TicketTriage.from_settings(settings, llm=llm),
         )
         state["ready"].set()
 

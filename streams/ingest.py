@@ -82,8 +82,8 @@ SendDeadLetters = Callable[[Sequence[DeadLetter]], Awaitable[None]]
 #: Runs after a batch's rows are durable, on its stored events (derived data: changelogs, ...).
 AfterWrite = Callable[[Sequence[Any]], Awaitable[None]]
 #: Runs on a batch's decoded events before the write and returns, per event, what its row
-#: carries besides the event (the triage of a ticket); plain CPU work, no I/O.
-BeforeWrite = Callable[[Sequence[Any]], Sequence[Any]]
+#: carries besides the event (the triage of a ticket).
+BeforeWrite = Callable[[Sequence[Any]], Awaitable[Sequence[Any]]]
 
 # Errors the same rows would raise again: refused values, and values the driver cannot encode.
 _PERMANENT = (asyncpg.DataError, asyncpg.IntegrityConstraintViolationError, ValueError, TypeError)
@@ -138,7 +138,7 @@ class IngestStage:
                 dead.append(self._dead_letter(message, exc.code, str(exc)))
                 continue
             decoded.append((message, event))
-        extras = self._prepare_rows(topic, [event for _, event in decoded])
+        extras = await self._prepare_rows(topic, [event for _, event in decoded])
         for (message, event), extra in zip(decoded, extras, strict=True):
             try:
                 row = _row(event, Origin(message.topic, message.partition, message.offset), extra)
@@ -205,13 +205,13 @@ class IngestStage:
             *await self._write_durably(topic, rows[middle:], valid[middle:]),
         ]
 
-    def _prepare_rows(self, topic: str, events: list[AnyEvent]) -> Sequence[Any]:
+    async def _prepare_rows(self, topic: str, events: list[AnyEvent]) -> Sequence[Any]:
         """What the before-write stage adds to each event's row (triage of tickets); a failure
         of the stage is logged and counted, and the rows are written without it."""
         if self._before_write is None or not events:
             return [None] * len(events)
         try:
-            extras = self._before_write(events)
+            extras = await self._before_write(events)
         except Exception as exc:  # a bug in a stage must not stop ingestion
             metrics.BEFORE_WRITE_FAILURES.labels(topic).inc()
             log.exception("before-write stage failed", topic=topic, error=str(exc))
