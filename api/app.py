@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from api import github, health, ingest, tickets
+from api import github, health, ingest, tickets, traces
 from api.ingestion import Ingestion
 from api.metrics import HttpMetrics
 from api.problems import install_problem_handlers
@@ -44,4 +44,5 @@ def create_app(settings: Settings, endpoints: Endpoints) -> FastAPI:
     app.include_router(github.router)
     app.include_router(tickets.router)
     app.include_router(ingest.router)
+    app.include_router(traces.router)
     return app
