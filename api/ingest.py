@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import JSONResponse
 
 from api.auth import Caller
-from api.bodies import decode_content, media_type, read_body
+from api.bodies import media_type
 from api.idempotency import Answer, request_fingerprint
 from api.ingestion import authenticated_caller, ingestion, respond, trace_id_of
 from api.log_lines import LineFormat, LogDefaults, parse_log_lines
@@ -100,8 +100,7 @@ async def ingest_logs(
         )
     if line_format == "text" and service is None:
         raise Unprocessable("plain text lines need the ?service= they come from")
-    raw = await read_body(request, settings.webhook_max_body_bytes)
-    body = decode_content(raw, content_encoding, settings.webhook_max_decompressed_bytes)
+    body = await state.decoded_body(request, content_encoding)
 
     async def produce() -> Answer:
         parsed = parse_log_lines(
@@ -182,11 +181,9 @@ async def ingest_events(
 ) -> JSONResponse:
     caller.require("events")
     state = ingestion(request)
-    settings = state.settings
     if media_type(request) != "application/json":
         raise UnsupportedMediaType("events are application/json: one envelope or an array")
-    raw = await read_body(request, settings.webhook_max_body_bytes)
-    body = decode_content(raw, content_encoding, settings.webhook_max_decompressed_bytes)
+    body = await state.decoded_body(request, content_encoding)
 
     async def produce() -> Answer:
         events = _events(body, trace_id_of(request))

@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
 from api.auth import ApiKeyAuthenticator, Caller, token_from_headers
+from api.bodies import decode_content, read_body
 from api.idempotency import Answer, IdempotentRequests
 from api.metrics import WEBHOOK_EVENTS, WEBHOOK_KAFKA_UNAVAILABLE
 from api.problems import ServiceUnavailable
@@ -59,6 +60,11 @@ class Ingestion:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._purger
         await self.publisher.close()
+
+    async def decoded_body(self, request: Request, content_encoding: str | None) -> bytes:
+        """The request body within the size limits, decompressed as ``Content-Encoding`` says."""
+        raw = await read_body(request, self.settings.webhook_max_body_bytes)
+        return decode_content(raw, content_encoding, self.settings.webhook_max_decompressed_bytes)
 
     async def publish(self, events: Sequence[AnyEvent], endpoint: str) -> None:
         """Kafka acknowledged every event, or the request fails with 503 and Retry-After."""

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Header, Path, Request
 from fastapi.responses import JSONResponse
 
 from api.auth import Caller
-from api.bodies import decode_content, media_type, read_body
+from api.bodies import media_type
 from api.idempotency import Answer, request_fingerprint
 from api.ingestion import authenticated_caller, ingestion, respond, trace_id_of
 from api.problems import Unprocessable, UnsupportedMediaType, problem_responses
@@ -67,11 +67,9 @@ async def ticket_webhook(
 ) -> JSONResponse:
     caller.require(f"tickets:{source}")
     service = ingestion(request)
-    settings = service.settings
     if media_type(request) != "application/json":
         raise UnsupportedMediaType("ticket webhooks are application/json")
-    body = await read_body(request, settings.webhook_max_body_bytes)
-    body = decode_content(body, content_encoding, settings.webhook_max_decompressed_bytes)
+    body = await service.decoded_body(request, content_encoding)
 
     async def produce() -> Answer:
         try:

@@ -50,7 +50,10 @@ class EventSender:
             chain = [b for b in batches.pop((topic, partition), []) if b.record_count()]
             if not chain:
                 return
-            async with self._turns.setdefault((topic, partition), asyncio.Lock()):
+            turn = self._turns.get((topic, partition))
+            if turn is None:
+                turn = self._turns[(topic, partition)] = asyncio.Lock()
+            async with turn:
                 for batch in chain:
                     batch.close()
                     acknowledgements.append(
@@ -63,7 +66,9 @@ class EventSender:
                 partitions[topic] = sorted(await producer.partitions_for(topic))
             key = kafka_key(event)
             partition = _partitioner(key, partitions[topic], partitions[topic])
-            chain = batches.setdefault((topic, partition), [producer.create_batch()])
+            chain = batches.get((topic, partition))
+            if chain is None:  # not setdefault: that would build a batch for every event
+                chain = batches[(topic, partition)] = [producer.create_batch()]
             value, headers = encode_event(event), kafka_headers(event)
             if chain[-1].append(key=key, value=value, timestamp=None, headers=headers) is not None:
                 continue

@@ -46,6 +46,11 @@ def _header(headers: Headers, name: str) -> bytes | None:
     return None
 
 
+def trace_id_from_headers(headers: Headers) -> str | None:
+    """The trace id of the record's ``traceparent`` header, if it has a valid one."""
+    return trace_id_from_traceparent(_header(headers, "traceparent"))
+
+
 def trace_id_from_traceparent(value: bytes | str | None) -> str | None:
     """The trace id of a W3C ``traceparent`` (``00-<32 hex>-<16 hex>-<2 hex>``), or None."""
     if value is None:
@@ -72,7 +77,7 @@ def _decode_newest(raw: bytes, kind: EventKind, headers: Headers) -> AnyEvent | 
     if event.schema_version != LATEST_VERSION[kind] or "kind" not in event.model_fields_set:
         return None
     if event.trace_id is None:
-        trace_id = trace_id_from_traceparent(_header(headers, "traceparent"))
+        trace_id = trace_id_from_headers(headers)
         if trace_id:
             return event.model_copy(update={"trace_id": trace_id})
     return event
@@ -135,7 +140,7 @@ def decode_event(
     if isinstance(data.get("payload"), dict):
         data["payload"] = upcast(kind, version, data["payload"])
     if data.get("trace_id") is None:
-        trace_id = trace_id_from_traceparent(_header(headers, "traceparent"))
+        trace_id = trace_id_from_headers(headers)
         if trace_id:
             data["trace_id"] = trace_id
     try:

@@ -29,7 +29,7 @@ from schemas import (
     LogEvent,
     decode_event,
 )
-from schemas.registry import trace_id_from_traceparent
+from schemas.registry import trace_id_from_headers
 from store.sink import EventSink, Origin, commit_row, log_row, ticket_row
 from streams import metrics
 from streams.deadletter import DeadLetter, dead_letter
@@ -63,13 +63,6 @@ class RawRecord:
     key: bytes | None
     value: bytes | None
     headers: Sequence[tuple[str, bytes | None]] = ()
-
-
-def _trace_id_header(message: RawMessage) -> str | None:
-    for k, v in message.headers or ():
-        if k == "traceparent":
-            return trace_id_from_traceparent(v)
-    return None
 
 
 @dataclass
@@ -174,7 +167,7 @@ class IngestStage:
             partition=message.partition,
             offset=message.offset,
             reason=reason,
-            trace_id=_trace_id_header(message),
+            trace_id=trace_id_from_headers(message.headers),
         )
         return dead_letter(
             key=message.key,

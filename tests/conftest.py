@@ -19,8 +19,9 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 import asyncpg
 import httpx
@@ -204,47 +205,44 @@ def run_cli(
 
 
 @dataclass
-class WorkerProcess:
-    """``opsassist worker`` as a real child process."""
+class ServiceProcess:
+    """An ``opsassist`` command as a real child process, started until it answers /healthz."""
 
     settings: Settings
     log_file: Path
     proc: subprocess.Popen[bytes] | None = None
-    starts: int = field(default=0)
+    command: ClassVar[str] = ""
+
+    @property
+    def health_url(self) -> str:
+        raise NotImplementedError
+
+    def env(self) -> dict[str, str]:
+        return settings_env(self.settings)
 
     def start(self, timeout: float = 90) -> None:
-        self.starts += 1
         log = self.log_file.open("ab")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "opsassist", "worker"],
-            env=settings_env(self.settings),
+            [sys.executable, "-m", "opsassist", self.command],
+            env=self.env(),
             stdout=log,
             stderr=subprocess.STDOUT,
             cwd=PROJECT_ROOT,
             start_new_session=True,
         )
-        url = f"http://127.0.0.1:{self.settings.worker_web_port}/healthz"
 
         def healthy() -> bool:
             assert self.proc is not None
             if self.proc.poll() is not None:
-                raise AssertionError(f"worker exited ({self.proc.returncode}):\n{self.log_tail()}")
+                raise AssertionError(
+                    f"{self.command} exited ({self.proc.returncode}):\n{self.log_tail()}"
+                )
             try:
-                return httpx.get(url, timeout=1).status_code == 200
+                return httpx.get(self.health_url, timeout=1).status_code == 200
             except httpx.HTTPError:
                 return False
 
-        wait_for(healthy, timeout, "the worker to serve /healthz")
-
-    def metrics(self) -> str:
-        url = f"http://127.0.0.1:{self.settings.worker_web_port}/metrics"
-        return httpx.get(url, timeout=5).text
-
-    def kill(self) -> None:
-        """SIGKILL: no shutdown, no commit, nothing flushed."""
-        assert self.proc is not None
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait(timeout=30)
+        wait_for(healthy, timeout, f"the {self.command} to serve /healthz")
 
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
@@ -257,6 +255,27 @@ class WorkerProcess:
 
     def log_tail(self, lines: int = 40) -> str:
         return "\n".join(self.log_file.read_text(errors="replace").splitlines()[-lines:])
+
+
+@dataclass
+class WorkerProcess(ServiceProcess):
+    """``opsassist worker`` as a real child process."""
+
+    command: ClassVar[str] = "worker"
+
+    @property
+    def health_url(self) -> str:
+        return f"http://127.0.0.1:{self.settings.worker_web_port}/healthz"
+
+    def metrics(self) -> str:
+        url = f"http://127.0.0.1:{self.settings.worker_web_port}/metrics"
+        return httpx.get(url, timeout=5).text
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown, no commit, nothing flushed."""
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(timeout=30)
 
 
 @pytest.fixture
@@ -276,48 +295,18 @@ def worker_process(settings: Settings, tmp_path: Path) -> Iterator[Callable[...,
 
 
 @dataclass
-class ApiProcess:
+class ApiProcess(ServiceProcess):
     """``opsassist api`` as a real child process (uvicorn on a free port)."""
 
-    settings: Settings
-    log_file: Path
-    proc: subprocess.Popen[bytes] | None = None
+    command: ClassVar[str] = "api"
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.settings.api_port}"
 
-    def start(self, timeout: float = 60) -> None:
-        log = self.log_file.open("ab")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "opsassist", "api"],
-            env=settings_env(self.settings),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            cwd=PROJECT_ROOT,
-            start_new_session=True,
-        )
-
-        def answering() -> bool:
-            assert self.proc is not None
-            if self.proc.poll() is not None:
-                tail = "\n".join(self.log_file.read_text(errors="replace").splitlines()[-30:])
-                raise AssertionError(f"api exited ({self.proc.returncode}):\n{tail}")
-            try:
-                return httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200
-            except httpx.HTTPError:
-                return False
-
-        wait_for(answering, timeout, "the API to answer /healthz")
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+    @property
+    def health_url(self) -> str:
+        return f"{self.url}/healthz"
 
 
 @pytest.fixture
@@ -355,13 +344,11 @@ class WebhookApiProcess(ApiProcess):
 
     api_key: str = ""
 
-    def start(self, timeout: float = 60) -> None:
+    def env(self) -> dict[str, str]:
         env = settings_env(self.settings)
         for name in WEBHOOK_SETTINGS:
             env[f"OPSASSIST_{name.upper()}"] = str(getattr(self.settings, name))
-        with pytest.MonkeyPatch.context() as patch:
-            patch.setattr(sys.modules[__name__], "settings_env", lambda _settings: env)
-            super().start(timeout)
+        return env
 
     def headers(self, **extra: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.api_key}", **extra}

@@ -8,28 +8,13 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from bench.templates import FORMATS  # the headers as a user configures them; one copy
 from opsassist.cli import app
 from opsassist.settings import Settings
 from streams.enrich import compile_log_format
 from streams.logs import TemplateMiner, grouping_accuracy
 
 LOGHUB = Settings().eval_data / "loghub_2k"
-# The header of each source, as a user configures it (the same as bench/templates.py).
-FORMATS = {
-    "Android": "<Date> <Time> <Pid> <Tid> <Level> <Component>: <Content>",
-    "Apache": "[<Time>] [<Level>] <Content>",
-    "BGL": "<Label> <Timestamp> <Date> <Node> <Time> <NodeRepeat> <Type> <Component> <Level> "
-    "<Content>",
-    "HDFS": "<Date> <Time> <Pid> <Level> <Component>: <Content>",
-    "HPC": "<LogId> <Node> <Component> <State> <Time> <Flag> <Content>",
-    "Hadoop": "<Date> <Time> <Level> [<Process>] <Component>: <Content>",
-    "HealthApp": "<Time>|<Component>|<Pid>|<Content>",
-    "OpenSSH": "<Date> <Day> <Time> <Component> sshd[<Pid>]: <Content>",
-    "Proxifier": "[<Time>] <Program> - <Content>",
-    "Spark": "<Date> <Time> <Level> <Component>: <Content>",
-    "Windows": "<Date> <Time>, <Level> <Component> <Content>",
-    "Zookeeper": "<Date> <Time> - <Level> [<Node>:<Component>@<Id>] - <Content>",
-}
 
 
 def system_dir(system: str) -> Path:
