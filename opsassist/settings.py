@@ -55,6 +55,10 @@ class Settings(BaseSettings):
     topic_dead_letter: str = "ops.deadletter"
     topic_partitions: int = 4
     topic_replication_factor: int = 1
+    # How long the topics keep events, set when they are created. The raw topics and the
+    # dead-letter topic are the only places originals (unredacted) remain: docs/privacy.md.
+    topic_raw_retention_hours: float = Field(default=168.0, gt=0)
+    topic_dead_letter_retention_hours: float = Field(default=168.0, gt=0)
 
     # -- worker
     worker_id: str = "opsassist-worker"

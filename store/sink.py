@@ -52,10 +52,21 @@ LOG_COLUMNS = (
     "kafka_topic",
     "kafka_partition",
     "kafka_offset",
+    "redactions",
 )
 
+# What an event lost to redaction, as stored: type -> count ({} when nothing was found; NULL on
+# rows written without the redaction stage, which the worker never does).
+Redactions = dict[str, int] | None
 
-def log_row(event: LogEvent, origin: Origin) -> tuple[Any, ...]:
+
+def _redactions(counts: Redactions) -> str | None:
+    if counts is None:
+        return None
+    return _json(counts) if counts else "{}"
+
+
+def log_row(event: LogEvent, origin: Origin, redactions: Redactions = None) -> tuple[Any, ...]:
     p = event.payload
     return (
         event.id,
@@ -72,6 +83,7 @@ def log_row(event: LogEvent, origin: Origin) -> tuple[Any, ...]:
         origin.topic,
         origin.partition,
         origin.offset,
+        _redactions(redactions),
     )
 
 
@@ -92,10 +104,13 @@ COMMIT_COLUMNS = (
     "kafka_topic",
     "kafka_partition",
     "kafka_offset",
+    "redactions",
 )
 
 
-def commit_row(event: CommitEvent, origin: Origin) -> tuple[Any, ...]:
+def commit_row(
+    event: CommitEvent, origin: Origin, redactions: Redactions = None
+) -> tuple[Any, ...]:
     p = event.payload
     return (
         p.repo,
@@ -114,6 +129,7 @@ def commit_row(event: CommitEvent, origin: Origin) -> tuple[Any, ...]:
         origin.topic,
         origin.partition,
         origin.offset,
+        _redactions(redactions),
     )
 
 
@@ -148,6 +164,7 @@ TICKET_COLUMNS = (
     "kafka_topic",
     "kafka_partition",
     "kafka_offset",
+    "redactions",
     *TRIAGE_COLUMNS,
 )
 
@@ -177,7 +194,10 @@ _NO_TRIAGE: tuple[Any, ...] = (None, None, None, None, None, False, None, None, 
 
 
 def ticket_row(
-    event: TicketEvent, origin: Origin, triage: TicketTriageFields | None = None
+    event: TicketEvent,
+    origin: Origin,
+    triage: TicketTriageFields | None = None,
+    redactions: Redactions = None,
 ) -> tuple[Any, ...]:
     p = event.payload
     return (
@@ -199,6 +219,7 @@ def ticket_row(
         origin.topic,
         origin.partition,
         origin.offset,
+        _redactions(redactions),
         *(triage.columns() if triage is not None else _NO_TRIAGE),
     )
 
@@ -232,7 +253,7 @@ CREATE TEMP TABLE IF NOT EXISTS _stage_tickets (
     event_id text, source_system text, external_id text, title text, body text,
     reporter text, status text, labels text[], created_at timestamptz, updated_at timestamptz,
     payload jsonb, source text, trace_id text, occurred_at timestamptz, received_at timestamptz,
-    kafka_topic text, kafka_partition integer, kafka_offset bigint,
+    kafka_topic text, kafka_partition integer, kafka_offset bigint, redactions jsonb,
     category text, suggested_category text, priority text, team text,
     triage_confidence double precision, needs_triage boolean, triage_layer text, triage jsonb,
     sla_due_at timestamptz
@@ -243,9 +264,10 @@ CREATE TEMP TABLE IF NOT EXISTS _stage_tickets (
 _MOVE_TICKETS = """
 WITH fresh AS (
     INSERT INTO ticket_events (event_id, source_system, external_id, payload, source, trace_id,
-                               occurred_at, received_at, kafka_topic, kafka_partition, kafka_offset)
+                               occurred_at, received_at, kafka_topic, kafka_partition, kafka_offset,
+                               redactions)
     SELECT DISTINCT ON (event_id) event_id, source_system, external_id, payload, source, trace_id,
-           occurred_at, received_at, kafka_topic, kafka_partition, kafka_offset
+           occurred_at, received_at, kafka_topic, kafka_partition, kafka_offset, redactions
     FROM _stage_tickets
     ON CONFLICT (event_id) DO NOTHING
     RETURNING event_id
@@ -257,11 +279,11 @@ WITH fresh AS (
 INSERT INTO tickets AS t (source_system, external_id, title, body, reporter, status, labels,
                           created_at, updated_at, trace_id, last_event_id, changed_by,
                           category, suggested_category, priority, team, triage_confidence,
-                          needs_triage, triage_layer, triage, sla_due_at)
+                          needs_triage, triage_layer, triage, sla_due_at, redactions)
 SELECT source_system, external_id, title, body, reporter, status, labels, created_at,
        updated_at, trace_id, event_id, $1,
        category, suggested_category, priority, team, triage_confidence,
-       coalesce(needs_triage, false), triage_layer, triage, sla_due_at
+       coalesce(needs_triage, false), triage_layer, triage, sla_due_at, redactions
 FROM newest
 ON CONFLICT (source_system, external_id) DO UPDATE SET
     title = excluded.title, body = excluded.body, reporter = excluded.reporter,
@@ -272,7 +294,7 @@ ON CONFLICT (source_system, external_id) DO UPDATE SET
     priority = excluded.priority, team = excluded.team,
     triage_confidence = excluded.triage_confidence, needs_triage = excluded.needs_triage,
     triage_layer = excluded.triage_layer, triage = excluded.triage,
-    sla_due_at = excluded.sla_due_at
+    sla_due_at = excluded.sla_due_at, redactions = excluded.redactions
 WHERE t.updated_at <= excluded.updated_at
 """
 

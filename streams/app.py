@@ -26,8 +26,11 @@ from streams.changelog import load_config
 from streams.changelog_updater import ChangelogUpdater
 from streams.consumer_metrics import add_consumer_metrics
 from streams.deadletter import DeadLetter
+from streams.enrich import Enricher
 from streams.ingest import IngestStage
 from streams.monitor import LeanMonitor
+from streams.privacy import Redactor
+from streams.sanitize import EventSanitizer
 from streams.ticket_triage import TicketTriage
 from streams.transport import RawSchema, Transport
 
@@ -123,13 +126,20 @@ def create_app(settings: Settings, endpoints: Endpoints) -> faust.App:
             load_config(settings.changelog_config, settings.changelog_repository_url or None),
             llm=llm if settings.changelog_polish else None,
         )
-        state["log"] = IngestStage("log", sink, send_dead_letters)
-        state["commit"] = IngestStage("commit", sink, send_dead_letters, after_write=changelogs)
+        # Every agent enriches and redacts first: nothing unredacted is stored or sent on.
+        sanitizer = EventSanitizer(
+            Enricher.from_settings(settings), Redactor.from_settings(settings)
+        )
+        state["log"] = IngestStage("log", sink, send_dead_letters, sanitizer=sanitizer)
+        state["commit"] = IngestStage(
+            "commit", sink, send_dead_letters, after_write=changelogs, sanitizer=sanitizer
+        )
         state["ticket"] = IngestStage(
             "ticket",
             sink,
             send_dead_letters,
             before_write=TicketTriage.from_settings(settings, llm=llm),
+            sanitizer=sanitizer,
         )
         state["ready"].set()
 
@@ -176,4 +186,5 @@ class Worker(faust.Worker):
     def _setup_logging(self) -> None:
         from opsassist.structured_logging import configure_logging
 
-        configure_logging(self._opsassist_settings.log_level, self._opsassist_settings.log_format)
+        settings = self._opsassist_settings
+        configure_logging(settings.log_level, settings.log_format, Redactor.from_settings(settings))

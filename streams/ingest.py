@@ -33,6 +33,8 @@ from schemas.registry import trace_id_from_headers
 from store.sink import EventSink, Origin, commit_row, log_row, ticket_row
 from streams import metrics
 from streams.deadletter import DeadLetter, dead_letter
+from streams.privacy import RedactionRecord
+from streams.sanitize import EventSanitizer
 
 log = structlog.get_logger(__name__)
 
@@ -82,12 +84,15 @@ BeforeWrite = Callable[[Sequence[Any]], Awaitable[Sequence[Any]]]
 _PERMANENT = (asyncpg.DataError, asyncpg.IntegrityConstraintViolationError, ValueError, TypeError)
 
 
-def _row(event: AnyEvent, origin: Origin, extra: Any) -> tuple[Any, ...]:
+def _row(
+    event: AnyEvent, origin: Origin, extra: Any, redactions: RedactionRecord | None
+) -> tuple[Any, ...]:
+    counts = redactions.as_dict() if redactions is not None else None
     if isinstance(event, LogEvent):
-        return log_row(event, origin)
+        return log_row(event, origin, counts)
     if isinstance(event, CommitEvent):
-        return commit_row(event, origin)
-    return ticket_row(event, origin, extra)
+        return commit_row(event, origin, counts)
+    return ticket_row(event, origin, extra, counts)
 
 
 class IngestStage:
@@ -102,6 +107,7 @@ class IngestStage:
         max_backoff: float = 30.0,
         after_write: AfterWrite | None = None,
         before_write: BeforeWrite | None = None,
+        sanitizer: EventSanitizer | None = None,
     ) -> None:
         self.kind = kind
         self._write = {
@@ -113,6 +119,7 @@ class IngestStage:
         self._max_backoff = max_backoff
         self._after_write = after_write
         self._before_write = before_write
+        self._sanitizer = sanitizer
 
     async def handle(self, messages: Sequence[RawMessage]) -> BatchResult:
         if not messages:
@@ -131,10 +138,12 @@ class IngestStage:
                 dead.append(self._dead_letter(message, exc.code, str(exc)))
                 continue
             decoded.append((message, event))
+        decoded, records = self._sanitize(decoded, dead)
         extras = await self._prepare_rows(topic, [event for _, event in decoded])
-        for (message, event), extra in zip(decoded, extras, strict=True):
+        for (message, event), extra, record in zip(decoded, extras, records, strict=True):
+            origin = Origin(message.topic, message.partition, message.offset)
             try:
-                row = _row(event, Origin(message.topic, message.partition, message.offset), extra)
+                row = _row(event, origin, extra, record)
             except (ValueError, TypeError) as exc:  # e.g. an integer JSON cannot hold
                 dead.append(self._dead_letter(message, "unencodable", f"unencodable: {exc}"))
                 continue
@@ -159,7 +168,41 @@ class IngestStage:
                 )
         return BatchResult(written=written, dead_lettered=len(dead))
 
+    def _sanitize(
+        self, decoded: list[tuple[RawMessage, AnyEvent]], dead: list[DeadLetter]
+    ) -> tuple[list[tuple[RawMessage, AnyEvent]], list[RedactionRecord | None]]:
+        """Enrich and redact the decoded events (docs/privacy.md). If the batch fails, each
+        event is tried alone and one that still fails is dead-lettered: an event that cannot be
+        redacted is never written."""
+        if self._sanitizer is None:
+            return decoded, [None] * len(decoded)
+        sanitize = self._sanitizer.sanitize
+        try:
+            results = sanitize([event for _, event in decoded])
+        except Exception:
+            log.exception("redaction failed on a batch; trying its events one by one")
+        else:
+            return [
+                (message, event) for (message, _), (event, _) in zip(decoded, results, strict=True)
+            ], [record for _, record in results]
+        kept: list[tuple[RawMessage, AnyEvent]] = []
+        records: list[RedactionRecord | None] = []
+        for message, event in decoded:
+            try:
+                [(redacted, record)] = sanitize([event])
+            except Exception as exc:
+                reason = f"redaction_failed: {type(exc).__name__}"
+                dead.append(self._dead_letter(message, "redaction_failed", reason))
+                continue
+            kept.append((message, redacted))
+            records.append(record)
+        return kept, records
+
     def _dead_letter(self, message: RawMessage, code: str, reason: str) -> DeadLetter:
+        # A reason may quote the value that failed (a database error, a validation message):
+        # redacted like everything else that is logged.
+        if self._sanitizer is not None:
+            reason = self._sanitizer.redact_text(reason)
         metrics.EVENTS_DEAD_LETTERED.labels(message.topic, code).inc()
         log.warning(
             "event dead-lettered",

@@ -98,6 +98,7 @@ DEAD_LETTER_REASONS = (
     "validation_error",
     "unencodable",
     "db_rejected",
+    "redaction_failed",
 )
 
 

@@ -22,10 +22,22 @@ def topic_names(settings: Settings) -> list[str]:
     ]
 
 
+def retention_ms(settings: Settings, topic: str) -> int:
+    """The retention a topic is created with: the raw topics and the dead-letter topic hold
+    originals, so they keep them only this long (docs/privacy.md)."""
+    hours = (
+        settings.topic_dead_letter_retention_hours
+        if topic == settings.topic_dead_letter
+        else settings.topic_raw_retention_hours
+    )
+    return int(hours * 3_600_000)
+
+
 async def ensure_topics(
     bootstrap_servers: str, settings: Settings, retry_for: float = 60.0
 ) -> list[str]:
-    """Create the missing topics; return the names created. Retries until the broker answers."""
+    """Create the missing topics; return the names created. Retries until the broker answers.
+    Topics that exist are left as they are (change their retention with Kafka's own tools)."""
     deadline = time.monotonic() + retry_for
     while True:
         admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, request_timeout_ms=10_000)
@@ -39,7 +51,10 @@ async def ensure_topics(
                     await admin.create_topics(
                         [
                             NewTopic(
-                                name, settings.topic_partitions, settings.topic_replication_factor
+                                name,
+                                settings.topic_partitions,
+                                settings.topic_replication_factor,
+                                topic_configs={"retention.ms": str(retention_ms(settings, name))},
                             )
                             for name in missing
                         ]

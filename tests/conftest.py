@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import shutil
 import signal
@@ -26,6 +27,7 @@ from typing import ClassVar
 import asyncpg
 import httpx
 import pytest
+from pydantic import SecretStr
 
 from infra.kafka import LocalKafka
 from infra.postgres import LocalPostgres
@@ -186,7 +188,19 @@ def settings_env(settings: Settings) -> dict[str, str]:
         "api_port",
     ):
         env[f"OPSASSIST_{name.upper()}"] = str(getattr(settings, name))
+    # and whatever a test set itself (``worker_process(privacy_pseudonym_key=...)``)
+    for name in settings.model_fields_set - {"kafka_bootstrap_servers", "database_url"}:
+        env[f"OPSASSIST_{name.upper()}"] = _env_value(getattr(settings, name))
     return env
+
+
+def _env_value(value: object) -> str:
+    """A settings value as pydantic-settings reads it from the environment."""
+    if isinstance(value, SecretStr):
+        return value.get_secret_value()
+    if isinstance(value, dict | list | tuple):
+        return json.dumps(value)
+    return str(value)
 
 
 def run_cli(

@@ -18,6 +18,8 @@ from store.migrations import check_schema
 from store.migrations import migrate as apply_migrations
 from streams.changelog import InvalidConfig
 from streams.changelog import load_config as load_changelog_config
+from streams.enrich import Enricher, SourceFormatError
+from streams.privacy import PrivacyError, Redactor
 from streams.ticket_triage import TicketTriage
 from streams.topics import ensure_topics
 from streams.triage import TriageError
@@ -58,12 +60,26 @@ async def _preflight(settings: Settings, endpoints: Endpoints) -> None:
     await ensure_topics(endpoints.kafka_bootstrap_servers, settings)
 
 
+def _privacy(settings: Settings) -> Redactor:
+    """The redaction policy every log line goes through; a bad policy file stops here."""
+    try:
+        return Redactor.from_settings(settings)
+    except PrivacyError as exc:
+        console.print(f"[red]error:[/] OPSASSIST_PRIVACY_POLICY={settings.privacy_policy}: {exc}")
+        raise typer.Exit(1) from None
+
+
 def worker() -> None:
     """Run the stream worker (Faust): raw topics into PostgreSQL, bad input to the dead-letter
     topic."""
     settings = get_settings()
-    configure_logging(settings.log_level, settings.log_format)
+    configure_logging(settings.log_level, settings.log_format, _privacy(settings))
     endpoints = endpoints_or_exit(settings)
+    try:
+        Enricher.from_settings(settings)
+    except SourceFormatError as exc:
+        console.print(f"[red]error:[/] OPSASSIST_ENRICH_SOURCES: {exc}")
+        raise typer.Exit(1) from None
     try:
         load_changelog_config(settings.changelog_config, settings.changelog_repository_url or None)
     except InvalidConfig as exc:
@@ -95,7 +111,7 @@ def api() -> None:
     from api.app import create_app
 
     settings = get_settings()
-    configure_logging(settings.log_level, settings.log_format)
+    configure_logging(settings.log_level, settings.log_format, _privacy(settings))
     endpoints = endpoints_or_exit(settings)
     app = create_app(settings, endpoints)
     tune_garbage_collector()

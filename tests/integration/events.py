@@ -9,6 +9,8 @@ from typing import Any
 
 import asyncpg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
 from opsassist.settings import Settings
 from schemas import (
@@ -142,3 +144,16 @@ async def fetch(database_url: str, sql: str, *args: Any) -> list[asyncpg.Record]
 
 def count_rows(settings: Settings, table: str) -> int:
     return int(asyncio.run(fetchval(settings.database_url, f"SELECT count(*) FROM {table}")))
+
+
+async def topic_config(bootstrap: str, topic: str) -> dict[str, str]:
+    """A topic's configuration as the broker describes it (name -> value)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        [response] = await admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, topic)])
+        [resource] = response.resources
+        entries = resource[4]
+        return {entry[0]: entry[1] for entry in entries}
+    finally:
+        await admin.close()

@@ -16,4 +16,4 @@ def test_nul_characters_become_replacement_characters_in_text_and_json() -> None
     row = log_row(event, Origin("t", 0, 5))
     assert row[5] == "bad\ufffdline"
     assert orjson.loads(row[6]) == {"k": "v\ufffd"}
-    assert row[-3:] == ("t", 0, 5)
+    assert row[-4:] == ("t", 0, 5, None)  # no redaction record given: NULL
