@@ -97,6 +97,16 @@ class LLMClient:
         self._prompts_dir = prompts_dir
         for task, spec in config.tasks.items():  # a broken prompt or chain fails at start-up
             self._chain(task, spec.prompt_version)
+        reachable = {
+            task: [f"{m.provider}/{m.name}" for m in spec.models if m.provider in providers]
+            for task, spec in config.tasks.items()
+        }
+        reachable = {task: models for task, models in reachable.items() if models}
+        metrics.export_budgets(
+            max_cost_per_hour_usd,
+            {task: config.tasks[task].max_cost_per_hour_usd for task in reachable},
+        )
+        metrics.initialize(reachable, cache=cache is not None)
 
     @classmethod
     def from_settings(

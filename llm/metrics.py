@@ -3,7 +3,9 @@ configured tasks, ``model`` a configured ``provider/model``, ``kind``/``reason``
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Histogram
+from collections.abc import Iterable, Mapping
+
+from prometheus_client import Counter, Gauge, Histogram
 
 REQUESTS = Counter(
     "opsassist_llm_requests_total",
@@ -49,3 +51,45 @@ RESULTS = Counter(
     "Results handed back, by who produced them (llm or deterministic) and why.",
     ["task", "produced_by", "reason"],
 )
+BUDGET = Gauge(
+    "opsassist_llm_budget_usd_per_hour",
+    "The process's LLM cost budget per sliding hour, all tasks together "
+    "(OPSASSIST_LLM_MAX_COST_PER_HOUR_USD); compare with "
+    "increase(opsassist_llm_cost_usd_total[1h]).",
+)
+TASK_BUDGET = Gauge(
+    "opsassist_llm_task_budget_usd_per_hour",
+    "A task's LLM cost budget per sliding hour (max_cost_per_hour_usd of the task in the LLM "
+    "configuration file); a task without one has no series.",
+    ["task"],
+)
+
+#: The deterministic results an alert watches for: they must exist at zero before they move.
+_WATCHED_REASONS = ("budget_exhausted",)
+
+
+def export_budgets(process_usd: float, task_usd: Mapping[str, float | None]) -> None:
+    """Publish the hourly cost budgets the process enforces, so that alerts compare the spending
+    with them (one client per process: a later client replaces the figures)."""
+    BUDGET.set(process_usd)
+    TASK_BUDGET.clear()
+    for task, usd in task_usd.items():
+        if usd is not None:
+            TASK_BUDGET.labels(task).set(usd)
+
+
+def initialize(task_models: Mapping[str, Iterable[str]], *, cache: bool) -> None:
+    """Create at zero the series that alerts and dashboard ratios read, for every task and the
+    models it may reach: ``increase()`` misses the first step of a counter whose series appears
+    with a value already above zero, and a hit ratio needs its hits before the first one
+    (Prometheus' advice for labelled metrics)."""
+    for task, models in task_models.items():
+        for reason in _WATCHED_REASONS:
+            RESULTS.labels(task, "deterministic", reason)
+        if cache:
+            CACHE_MISSES.labels(task)
+        for model in models:
+            COST.labels(task, model)
+            ERRORS.labels(task, model, "budget_exhausted")
+            if cache:
+                CACHE_HITS.labels(task, model)
