@@ -53,15 +53,10 @@ RESULTS = Counter(
 )
 BUDGET = Gauge(
     "opsassist_llm_budget_usd_per_hour",
-    "The process's LLM cost budget per sliding hour, all tasks together "
-    "(OPSASSIST_LLM_MAX_COST_PER_HOUR_USD); compare with "
-    "increase(opsassist_llm_cost_usd_total[1h]).",
-)
-TASK_BUDGET = Gauge(
-    "opsassist_llm_task_budget_usd_per_hour",
-    "A task's LLM cost budget per sliding hour (max_cost_per_hour_usd of the task in the LLM "
-    "configuration file); a task without one has no series.",
-    ["task"],
+    "LLM cost budgets per sliding hour that the process enforces: scope=process for all tasks "
+    "together (OPSASSIST_LLM_MAX_COST_PER_HOUR_USD), scope=task for a task's own "
+    "max_cost_per_hour_usd. Only in a process that built an LLM client.",
+    ["scope", "task"],
 )
 
 #: The deterministic results an alert watches for: they must exist at zero before they move.
@@ -70,12 +65,13 @@ _WATCHED_REASONS = ("budget_exhausted",)
 
 def export_budgets(process_usd: float, task_usd: Mapping[str, float | None]) -> None:
     """Publish the hourly cost budgets the process enforces, so that alerts compare the spending
-    with them (one client per process: a later client replaces the figures)."""
-    BUDGET.set(process_usd)
-    TASK_BUDGET.clear()
+    with them (one client per process: a later client replaces the figures). A task without a
+    budget of its own has no series."""
+    BUDGET.clear()
+    BUDGET.labels("process", "").set(process_usd)
     for task, usd in task_usd.items():
         if usd is not None:
-            TASK_BUDGET.labels(task).set(usd)
+            BUDGET.labels("task", task).set(usd)
 
 
 def initialize(task_models: Mapping[str, Iterable[str]], *, cache: bool) -> None:

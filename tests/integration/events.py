@@ -65,7 +65,9 @@ def commit_event(i: int, repo: str = "acme/shop") -> CommitEvent:
     )
 
 
-def ticket_event(i: int, version: int = 0, title: str | None = None) -> TicketEvent:
+def ticket_event(
+    i: int, version: int = 0, title: str | None = None, body: str = "body"
+) -> TicketEvent:
     created = T0 + timedelta(seconds=i)
     updated = created + timedelta(minutes=version)
     return TicketEvent(
@@ -77,7 +79,7 @@ def ticket_event(i: int, version: int = 0, title: str | None = None) -> TicketEv
             external_id=f"OPS-{i}",
             source_system="jira",
             title=title or f"Ticket {i}",
-            body="body",
+            body=body,
             status="open",
             created_at=created,
             updated_at=updated,

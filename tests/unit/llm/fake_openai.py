@@ -1,13 +1,17 @@
 """A small OpenAI-compatible server for tests: ``POST /v1/chat/completions`` answered from a
 script per model (good JSON, malformed text, 429 with Retry-After, 500, or no answer at all),
-served by uvicorn on a free local port so that the real ``openai`` SDK talks real HTTP to it."""
+served by uvicorn on a free local port so that the real ``openai`` SDK talks real HTTP to it.
+Start it inside a test's event loop (``await server.start()``), or, for a client in another
+process, on a loop of its own in a background thread (``with serving_in_thread() as server``)."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import threading
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -153,3 +157,25 @@ class FakeOpenAI:
         assert self._server is not None and self._task is not None
         self._server.should_exit = True
         await self._task
+
+
+@contextmanager
+def serving_in_thread(timeout: float = 15) -> Iterator[FakeOpenAI]:
+    """A :class:`FakeOpenAI` serving from its own event loop in a daemon thread, so that it
+    answers while the test's thread blocks (waiting on a worker subprocess, say). Responders
+    run on that thread."""
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, name="fake-openai", daemon=True)
+    thread.start()
+    server = FakeOpenAI()
+    started = False
+    try:
+        asyncio.run_coroutine_threadsafe(server.start(), loop).result(timeout)
+        started = True
+        yield server
+    finally:
+        if started:
+            asyncio.run_coroutine_threadsafe(server.stop(), loop).result(timeout)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(timeout)
+        loop.close()

@@ -14,9 +14,8 @@ PRIMARY = {"name": "primary", "max_tokens": 200}
 
 
 def budget(task: str | None = None) -> float | None:
-    if task is None:
-        return REGISTRY.get_sample_value("opsassist_llm_budget_usd_per_hour")
-    return REGISTRY.get_sample_value("opsassist_llm_task_budget_usd_per_hour", {"task": task})
+    labels = {"scope": "process", "task": ""} if task is None else {"scope": "task", "task": task}
+    return REGISTRY.get_sample_value("opsassist_llm_budget_usd_per_hour", labels)
 
 
 async def test_a_client_exports_its_process_and_task_budgets(
