@@ -110,7 +110,7 @@ def firing(base: str) -> dict[str, list[dict[str, str]]]:
 # tokens costs 0.06 USD, so the process's budget of 1 USD an hour runs out after some fifteen.
 # The task's own budget is far above it: its alert must stay quiet.
 PROCESS_BUDGET_USD = 1.0
-PRICE = {"input_usd_per_million_tokens": 100.0, "output_usd_per_million_tokens": 100.0}
+USD_PER_MILLION_TOKENS = 100.0  # prompt and completion alike
 
 
 @pytest.fixture
@@ -139,8 +139,8 @@ name = "{name}"
 provider = "fake"
 max_tokens = 100
 timeout_seconds = 10
-input_usd_per_million_tokens = {PRICE["input_usd_per_million_tokens"]}
-output_usd_per_million_tokens = {PRICE["output_usd_per_million_tokens"]}
+input_usd_per_million_tokens = {USD_PER_MILLION_TOKENS}
+output_usd_per_million_tokens = {USD_PER_MILLION_TOKENS}
 """
         for name in ("primary", "secondary")
     )
