@@ -21,10 +21,13 @@ from streams.triage._corrections import (
     OVERRIDE_FIELDS,
     Override,
     OverrideField,
+    StoredTicket,
     apply_override,
     build_training_set,
     make_override,
     override_counts,
+    training_examples_from_tickets,
+    with_human_fields,
 )
 from streams.triage._evaluation import (
     EvaluationReport,
@@ -95,6 +98,7 @@ __all__ = [
     "SlaPolicy",
     "SlaState",
     "Status",
+    "StoredTicket",
     "Ticket",
     "TrainingExample",
     "Triage",
@@ -123,4 +127,6 @@ __all__ = [
     "sla_state",
     "ticket_from_payload",
     "train_model",
+    "training_examples_from_tickets",
+    "with_human_fields",
 ]
