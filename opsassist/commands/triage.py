@@ -177,7 +177,7 @@ def _with_connection(action: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
 
 
 def stored_training_examples(
-    conn_rows: list[TrainingTicket], config: TriageConfig
+    rows: list[TrainingTicket], config: TriageConfig
 ) -> tuple[list[TrainingExample], dict[str, int]]:
     """Examples from stored tickets: corrections, then source labels, then resolved tickets."""
     from streams.triage import StoredTicket, Ticket, training_examples_from_tickets
@@ -196,7 +196,7 @@ def stored_training_examples(
                 corrected=row.corrected,
                 resolved=row.resolved,
             )
-            for row in conn_rows
+            for row in rows
         ),
         config,
     )
