@@ -35,6 +35,7 @@ from streams.triage._evaluation import (
     LabelledRow,
     RepoScore,
     cross_validate_per_repo,
+    cross_validate_pooled,
     evaluate_per_repo,
     read_labelled_csv,
 )
@@ -115,6 +116,7 @@ __all__ = [
     "build_training_set",
     "check_transition",
     "cross_validate_per_repo",
+    "cross_validate_pooled",
     "evaluate_per_repo",
     "load_config",
     "make_override",
