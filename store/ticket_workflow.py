@@ -304,10 +304,11 @@ class TicketWorkflow:
         counts the reopen (the SLA clock keeps running from creation). The result for an
         ``idempotency_key`` is stored in the same transaction: the same key with the same
         request returns that same result again without changing anything, the same key with a
-        different request returns :class:`IdempotencyKeyReused`.
+        different request returns :class:`IdempotencyKeyReused`. Keys are global, not per
+        ticket. An empty key or actor is a caller's bug: ``ValueError``.
         """
-        if not idempotency_key.strip():
-            raise ValueError("an idempotency key is required")
+        if not idempotency_key.strip() or not actor.strip():
+            raise ValueError("an idempotency key and an actor are required")
         changed_by = _actor(actor)
         request = _request_hash(ticket_id, status, expected_version, changed_by)
         async with self._pool.acquire() as conn, conn.transaction():

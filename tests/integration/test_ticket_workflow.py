@@ -320,3 +320,11 @@ async def test_a_corrected_category_survives_a_later_event(pool: asyncpg.Pool) -
     assert after is not None
     assert (after.category, after.triage_layer, after.needs_triage) == ("question", "human", False)
     assert (after.team, after.priority) == ("support", "P1")
+
+
+async def test_a_status_change_needs_a_key_and_an_actor(pool: asyncpg.Pool) -> None:
+    workflow = TicketWorkflow(pool, CONFIG)
+    with pytest.raises(ValueError, match="idempotency key and an actor"):
+        await workflow.update_status(1, "triaged", 1, " ", "alice")
+    with pytest.raises(ValueError, match="idempotency key and an actor"):
+        await workflow.update_status(1, "triaged", 1, "k", "")
