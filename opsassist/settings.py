@@ -104,6 +104,9 @@ class Settings(BaseSettings):
     # A model written by `opsassist triage train`; unset means rules (and the LLM) only.
     triage_model_path: Path | None = None
     triage_llm_timeout_seconds: float = 30.0
+    # How often a worker looks for a newer active model in PostgreSQL (triage_models); the
+    # model file above, when set, pins the model instead.
+    triage_model_poll_seconds: float = Field(default=10.0, gt=0)
     # -- webhooks (issue 3)
     # The secret configured on the GitHub webhook; empty: /webhooks/github refuses everything.
     github_webhook_secret: str = ""

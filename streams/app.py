@@ -134,17 +134,24 @@ def create_app(settings: Settings, endpoints: Endpoints) -> faust.App:
         state["commit"] = IngestStage(
             "commit", sink, send_dead_letters, after_write=changelogs, sanitizer=sanitizer
         )
+        ticket_triage = TicketTriage.from_settings(settings, llm=llm, pool=pool)
+        state["model_watcher"] = ticket_triage.model_watcher()
+        if state["model_watcher"] is not None:
+            await state["model_watcher"].refresh()
         state["ticket"] = IngestStage(
-            "ticket",
-            sink,
-            send_dead_letters,
-            before_write=TicketTriage.from_settings(settings, llm=llm),
-            sanitizer=sanitizer,
+            "ticket", sink, send_dead_letters, before_write=ticket_triage, sanitizer=sanitizer
         )
         state["ready"].set()
 
     app.task(open_database)
     state["ready"] = asyncio.Event()
+
+    async def refresh_triage_model() -> None:
+        # A newer active model in PostgreSQL replaces the triage model without a restart.
+        if state["ready"].is_set() and state["model_watcher"] is not None:
+            await state["model_watcher"].refresh()
+
+    app.timer(interval=settings.triage_model_poll_seconds)(refresh_triage_model)
 
     def make_agent(kind: EventKind, topic_name: str) -> None:
         topic = app.topic(topic_name, schema=RawSchema())

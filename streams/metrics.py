@@ -76,6 +76,11 @@ TRIAGE_ABSTENTIONS = Counter(
     "opsassist_triage_abstentions_total",
     "Tickets triage abstained on (marked needs-triage for a person).",
 )
+TRIAGE_MODEL_LOADS = Counter(
+    "opsassist_triage_model_loads_total",
+    "Triage models the worker loaded from PostgreSQL (loaded) or could not load (failed).",
+    ["outcome"],
+)
 AFTER_WRITE_FAILURES = Counter(
     "opsassist_after_write_failures_total",
     "Batches whose after-write stage (derived data such as changelogs) failed; ingestion went on.",

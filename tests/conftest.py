@@ -186,6 +186,7 @@ def settings_env(settings: Settings) -> dict[str, str]:
         "worker_batch_size",
         "worker_batch_seconds",
         "api_port",
+        "triage_model_poll_seconds",
     ):
         env[f"OPSASSIST_{name.upper()}"] = str(getattr(settings, name))
     # and whatever a test set itself (``worker_process(privacy_pseudonym_key=...)``)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import sys
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import orjson
 import typer
@@ -14,9 +16,16 @@ from rich.console import Console
 from opsassist.settings import get_settings
 
 if TYPE_CHECKING:  # scikit-learn takes seconds to import: only the triage commands pay for it
+    import asyncpg
+
+    from store.triage_models import TrainingTicket
     from streams.triage import EvaluationReport, Ticket, TrainingExample, Triage, TriageConfig
 
-app = typer.Typer(help="Ticket triage: classify, train a model, evaluate.", no_args_is_help=True)
+T = TypeVar("T")
+
+app = typer.Typer(
+    help="Ticket triage: classify, train and store models, evaluate.", no_args_is_help=True
+)
 console = Console(stderr=True)
 
 ConfigOption = Annotated[
@@ -141,27 +150,156 @@ def training_examples(records: list[dict[str, Any]], config: TriageConfig) -> li
     return examples
 
 
+def _database_url() -> str:
+    from opsassist.commands.services import endpoints_or_exit
+
+    return endpoints_or_exit(get_settings()).database_url
+
+
+def _with_connection(action: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
+    import asyncpg
+
+    url = _database_url()
+
+    async def run() -> T:
+        conn = await asyncpg.connect(url)
+        try:
+            return await action(conn)
+        finally:
+            await conn.close()
+
+    try:
+        return asyncio.run(run())
+    except asyncpg.UndefinedTableError:
+        raise _fail("the triage tables are missing; run `opsassist migrate`") from None
+    except (OSError, asyncpg.PostgresError) as exc:
+        raise _fail(f"database: {exc}") from None
+
+
+def stored_training_examples(
+    rows: list[TrainingTicket], config: TriageConfig
+) -> tuple[list[TrainingExample], dict[str, int]]:
+    """Examples from stored tickets: corrections, then source labels, then resolved tickets."""
+    from streams.triage import StoredTicket, Ticket, training_examples_from_tickets
+
+    return training_examples_from_tickets(
+        (
+            StoredTicket(
+                ticket=Ticket(
+                    title=row.title,
+                    body=row.body,
+                    labels=row.labels,
+                    source=row.source_system,
+                    id=row.external_id,
+                ),
+                category=row.category,
+                corrected=row.corrected,
+                resolved=row.resolved,
+            )
+            for row in rows
+        ),
+        config,
+    )
+
+
 @app.command()
 def train(
-    file: Annotated[Path, typer.Argument(help="Labelled CSV or JSONL: title, body, label.")],
-    out: Annotated[Path, typer.Option(help="Where to write the model bytes.")],
+    file: Annotated[
+        Path | None,
+        typer.Argument(
+            help="Labelled CSV or JSONL: title, body, label. Without it: the tickets stored in "
+            "PostgreSQL (corrected by people, labelled at the source, or resolved)."
+        ),
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(help="Write the model to this file; without it the model is stored in "
+                     "PostgreSQL as the newest active one, which workers load."),
+    ] = None,
     config: ConfigOption = None,
-) -> None:
-    """Train a model from labelled tickets and write it to a file."""
+) -> None:  # fmt: skip
+    """Train a model from labelled tickets (a file, or the tickets stored in PostgreSQL) and
+    store it in PostgreSQL (workers swap it in without a restart) or write it to a file."""
+    from store.triage_models import save_model, training_tickets
     from streams.triage import TriageError, train_model
 
     triage_config = _config(config)
+    trained_on: dict[str, Any]
+    if file is not None:
+        try:
+            examples = training_examples(_read_training_file(file), triage_config)
+        except (OSError, orjson.JSONDecodeError) as exc:
+            raise _fail(str(exc)) from None
+        trained_on = {"file": file.name}
+    else:
+        rows = _with_connection(training_tickets)
+        examples, origins = stored_training_examples(rows, triage_config)
+        trained_on = dict(origins)
     try:
-        examples = training_examples(_read_training_file(file), triage_config)
         model = train_model(examples)
-    except (TriageError, OSError, orjson.JSONDecodeError) as exc:
-        raise _fail(str(exc)) from None
-    out.write_bytes(model.to_bytes())
+    except TriageError as exc:
+        raise _fail(f"{exc} ({len(examples)} examples)") from None
     meta = model.meta
+    trained_on |= {"examples": meta["examples"], "class_counts": meta["class_counts"]}
+    metrics = {"inner_cv_macro_f1": meta["inner_cv_macro_f1"], "c": meta["c"]}
+    if out is not None:
+        out.write_bytes(model.to_bytes())
+        where = str(out)
+    else:
+
+        async def store(conn: asyncpg.Connection) -> int:
+            return await save_model(
+                conn,
+                version=model.version,
+                model=model.to_bytes(),
+                trained_on=trained_on,
+                metrics=metrics,
+                created_by="cli:opsassist triage train",
+            )
+
+        _with_connection(store)
+        where = "PostgreSQL (active)"
     console.print(
-        f"model {model.version}: {meta['examples']} examples {meta['class_counts']}, "
-        f"C={meta['c']}, inner-CV macro-F1 {meta['inner_cv_macro_f1']} -> {out}"
+        f"model {model.version}: {trained_on}, C={meta['c']}, "
+        f"inner-CV macro-F1 {meta['inner_cv_macro_f1']} -> {where}"
     )
+    typer.echo(model.version)
+
+
+@app.command()
+def models(
+    limit: Annotated[int, typer.Option(min=1, help="How many, newest first.")] = 20,
+) -> None:
+    """The models stored in PostgreSQL, newest first; workers use the newest active one."""
+    from store.triage_models import list_models
+
+    for stored in _with_connection(lambda conn: list_models(conn, limit)):
+        state = "active" if stored.active else "inactive"
+        typer.echo(
+            f"{stored.version}\t{state}\t{stored.created_at:%Y-%m-%d %H:%M:%S%z}\t"
+            f"{stored.created_by}\t{orjson.dumps(stored.trained_on).decode()}\t"
+            f"{orjson.dumps(stored.metrics).decode()}"
+        )
+
+
+def _set_active(version: str, active: bool) -> None:
+    from store.triage_models import set_model_active
+
+    if not _with_connection(lambda conn: set_model_active(conn, version, active)):
+        raise _fail(f"no stored model has version {version!r}")
+    console.print(f"model {version} {'activated' if active else 'deactivated'}")
+
+
+@app.command()
+def activate(version: Annotated[str, typer.Argument(help="A version from `models`.")]) -> None:
+    """Make a stored model active again (workers use the newest active one)."""
+    _set_active(version, True)
+
+
+@app.command()
+def deactivate(version: Annotated[str, typer.Argument(help="A version from `models`.")]) -> None:
+    """Stop using a stored model; deactivating the newest rolls workers back to the previous."""
+    _set_active(version, False)
 
 
 def _print_report(report: EvaluationReport) -> None:

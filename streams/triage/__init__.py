@@ -21,10 +21,13 @@ from streams.triage._corrections import (
     OVERRIDE_FIELDS,
     Override,
     OverrideField,
+    StoredTicket,
     apply_override,
     build_training_set,
     make_override,
     override_counts,
+    training_examples_from_tickets,
+    with_human_fields,
 )
 from streams.triage._evaluation import (
     EvaluationReport,
@@ -32,6 +35,7 @@ from streams.triage._evaluation import (
     LabelledRow,
     RepoScore,
     cross_validate_per_repo,
+    cross_validate_pooled,
     evaluate_per_repo,
     read_labelled_csv,
 )
@@ -95,6 +99,7 @@ __all__ = [
     "SlaPolicy",
     "SlaState",
     "Status",
+    "StoredTicket",
     "Ticket",
     "TrainingExample",
     "Triage",
@@ -111,6 +116,7 @@ __all__ = [
     "build_training_set",
     "check_transition",
     "cross_validate_per_repo",
+    "cross_validate_pooled",
     "evaluate_per_repo",
     "load_config",
     "make_override",
@@ -123,4 +129,6 @@ __all__ = [
     "sla_state",
     "ticket_from_payload",
     "train_model",
+    "training_examples_from_tickets",
+    "with_human_fields",
 ]

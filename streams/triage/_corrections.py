@@ -112,3 +112,75 @@ def build_training_set(
         for ticket_id, label in sorted(labels.items())
         if ticket_id in tickets
     ]
+
+
+def with_human_fields(triage: Triage, owned: Mapping[str, str], config: TriageConfig) -> Triage:
+    """``triage`` (a machine's decision) with the fields a person set (``owned``: field ->
+    value, for category, priority and team) put back, and what follows from them: a person's
+    category ends abstention and routes to that category's team and priority, unless a rule
+    (or the person) set those on their own."""
+    unknown = set(owned) - set(OVERRIDE_FIELDS)
+    if unknown:
+        raise InvalidOverride(f"cannot own {sorted(unknown)}; fields: {OVERRIDE_FIELDS}")
+    result = triage
+    category_id = owned.get("category")
+    if category_id is not None:
+        # A category since removed from the taxonomy stays as the person set it, unrouted.
+        known = category_id in config.category_ids
+        default = config.category(category_id) if known else None
+        result = replace(
+            result,
+            category=category_id,
+            suggested_category=category_id,
+            confidence=1.0,
+            needs_triage=False,
+            layer="human",
+            explanation=Explanation(summary=f"category {category_id} set by a person"),
+            priority=result.priority
+            if result.priority_rule or default is None
+            else default.priority,
+            team=result.team if result.team_rule or default is None else default.team,
+        )
+    if "priority" in owned:
+        result = replace(result, priority=owned["priority"], priority_rule=None)
+    if "team" in owned:
+        result = replace(result, team=owned["team"], team_rule=None)
+    return result
+
+
+@dataclass(frozen=True, slots=True)
+class StoredTicket:
+    """A stored ticket as training sees it: its text, its current category, whether a person
+    corrected that category, and whether it was resolved (or closed)."""
+
+    ticket: Ticket
+    category: str | None
+    corrected: bool
+    resolved: bool
+
+
+def training_examples_from_tickets(
+    stored: Iterable[StoredTicket], config: TriageConfig
+) -> tuple[list[TrainingExample], dict[str, int]]:
+    """Training examples from stored tickets, and how many came from each origin.
+
+    A ticket's label is, in this order of trust: its category as a person corrected it
+    (``corrections``); a source label that names one class of the taxonomy (``labelled``); the
+    category of a resolved ticket nobody corrected (``resolved``: accepted by being worked on).
+    Other tickets are left out, and so are labels outside the taxonomy."""
+    examples: list[TrainingExample] = []
+    origins: Counter[str] = Counter()
+    for item in stored:
+        label: str | None = None
+        if item.corrected and item.category in config.category_ids:
+            label, origin = item.category, "corrections"
+        else:
+            named = {config.normalize_label(raw) for raw in item.ticket.labels} - {None}
+            if len(named) == 1:
+                label, origin = named.pop(), "labelled"
+            elif item.resolved and item.category in config.category_ids:
+                label, origin = item.category, "resolved"
+        if label is not None:
+            examples.append(TrainingExample(item.ticket, label))
+            origins[origin] += 1
+    return examples, {k: origins[k] for k in ("corrections", "labelled", "resolved")}

@@ -172,3 +172,31 @@ def cross_validate_per_repo(
         n_train = len(examples) * (folds - 1) // folds
         scores[repo] = _score(repo, truth, predicted, n_train, tuple(fold_scores))
     return EvaluationReport(scores)
+
+
+def cross_validate_pooled(
+    rows: Iterable[LabelledRow], folds: int = 5, seed: int = 0, spec: ModelSpec | None = None
+) -> EvaluationReport:
+    """:func:`cross_validate_per_repo` with the same folds, except that each repository's model
+    also learns from every other repository's rows (never from the repository's own test
+    fold): one model for all of a deployment's tickets, as ``opsassist triage train`` makes
+    it, scored per repository."""
+    by_repo = _by_repo(rows)
+    scores = {}
+    for repo, examples in by_repo.items():
+        others = [e for other, rest in by_repo.items() if other != repo for e in rest]
+        labels = np.asarray([e.label for e in examples])
+        splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
+        truth: list[str] = []
+        predicted: list[str] = []
+        fold_scores = []
+        for train_idx, test_idx in splitter.split(np.zeros(len(examples)), labels):
+            train = [examples[i] for i in train_idx] + others
+            fold_pred = _predict(train, [examples[i] for i in test_idx], spec)
+            fold_truth = [examples[i].label for i in test_idx]
+            fold_scores.append(float(f1_score(fold_truth, fold_pred, average="macro")))
+            truth += fold_truth
+            predicted += fold_pred
+        n_train = len(examples) * (folds - 1) // folds + len(others)
+        scores[repo] = _score(repo, truth, predicted, n_train, tuple(fold_scores))
+    return EvaluationReport(scores)

@@ -11,6 +11,7 @@ from streams.triage import (
     LabelledRow,
     ModelSpec,
     cross_validate_per_repo,
+    cross_validate_pooled,
     evaluate_per_repo,
     read_labelled_csv,
 )
@@ -55,6 +56,18 @@ def test_cross_validation_predicts_every_row_once_and_averages_folds() -> None:
         assert score.macro_f1 == pytest.approx(sum(score.fold_macro_f1) / 5)
     as_dict = report.to_dict()
     assert set(as_dict) == {"per_repo", "mean_macro_f1"}
+
+
+def test_pooled_cross_validation_adds_the_other_repos_never_the_test_fold() -> None:
+    rows = _rows("a/a") + _rows("b/b")
+    pooled = cross_validate_pooled(rows, folds=5, spec=FAST)
+    alone = cross_validate_per_repo(rows, folds=5, spec=FAST)
+    for repo, score in pooled.per_repo.items():
+        assert score.n_train == alone.per_repo[repo].n_train + len(EXAMPLES)
+        assert sum(map(sum, score.confusion)) == len(EXAMPLES)  # its own rows, once each
+        assert len(score.fold_macro_f1) == 5
+    # b/b is a copy of a/a: with it, every test row of a/a was seen in training
+    assert pooled.per_repo["a/a"].macro_f1 == 1.0
 
 
 def test_csv_rows_round_trip_and_missing_columns_are_named(tmp_path: Path) -> None:
