@@ -7,17 +7,19 @@
 -- changed id), and every trigger is ENABLE ALWAYS so that session_replication_role cannot
 -- silence it.
 --
--- Every table with the 0001 triggers when this runs is converted; a table created later joins
+-- Every table with the 0001 triggers when this runs is converted (keeping the WHEN condition of
+-- a table that versions only some updates, as log_templates does); a table created later joins
 -- with one call in its own migration:
---     SELECT history_track('<table>', '<table>_changes', '<fk column>');
+--     SELECT history_track('<table>', '<table>_changes', '<fk column>'[, '<update condition>']);
 -- (the table needs id, version, row_updated_at, changed_by; the changes table the columns of
 -- ticket_changes: fk, version, changed_at, changed_by, change_kind, delta, event_id).
 
 -- The tables whose history is kept, for store/history.py to find them by name.
 CREATE TABLE history_entities (
-    entity   regclass PRIMARY KEY,
-    changes  regclass NOT NULL,
-    fk       name NOT NULL
+    entity       regclass PRIMARY KEY,
+    changes      regclass NOT NULL,
+    fk           name NOT NULL,
+    update_when  text           -- an UPDATE makes a version only when this holds (NULL: always)
 );
 
 -- The fold of deltas: the state at version v is the merge of deltas 1..v (used to fill `state`
@@ -118,7 +120,8 @@ BEGIN
               HINT = 'Change the entity row; its history follows.';
 END $$;
 
-CREATE FUNCTION history_track(entity regclass, changes regclass, fk name) RETURNS void
+CREATE FUNCTION history_track(entity regclass, changes regclass, fk name,
+                              update_when text DEFAULT NULL) RETURNS void
 LANGUAGE plpgsql AS $$
 DECLARE
     trig record;
@@ -179,11 +182,26 @@ BEGIN
     EXECUTE format('CREATE INDEX IF NOT EXISTS %I ON %s (%I, changed_at) WHERE version = 1',
                    changes_name || '_born', changes, fk);
 
-    EXECUTE format('CREATE TRIGGER history_stamp BEFORE INSERT OR UPDATE ON %s '
-                   'FOR EACH ROW EXECUTE FUNCTION history_stamp_version()', entity);
-    EXECUTE format('CREATE TRIGGER history_record AFTER INSERT OR UPDATE OR DELETE ON %s '
-                   'FOR EACH ROW EXECUTE FUNCTION history_record_change(%L, %L)',
-                   entity, changes::text, fk);
+    IF update_when IS NULL THEN
+        EXECUTE format('CREATE TRIGGER history_stamp BEFORE INSERT OR UPDATE ON %s '
+                       'FOR EACH ROW EXECUTE FUNCTION history_stamp_version()', entity);
+        EXECUTE format('CREATE TRIGGER history_record AFTER INSERT OR UPDATE OR DELETE ON %s '
+                       'FOR EACH ROW EXECUTE FUNCTION history_record_change(%L, %L)',
+                       entity, changes::text, fk);
+    ELSE
+        -- The table's owner chose to version only some updates (counters bumped every batch
+        -- are not history); inserts and deletes always are.
+        EXECUTE format('CREATE TRIGGER history_stamp BEFORE INSERT ON %s '
+                       'FOR EACH ROW EXECUTE FUNCTION history_stamp_version()', entity);
+        EXECUTE format('CREATE TRIGGER history_stamp_update BEFORE UPDATE ON %s FOR EACH ROW '
+                       'WHEN (%s) EXECUTE FUNCTION history_stamp_version()', entity, update_when);
+        EXECUTE format('CREATE TRIGGER history_record AFTER INSERT OR DELETE ON %s '
+                       'FOR EACH ROW EXECUTE FUNCTION history_record_change(%L, %L)',
+                       entity, changes::text, fk);
+        EXECUTE format('CREATE TRIGGER history_record_update AFTER UPDATE ON %s FOR EACH ROW '
+                       'WHEN (%s) EXECUTE FUNCTION history_record_change(%L, %L)',
+                       entity, update_when, changes::text, fk);
+    END IF;
     EXECUTE format('CREATE TRIGGER history_no_truncate BEFORE TRUNCATE ON %s '
                    'FOR EACH STATEMENT EXECUTE FUNCTION history_refuse()', entity);
     EXECUTE format('CREATE TRIGGER history_append_only BEFORE INSERT OR UPDATE OR DELETE ON %s '
@@ -191,19 +209,23 @@ BEGIN
     EXECUTE format('CREATE TRIGGER history_no_truncate BEFORE TRUNCATE ON %s '
                    'FOR EACH STATEMENT EXECUTE FUNCTION history_refuse()', changes);
     -- ALWAYS: also with session_replication_role = replica (pg_restore, logical replication).
-    EXECUTE format('ALTER TABLE %s ENABLE ALWAYS TRIGGER history_stamp, '
-                   'ENABLE ALWAYS TRIGGER history_record, ENABLE ALWAYS TRIGGER history_no_truncate',
-                   entity);
-    EXECUTE format('ALTER TABLE %s ENABLE ALWAYS TRIGGER history_append_only, '
-                   'ENABLE ALWAYS TRIGGER history_no_truncate', changes);
+    FOR trig IN
+        SELECT tgrelid::regclass AS rel, tgname FROM pg_trigger
+        WHERE tgrelid IN (entity, changes) AND NOT tgisinternal AND tgname LIKE 'history\_%'
+    LOOP
+        EXECUTE format('ALTER TABLE %s ENABLE ALWAYS TRIGGER %I', trig.rel, trig.tgname);
+    END LOOP;
 
-    INSERT INTO history_entities AS h (entity, changes, fk)
-    VALUES (history_track.entity, history_track.changes, history_track.fk)
-    ON CONFLICT ON CONSTRAINT history_entities_pkey DO UPDATE SET changes = excluded.changes, fk = excluded.fk;
+    INSERT INTO history_entities AS h (entity, changes, fk, update_when)
+    VALUES (history_track.entity, history_track.changes, history_track.fk,
+            history_track.update_when)
+    ON CONFLICT ON CONSTRAINT history_entities_pkey DO UPDATE
+    SET changes = excluded.changes, fk = excluded.fk, update_when = excluded.update_when;
 END $$;
 
 -- Every table that has the 0001 triggers now (tickets, changelog_releases, and those of other
--- migrations numbered before this one) is converted.
+-- migrations numbered before this one) is converted, with the WHEN condition its update trigger
+-- had, if any.
 DO $$
 DECLARE
     tracked record;
@@ -211,11 +233,14 @@ BEGIN
     FOR tracked IN
         SELECT tgrelid::regclass AS entity,
                split_part(encode(tgargs, 'escape'), '\000', 1) AS changes,
-               split_part(encode(tgargs, 'escape'), '\000', 2) AS fk
+               split_part(encode(tgargs, 'escape'), '\000', 2) AS fk,
+               max(substring(pg_get_triggerdef(oid) FROM ' WHEN \((.*)\) EXECUTE FUNCTION ')) AS update_when
         FROM pg_trigger
         WHERE tgfoid = 'history_record_change'::regproc AND NOT tgisinternal
+        GROUP BY 1, 2, 3
         ORDER BY 1
     LOOP
-        PERFORM history_track(tracked.entity, tracked.changes::regclass, tracked.fk::name);
+        PERFORM history_track(tracked.entity, tracked.changes::regclass, tracked.fk::name,
+                              tracked.update_when);
     END LOOP;
 END $$;

@@ -16,7 +16,7 @@ import orjson
 import pytest
 
 from infra.postgres import DB_USER
-from store.history import Actor, set_actor
+from store.history import Actor, FieldChange, as_of, set_actor, versions
 from store.migrations import load_migrations, migrate
 
 pytestmark = pytest.mark.integration
@@ -226,43 +226,50 @@ def test_history_cannot_be_rewritten_or_skipped_even_by_the_superuser(database_u
 def test_every_tracked_table_is_guarded_and_registered(database_url: str) -> None:
     """A table with history triggers that history_track did not set up would miss deletes, the
     guards and the as-of indexes: every one in the schema must be registered and complete."""
+    assert_all_tracked_tables_complete(database_url)
 
-    async def body(conn: asyncpg.Connection) -> None:
-        with_triggers = {
-            r["rel"]
-            for r in await conn.fetch(
-                "SELECT DISTINCT tgrelid::regclass::text AS rel FROM pg_trigger "
-                "WHERE tgfoid = 'history_record_change'::regproc"
-            )
-        }
+
+INSERT, DELETE, UPDATE = 4, 8, 16  # pg_trigger.tgtype bits
+
+
+def assert_all_tracked_tables_complete(url: str) -> set[str]:
+    """Every table with history triggers is registered, versioned and recorded on insert,
+    update and delete, guarded against TRUNCATE, its history append-only, all ALWAYS."""
+
+    async def body(conn: asyncpg.Connection) -> set[str]:
+        rows = await conn.fetch(
+            "SELECT tgrelid::regclass::text AS rel, tgname, tgenabled, tgtype,"
+            " tgfoid::regproc::text AS function FROM pg_trigger WHERE NOT tgisinternal"
+        )
         registered = {
             r["entity"]: r["changes"]
             for r in await conn.fetch(
                 "SELECT entity::text AS entity, changes::text AS changes FROM history_entities"
             )
         }
-        assert with_triggers == set(registered)
-        assert {"tickets", "changelog_releases"} <= with_triggers
-        triggers = {
-            (r["rel"], r["tgname"]): (r["tgenabled"], r["tgtype"])
-            for r in await conn.fetch(
-                "SELECT tgrelid::regclass::text AS rel, tgname, tgenabled, tgtype FROM pg_trigger "
-                "WHERE NOT tgisinternal AND tgname LIKE 'history_%'"
-            )
-        }
-        for entity, changes_table in registered.items():
-            for rel, name in [
-                (entity, "history_stamp"),
-                (entity, "history_record"),
-                (entity, "history_no_truncate"),
-                (changes_table, "history_append_only"),
-                (changes_table, "history_no_truncate"),
-            ]:
-                assert triggers.get((rel, name), (b"", 0))[0] == b"A", f"{rel}.{name} not ALWAYS"
-            # the record trigger fires on INSERT (4), DELETE (8) and UPDATE (16)
-            assert triggers[(entity, "history_record")][1] & (4 | 8 | 16) == 4 | 8 | 16
+        recorded = {r["rel"] for r in rows if r["function"] == "history_record_change"}
+        assert recorded == set(registered)
 
-    run(database_url, body)
+        def events(rel: str, function: str) -> int:
+            found = 0
+            for r in rows:
+                if r["rel"] == rel and r["function"] == function:
+                    assert r["tgenabled"] == b"A", f"{rel}.{r['tgname']} is not ENABLE ALWAYS"
+                    found |= r["tgtype"]
+                    if function == "history_refuse" and rel in registered:
+                        assert r["tgtype"] & 32, f"{rel}.{r['tgname']} is not on TRUNCATE"
+            return found
+
+        for entity, changes_table in registered.items():
+            assert events(entity, "history_record_change") & 28 == INSERT | DELETE | UPDATE
+            assert events(entity, "history_stamp_version") & 28 == INSERT | UPDATE
+            assert events(entity, "history_refuse") & 32, f"{entity}: TRUNCATE not refused"
+            guarded = events(changes_table, "history_refuse")
+            assert guarded & 60 == INSERT | DELETE | UPDATE | 32, f"{changes_table} not guarded"
+        return set(registered)
+
+    result: set[str] = run(url, body)
+    return result
 
 
 def test_a_role_with_only_dml_rights_cannot_switch_history_off(database_url: str) -> None:
@@ -355,3 +362,105 @@ def test_history_rows_written_before_0009_get_their_state_by_folding_deltas(
         return [c["state"] for c in await changes(conn, snapshots[0]["id"])]
 
     assert run(empty_database_url, states) == snapshots
+
+
+GADGETS = """
+CREATE TABLE gadgets (
+    id bigserial PRIMARY KEY, name text NOT NULL, status text NOT NULL, hits bigint NOT NULL,
+    changed_by text NOT NULL DEFAULT 'unknown', version integer NOT NULL DEFAULT 1,
+    row_updated_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE TABLE gadget_changes (
+    gadget_id bigint NOT NULL, version integer NOT NULL,
+    changed_at timestamptz NOT NULL DEFAULT now(), changed_by text NOT NULL,
+    change_kind text NOT NULL, delta jsonb NOT NULL, event_id text,
+    PRIMARY KEY (gadget_id, version)
+);
+"""
+# As log_templates (issue 6) does it: counters bumped every batch make no version.
+GADGET_TRIGGERS_0001_STYLE = """
+CREATE TRIGGER gadgets_stamp_insert BEFORE INSERT ON gadgets
+    FOR EACH ROW EXECUTE FUNCTION history_stamp_version();
+CREATE TRIGGER gadgets_stamp_update BEFORE UPDATE ON gadgets FOR EACH ROW
+    WHEN (OLD.status IS DISTINCT FROM NEW.status OR OLD.name IS DISTINCT FROM NEW.name)
+    EXECUTE FUNCTION history_stamp_version();
+CREATE TRIGGER gadgets_record_insert AFTER INSERT ON gadgets
+    FOR EACH ROW EXECUTE FUNCTION history_record_change('gadget_changes', 'gadget_id');
+CREATE TRIGGER gadgets_record_update AFTER UPDATE ON gadgets FOR EACH ROW
+    WHEN (OLD.status IS DISTINCT FROM NEW.status OR OLD.name IS DISTINCT FROM NEW.name)
+    EXECUTE FUNCTION history_record_change('gadget_changes', 'gadget_id');
+"""
+
+
+async def gadget_versions(conn: asyncpg.Connection) -> list[tuple[int, str, dict[str, Any]]]:
+    rows = await conn.fetch("SELECT version, change_kind, delta::text FROM gadget_changes "
+                            "ORDER BY gadget_id, version")  # fmt: skip
+    return [(r["version"], r["change_kind"], orjson.loads(r["delta"])) for r in rows]
+
+
+def test_a_table_that_versions_only_some_updates_keeps_its_condition_through_0009(
+    empty_database_url: str,
+) -> None:
+    """A table made with the 0001 triggers and a WHEN condition before 0009 (log_templates
+    does this) keeps the condition: counter updates make no version, the rest does, and deletes
+    are now recorded too."""
+    migrations = load_migrations()
+    asyncio.run(migrate(empty_database_url, [m for m in migrations if m.version < 9]))
+
+    async def before(conn: asyncpg.Connection) -> int:
+        await conn.execute(GADGETS + GADGET_TRIGGERS_0001_STYLE)
+        gadget: int = await conn.fetchval(
+            "INSERT INTO gadgets (name, status, hits) VALUES ('g', 'new', 0) RETURNING id"
+        )
+        await conn.execute("UPDATE gadgets SET hits = hits + 1 WHERE id = $1", gadget)
+        await conn.execute("UPDATE gadgets SET status = 'used' WHERE id = $1", gadget)
+        return gadget
+
+    gadget = run(empty_database_url, before)
+    asyncio.run(migrate(empty_database_url, migrations))
+
+    async def after(conn: asyncpg.Connection) -> None:
+        assert await conn.fetchval(
+            "SELECT update_when FROM history_entities WHERE entity = 'gadgets'::regclass"
+        )
+        await conn.execute("UPDATE gadgets SET hits = hits + 5 WHERE id = $1", gadget)
+        await conn.execute("UPDATE gadgets SET name = 'g2' WHERE id = $1", gadget)
+        await conn.execute("DELETE FROM gadgets WHERE id = $1", gadget)
+        assert [(v, kind) for v, kind, _ in await gadget_versions(conn)] == [
+            (1, "insert"), (2, "update"), (3, "update"), (4, "delete"),
+        ]  # fmt: skip
+        states = [
+            orjson.loads(r["state"]) if r["state"] else None
+            for r in await conn.fetch("SELECT state::text FROM gadget_changes ORDER BY version")
+        ]
+        # v2 was backfilled from the deltas: the unversioned hits bump is not in any delta
+        assert [(s["status"], s["name"], s["hits"]) for s in states[:3]] == [
+            ("new", "g", 0), ("used", "g", 0), ("used", "g2", 6),
+        ]  # fmt: skip
+        assert states[3] is None
+
+    run(empty_database_url, after)
+    assert "gadgets" in assert_all_tracked_tables_complete(empty_database_url)
+
+
+def test_a_table_created_after_0009_joins_with_history_track(database_url: str) -> None:
+    async def body(conn: asyncpg.Connection) -> None:
+        await conn.execute(GADGETS)
+        await conn.execute("SELECT history_track('gadgets', 'gadget_changes', 'gadget_id')")
+        gadget = await conn.fetchval(
+            "INSERT INTO gadgets (name, status, hits) VALUES ('g', 'new', 0) RETURNING id"
+        )
+        await conn.execute("UPDATE gadgets SET hits = 1 WHERE id = $1", gadget)
+        await conn.execute("DELETE FROM gadgets WHERE id = $1", gadget)
+        assert [(v, kind, delta.get("hits")) for v, kind, delta in await gadget_versions(conn)] == [
+            (1, "insert", 0), (2, "update", 1), (3, "delete", None),
+        ]  # fmt: skip
+        assert await _refused(conn, "DELETE FROM gadget_changes") == "42501"
+        assert await _refused(conn, "TRUNCATE gadgets") == "42501"
+        found = await as_of(conn, "gadgets", gadget, datetime.now(UTC))
+        assert found is None  # deleted
+        history = await versions(conn, "gadgets", gadget)
+        assert history[1].diff == {"hits": FieldChange(0, 1)}
+
+    run(database_url, body)
+    assert "gadgets" in assert_all_tracked_tables_complete(database_url)
