@@ -10,6 +10,7 @@ nothing here can skip it. What this module offers, generic over the tracked tabl
 
 - :func:`set_actor`: who or what makes the transaction's changes (user, agent, model, prompt);
 - :func:`as_of`: one entity as it was at a time, or None if it did not exist then;
+  :func:`as_of_many` the same for many ids in one query (a GraphQL data loader's batch);
 - :func:`versions`: its versions, oldest first, each with who changed it and the field diffs;
 - :func:`list_as_of`: a page of the entities that existed at a time, filtered on their state then.
 
@@ -21,7 +22,7 @@ rows as PostgreSQL's ``to_jsonb`` renders them: timestamps are ISO 8601 strings.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -47,6 +48,16 @@ _AS_OF = """
 SELECT version, changed_at, changed_by, state::text AS state FROM {changes}
 WHERE {fk} = $1 AND changed_at <= $2
 ORDER BY changed_at DESC, version DESC LIMIT 1
+"""
+_AS_OF_MANY = """
+SELECT i.id, v.version, v.changed_at, v.changed_by, v.state::text AS state
+FROM unnest($1::bigint[]) AS i(id)
+CROSS JOIN LATERAL (
+    SELECT c.version, c.changed_at, c.changed_by, c.state FROM {changes} c
+    WHERE c.{fk} = i.id AND c.changed_at <= $2
+    ORDER BY c.changed_at DESC, c.version DESC LIMIT 1
+) v
+WHERE v.state IS NOT NULL
 """
 _VERSIONS = """
 SELECT version, changed_at, change_kind, changed_by, model, prompt_version, db_user,
@@ -205,6 +216,29 @@ async def as_of(
         changed_by=row["changed_by"],
         state=_json(row["state"]),
     )
+
+
+async def as_of_many(
+    conn: asyncpg.Connection, entity: str, entity_ids: Sequence[int], at: datetime
+) -> dict[int, EntityState]:
+    """:func:`as_of` for many ids in one query: id -> state at ``at``, for the ids that existed
+    then (the others are absent)."""
+    tracked = await _tracked(conn, entity)
+    rows = await conn.fetch(
+        _AS_OF_MANY.format(changes=tracked.changes, fk=tracked.fk),
+        sorted(set(entity_ids)),
+        _aware(at),
+    )
+    return {
+        row["id"]: EntityState(
+            id=row["id"],
+            version=row["version"],
+            changed_at=row["changed_at"],
+            changed_by=row["changed_by"],
+            state=_json(row["state"]),
+        )
+        for row in rows
+    }
 
 
 def _diff(

@@ -21,6 +21,7 @@ from store.history import (
     FieldChange,
     UnknownEntity,
     as_of,
+    as_of_many,
     list_as_of,
     set_actor,
     tracked_entities,
@@ -116,6 +117,11 @@ def test_as_of_is_exactly_the_row_as_it_was_at_every_time(database_url: str) -> 
         assert await as_of(conn, "tickets", b, first_of_b - timedelta(microseconds=1)) is None
         assert await as_of(conn, "tickets", a, datetime.now(UTC)) is None  # deleted
         assert await as_of(conn, "tickets", 10_000, datetime.now(UTC)) is None  # never existed
+        # many at once: the same answers, absent where the single lookup says None
+        for probe in line.probes():
+            many = await as_of_many(conn, "tickets", [a, b, 10_000], probe)
+            expected = {t: s for t in (a, b) if (s := line.state(t, probe)) is not None}
+            assert {t: e.state for t, e in many.items()} == expected
 
     run(database_url, body)
 
