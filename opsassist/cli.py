@@ -8,6 +8,7 @@ from rich.console import Console
 from opsassist.commands import (
     apikey,
     changelog,
+    history,
     infra,
     llm,
     logs,
@@ -29,6 +30,7 @@ app.add_typer(produce.app, name="produce")
 app.add_typer(llm.app, name="llm")
 app.add_typer(triage.app, name="triage")
 app.add_typer(apikey.app, name="apikey")
+app.add_typer(history.app, name="history")
 app.command()(services.migrate)
 app.command()(services.worker)
 app.command()(services.api)
