@@ -14,7 +14,7 @@ from opsassist.memory import tune_garbage_collector
 from opsassist.settings import Settings, get_settings
 from opsassist.structured_logging import configure_logging
 from store.errors import SchemaMismatch
-from store.migrations import check_schema
+from store.migrations import PHASES, BatchProgress, check_schema
 from store.migrations import migrate as apply_migrations
 from streams.changelog import InvalidConfig
 from streams.changelog import load_config as load_changelog_config
@@ -34,16 +34,42 @@ def endpoints_or_exit(settings: Settings) -> Endpoints:
         raise typer.Exit(1) from None
 
 
-def migrate() -> None:
-    """Apply the pending database migrations (each in its own transaction)."""
+def migrate(
+    phase: str = typer.Option(
+        "contract",
+        help="Apply pending migrations of this phase and the phases before it: 'expand' and "
+        "'migrate' are safe while the previous app version runs; 'contract' (everything) is "
+        "refused while it is still connected.",
+    ),
+    batch_size: int = typer.Option(
+        1000, min=1, help="Rows per transaction in batched (backfill) migrations."
+    ),
+) -> None:
+    """Apply the pending database migrations (each in its own transaction, backfills in
+    resumable batches); see docs/schema-evolution.md."""
+    if phase not in PHASES:
+        console.print(f"[red]error:[/] --phase must be one of {', '.join(PHASES)}, got {phase!r}")
+        raise typer.Exit(2)
     endpoints = endpoints_or_exit(get_settings())
+
+    def progress(step: BatchProgress) -> None:
+        share = step.rows_scanned / step.rows_total if step.rows_total else 1.0
+        console.print(
+            f"{step.migration.label}: {step.rows_scanned}/{step.rows_total} rows "
+            f"({share:.0%}), {step.rows_changed} changed"
+        )
+
     try:
-        applied = asyncio.run(apply_migrations(endpoints.database_url))
+        applied = asyncio.run(
+            apply_migrations(
+                endpoints.database_url, phase=phase, batch_size=batch_size, progress=progress
+            )
+        )
     except SchemaMismatch as exc:
         console.print(f"[red]error:[/] {exc}")
         raise typer.Exit(1) from None
     for m in applied:
-        console.print(f"applied {m.version:04d}_{m.name} ({m.phase})")
+        console.print(f"applied {m.label} ({m.phase})")
     console.print(
         "Schema is up to date." if not applied else f"{len(applied)} migration(s) applied."
     )

@@ -11,7 +11,7 @@ import orjson
 import pytest
 
 from opsassist.producer import produce_events
-from schemas import TicketEvent, TicketPayloadV1
+from schemas import TicketEvent, TicketPayloadV2
 from tests.conftest import wait_for
 from tests.integration.events import T0, count_rows, fetch
 
@@ -22,8 +22,8 @@ def ticket(external_id: str, title: str, body: str = "", source: str = "jira",
            minutes: int = 0) -> TicketEvent:  # fmt: skip
     updated = T0 + timedelta(minutes=minutes)
     return TicketEvent(
-        id=f"{external_id}-{minutes}", schema_version=1, source="test", occurred_at=updated,
-        payload=TicketPayloadV1(external_id=external_id, source_system=source, title=title,
+        id=f"{external_id}-{minutes}", schema_version=2, source="test", occurred_at=updated,
+        payload=TicketPayloadV2(external_id=external_id, source_system=source, title=title,
                                 body=body, status="open", created_at=T0, updated_at=updated),
     )  # fmt: skip
 
