@@ -13,6 +13,7 @@ from opsassist.commands import (
     logs,
     produce,
     redact,
+    replay,
     services,
     triage,
 )
@@ -29,6 +30,7 @@ app.add_typer(produce.app, name="produce")
 app.add_typer(llm.app, name="llm")
 app.add_typer(triage.app, name="triage")
 app.add_typer(apikey.app, name="apikey")
+app.add_typer(replay.app, name="replay")
 app.command()(services.migrate)
 app.command()(services.worker)
 app.command()(services.api)
