@@ -12,10 +12,11 @@ SELECT count(*) FROM tickets WHERE id > coalesce($1::text::bigint, 0);
 WITH batch AS (
     SELECT id FROM tickets WHERE id > coalesce($1::text::bigint, 0) ORDER BY id LIMIT $2
 ), changed AS (
+    -- `= ANY (ARRAY(...))`: an index scan on the primary key whatever the statistics say
     UPDATE tickets t
     SET reporter_id = t.reporter, changed_by = 'migration:0011_ticket_reporter_id_backfill'
-    FROM batch b
-    WHERE t.id = b.id AND t.reporter_id IS NULL AND t.reporter IS NOT NULL
+    WHERE t.id = ANY (ARRAY(SELECT id FROM batch))
+      AND t.reporter_id IS NULL AND t.reporter IS NOT NULL
     RETURNING t.id
 )
 SELECT (SELECT max(id) FROM batch) AS last_key, (SELECT count(*) FROM batch) AS scanned,

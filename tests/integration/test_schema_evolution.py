@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import subprocess
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -14,11 +15,13 @@ import asyncpg
 import orjson
 import pytest
 
+from opsassist.settings import Settings
 from schemas import TicketEvent, TicketPayloadV2
 from store.errors import SchemaMismatch
 from store.migrations import BatchProgress, check_schema, load_migrations, migrate
 from store.pool import create_pool
 from store.sink import EventSink, Origin, ticket_row
+from tests.conftest import run_cli
 
 pytestmark = pytest.mark.integration
 
@@ -215,3 +218,51 @@ def test_the_contract_step_refuses_while_a_ticket_was_not_backfilled(
             await conn.close()
 
     asyncio.run(run())
+
+
+def test_opsassist_migrate_goes_phase_by_phase_with_progress_and_names_what_blocks_contract(
+    settings: Settings, empty_database_url: str
+) -> None:
+    local = settings.model_copy(update={"database_url": empty_database_url})
+    everything = load_migrations()
+
+    async def legacy_tickets() -> None:
+        await migrate(empty_database_url, [m for m in everything if m.version < 10])
+        conn = await asyncpg.connect(empty_database_url)
+        try:
+            for n, key in enumerate(("OPS-1", "OPS-2", "OPS-3")):
+                await old_app_write(conn, key, f"{key.lower()}@example.com", n)
+        finally:
+            await conn.close()
+
+    asyncio.run(legacy_tickets())
+    expand = run_cli(local, "migrate", "--phase", "expand")
+    assert expand.returncode == 0, expand.stderr
+    assert "applied 0010_ticket_reporter_id_expand (expand)" in expand.stderr
+    assert "0011" not in expand.stderr
+
+    backfill = run_cli(local, "migrate", "--phase", "migrate", "--batch-size", "2")
+    assert backfill.returncode == 0, backfill.stderr
+    assert "0011_ticket_reporter_id_backfill: 2/3 rows (67%), 2 changed" in backfill.stderr
+    assert "0011_ticket_reporter_id_backfill: 3/3 rows (100%), 3 changed" in backfill.stderr
+    assert "applied 0011_ticket_reporter_id_backfill (migrate)" in backfill.stderr
+    assert "0012" not in backfill.stderr
+
+    async def with_old_app_connected() -> subprocess.CompletedProcess[str]:
+        old_app = await asyncpg.connect(
+            empty_database_url, server_settings={"application_name": "opsassist"}
+        )
+        try:
+            return await asyncio.to_thread(run_cli, local, "migrate")
+        finally:
+            await old_app.close()
+
+    blocked = asyncio.run(with_old_app_connected())
+    assert blocked.returncode == 1
+    assert "0012_ticket_reporter_id_contract is a contract migration" in blocked.stderr
+    assert "1 session(s)" in blocked.stderr
+
+    contract = run_cli(local, "migrate", "--phase", "contract")
+    assert contract.returncode == 0, contract.stderr
+    assert "applied 0012_ticket_reporter_id_contract (contract)" in contract.stderr
+    assert run_cli(local, "migrate").stderr.strip().endswith("Schema is up to date.")

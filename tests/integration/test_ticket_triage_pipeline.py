@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
+from pathlib import Path
 
 import orjson
 import pytest
@@ -98,3 +99,44 @@ def test_tickets_are_triaged_on_write_and_retriaged_on_update(settings, worker_p
     metrics = worker.metrics()
     assert 'opsassist_triage_decisions_total{layer="rule"} 3.0' in metrics
     assert "opsassist_triage_abstentions_total 1.0" in metrics
+
+
+def test_the_worker_takes_v1_and_v2_ticket_events_alike(settings, worker_process) -> None:  # type: ignore[no-untyped-def]
+    """A producer still on ticket events v1 (``reporter``) and one on v2 (``reporter_id``):
+    both land with the reporter in ``tickets.reporter_id``, and ``ticket_events`` keeps each
+    payload as the worker read it (upcast: v2)."""
+    from aiokafka import AIOKafkaProducer
+
+    fixtures = Path(__file__).parents[1] / "fixtures" / "events"
+    worker = worker_process()
+    worker.start()
+
+    async def send() -> None:
+        producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap_servers)
+        await producer.start()
+        try:
+            for name in ("ticket.v1.json", "ticket.v2.json"):
+                raw = (fixtures / name).read_bytes()
+                version = str(orjson.loads(raw)["schema_version"]).encode()
+                await producer.send_and_wait(
+                    settings.topic_tickets, raw, key=name.encode(),
+                    headers=[("schema-version", version)],
+                )  # fmt: skip
+        finally:
+            await producer.stop()
+
+    asyncio.run(send())
+    wait_for(lambda: count_rows(settings, "tickets") >= 2, 60, "both tickets")
+    stored = asyncio.run(
+        fetch(
+            settings.database_url,
+            "SELECT t.external_id, t.reporter_id, e.schema_version, e.payload "
+            "FROM tickets t JOIN ticket_events e ON e.event_id = t.last_event_id",
+        )
+    )
+    by_key = {r["external_id"]: r for r in stored}
+    assert by_key["OPS-101"]["reporter_id"] == "grace@example.com"  # sent as v1 `reporter`
+    assert by_key["OPS-102"]["reporter_id"] == "5b10ac8d82e05b22cc7d4ef5"
+    for row in stored:
+        assert row["schema_version"] == 2
+        assert "reporter" not in orjson.loads(row["payload"])
