@@ -269,17 +269,22 @@ async def migrate(
     database_url: str,
     migrations: list[Migration] | None = None,
     *,
-    phase: str = "contract",
+    phase: str | None = None,
     batch_size: int = 1000,
     progress: Progress | None = None,
+    on_blocked: Callable[[Migration, str], None] | None = None,
 ) -> list[Migration]:
-    """Apply the pending migrations of ``phase`` and the phases before it, in version order;
-    return those applied. Safe to run concurrently (an advisory lock serializes migrators).
+    """Apply pending migrations in version order; return those applied. Safe to run
+    concurrently (an advisory lock serializes migrators).
 
-    ``phase="migrate"`` is the deploy step: it leaves contract migrations pending, which a later
-    ``phase="contract"`` (the default) applies once no older app version is connected.
+    ``phase`` applies the pending migrations of that phase and the phases before it:
+    ``"migrate"`` is the deploy step and leaves contract migrations pending; ``"contract"``
+    applies them too and raises :class:`SchemaMismatch` while an older app version is
+    connected. Without ``phase``, everything is applied except contract migrations that an
+    older app version still blocks: those stay pending and ``on_blocked`` hears why, so that a
+    plain ``opsassist migrate`` during a rollout never fails the rollout.
     """
-    if phase not in PHASES:
+    if phase is not None and phase not in PHASES:
         raise ValueError(f"phase must be one of {PHASES}, got {phase!r}")
     migrations = load_migrations() if migrations is None else migrations
     conn = await asyncpg.connect(
@@ -289,10 +294,21 @@ async def migrate(
         await conn.execute("SELECT pg_advisory_lock($1)", _LOCK_KEY)
         await conn.execute(_CREATE_TABLE)
         state = await _state(conn, migrations)
-        chosen = [m for m in state.pending if PHASES.index(m.phase) <= PHASES.index(phase)]
+        last = PHASES.index(phase or "contract")
+        chosen = [m for m in state.pending if PHASES.index(m.phase) <= last]
+        blocked: set[int] = set()
         for migration in chosen:
-            if migration.phase == "contract":
+            if migration.phase != "contract":
+                continue
+            try:
                 await _refuse_contract_while_older_apps_run(conn, migration)
+            except SchemaMismatch as exc:
+                if phase is not None:
+                    raise
+                blocked.add(migration.version)
+                if on_blocked is not None:
+                    on_blocked(migration, str(exc))
+        chosen = [m for m in chosen if m.version not in blocked]
         for migration in chosen:
             if migration.batch_sql is not None:
                 await _apply_batched(conn, migration, batch_size, progress)

@@ -14,7 +14,7 @@ from opsassist.memory import tune_garbage_collector
 from opsassist.settings import Settings, get_settings
 from opsassist.structured_logging import configure_logging
 from store.errors import SchemaMismatch
-from store.migrations import PHASES, BatchProgress, check_schema
+from store.migrations import PHASES, BatchProgress, Migration, check_schema
 from store.migrations import migrate as apply_migrations
 from streams.changelog import InvalidConfig
 from streams.changelog import load_config as load_changelog_config
@@ -35,11 +35,12 @@ def endpoints_or_exit(settings: Settings) -> Endpoints:
 
 
 def migrate(
-    phase: str = typer.Option(
-        "contract",
-        help="Apply pending migrations of this phase and the phases before it: 'expand' and "
-        "'migrate' are safe while the previous app version runs; 'contract' (everything) is "
-        "refused while it is still connected.",
+    phase: str | None = typer.Option(
+        None,
+        help="Apply only pending migrations of this phase and the phases before it: 'expand' "
+        "and 'migrate' are safe while the previous app version runs; 'contract' fails while it "
+        "is still connected. Without it: everything, except contract steps an older app "
+        "version still blocks (left pending, with a warning).",
     ),
     batch_size: int = typer.Option(
         1000, min=1, help="Rows per transaction in batched (backfill) migrations."
@@ -47,7 +48,7 @@ def migrate(
 ) -> None:
     """Apply the pending database migrations (each in its own transaction, backfills in
     resumable batches); see docs/schema-evolution.md."""
-    if phase not in PHASES:
+    if phase is not None and phase not in PHASES:
         console.print(f"[red]error:[/] --phase must be one of {', '.join(PHASES)}, got {phase!r}")
         raise typer.Exit(2)
     endpoints = endpoints_or_exit(get_settings())
@@ -59,10 +60,20 @@ def migrate(
             f"({share:.0%}), {step.rows_changed} changed"
         )
 
+    left: list[Migration] = []
+
+    def blocked(migration: Migration, reason: str) -> None:
+        left.append(migration)
+        console.print(f"[yellow]left pending:[/] {reason}")
+
     try:
         applied = asyncio.run(
             apply_migrations(
-                endpoints.database_url, phase=phase, batch_size=batch_size, progress=progress
+                endpoints.database_url,
+                phase=phase,
+                batch_size=batch_size,
+                progress=progress,
+                on_blocked=blocked,
             )
         )
     except SchemaMismatch as exc:
@@ -70,9 +81,14 @@ def migrate(
         raise typer.Exit(1) from None
     for m in applied:
         console.print(f"applied {m.label} ({m.phase})")
-    console.print(
-        "Schema is up to date." if not applied else f"{len(applied)} migration(s) applied."
-    )
+    done = f"{len(applied)} migration(s) applied." if applied else "Nothing to apply."
+    pending = f" {len(left)} contract migration(s) left pending." if left else ""
+    if applied or left:
+        console.print(done + pending)
+    else:
+        console.print(
+            f"Nothing to apply up to the {phase} phase." if phase else "Schema is up to date."
+        )
 
 
 async def _preflight(settings: Settings, endpoints: Endpoints) -> None:

@@ -157,7 +157,12 @@ def test_the_reporter_rename_rolls_out_while_both_app_versions_run(
                 )
                 try:
                     with pytest.raises(SchemaMismatch, match="'opsassist' from"):
-                        await migrate(url)
+                        await migrate(url, phase="contract")
+                    # without a phase it applies what is safe and leaves the contract pending
+                    heard: list[str] = []
+                    assert await migrate(url, on_blocked=lambda m, why: heard.append(why)) == []
+                    assert len(heard) == 1
+                    assert "0012_ticket_reporter_id_contract is a contract migration" in heard[0]
                 finally:
                     await old_app.close()
                 older = await asyncpg.connect(
@@ -248,19 +253,24 @@ def test_opsassist_migrate_goes_phase_by_phase_with_progress_and_names_what_bloc
     assert "applied 0011_ticket_reporter_id_backfill (migrate)" in backfill.stderr
     assert "0012" not in backfill.stderr
 
-    async def with_old_app_connected() -> subprocess.CompletedProcess[str]:
+    async def with_old_app_connected(*args: str) -> subprocess.CompletedProcess[str]:
         old_app = await asyncpg.connect(
             empty_database_url, server_settings={"application_name": "opsassist"}
         )
         try:
-            return await asyncio.to_thread(run_cli, local, "migrate")
+            return await asyncio.to_thread(run_cli, local, *args)
         finally:
             await old_app.close()
 
-    blocked = asyncio.run(with_old_app_connected())
+    blocked = asyncio.run(with_old_app_connected("migrate", "--phase", "contract"))
     assert blocked.returncode == 1
     assert "0012_ticket_reporter_id_contract is a contract migration" in blocked.stderr
     assert "1 session(s)" in blocked.stderr
+    # a plain `opsassist migrate` (a deploy job) does not fail the rollout: it leaves it pending
+    plain = asyncio.run(with_old_app_connected("migrate"))
+    assert plain.returncode == 0, plain.stderr
+    assert "left pending: 0012_ticket_reporter_id_contract is a contract migration" in plain.stderr
+    assert "Nothing to apply. 1 contract migration(s) left pending." in plain.stderr
 
     contract = run_cli(local, "migrate", "--phase", "contract")
     assert contract.returncode == 0, contract.stderr
