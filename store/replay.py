@@ -78,11 +78,11 @@ WHERE ($1::timestamptz IS NULL OR occurred_at >= $1)
 ORDER BY occurred_at, event_id
 """
 _COMMIT_REPOS = f"""
-SELECT DISTINCT repo FROM commits
+SELECT repo, count(*) AS commits FROM commits
 WHERE ($1::timestamptz IS NULL OR committed_at >= $1)
   AND ($2::timestamptz IS NULL OR committed_at < $2)
   AND {_IN_OFFSETS}
-ORDER BY repo
+GROUP BY repo
 """
 
 
@@ -116,9 +116,10 @@ async def stored_ticket_events(
 
 async def stored_commit_repositories(
     conn: asyncpg.Connection, replay_range: ReplayRange, topic: str
-) -> list[str]:
-    """The repositories with a stored commit in the range."""
-    return [r["repo"] for r in await conn.fetch(_COMMIT_REPOS, *replay_range._params(topic))]
+) -> dict[str, int]:
+    """Repository -> how many of its stored commits are in the range."""
+    rows = await conn.fetch(_COMMIT_REPOS, *replay_range._params(topic))
+    return {r["repo"]: r["commits"] for r in rows}
 
 
 async def stored_ticket_event_ids(conn: asyncpg.Connection, ids: Sequence[str]) -> set[str]:

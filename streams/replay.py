@@ -24,14 +24,22 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Generic, Literal, TypeVar
 
 import asyncpg
 import orjson
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
-from schemas import LATEST_VERSION, AnyEvent, CommitEvent, InvalidEvent, TicketEvent, decode_event
+from schemas import (
+    LATEST_VERSION,
+    AnyEvent,
+    CommitEvent,
+    Envelope,
+    InvalidEvent,
+    TicketEvent,
+    decode_event,
+)
 from schemas.registry import upcast
 from store.replay import (
     ReplayRange,
@@ -104,10 +112,17 @@ class ReplayReport:
         }
 
 
-@dataclass(frozen=True, slots=True)
-class ReplayedEvent:
-    event: AnyEvent
+E = TypeVar("E", bound=Envelope)
+
+
+@dataclass(frozen=True)  # no slots: a slotted dataclass breaks Generic's super() (3.11)
+class ReplayedEvent(Generic[E]):
+    event: E
     origin: Origin
+
+
+def _only(items: Sequence[ReplayedEvent[AnyEvent]], kind: type[E]) -> list[ReplayedEvent[E]]:
+    return [ReplayedEvent(i.event, i.origin) for i in items if isinstance(i.event, kind)]
 
 
 # -- reading ------------------------------------------------------------------------------------
@@ -157,13 +172,13 @@ async def _partitions(bootstrap: str, topic: str) -> list[TopicPartition]:
 
 async def read_kafka(
     bootstrap: str, topic: str, kind: ReplayKind, replay_range: ReplayRange
-) -> tuple[list[ReplayedEvent], int]:
+) -> tuple[list[ReplayedEvent[AnyEvent]], int]:
     """The decoded events of the range on the raw topic, and how many records did not decode.
     Reads each partition from the range's start to its end as it was when the replay began."""
     consumer = AIOKafkaConsumer(
         bootstrap_servers=bootstrap, enable_auto_commit=False, auto_offset_reset="earliest"
     )
-    events: list[ReplayedEvent] = []
+    events: list[ReplayedEvent[AnyEvent]] = []
     invalid = 0
     try:
         partitions = await _partitions(bootstrap, topic)
@@ -210,7 +225,7 @@ async def read_kafka(
     return events, invalid
 
 
-def _stored_ticket_event(row: asyncpg.Record) -> ReplayedEvent:
+def _stored_ticket_event(row: asyncpg.Record) -> ReplayedEvent[TicketEvent]:
     """A ``ticket_events`` row as the event it was, upcast to the newest version."""
     stored = row["payload"]
     payload = upcast("ticket", row["schema_version"], orjson.loads(stored))
@@ -278,7 +293,8 @@ class Replayer:
         report = ReplayReport("ticket", source, self._processing, self._dry_run)
         if source == "kafka":
             assert bootstrap is not None
-            events, report.invalid = await read_kafka(bootstrap, topic, "ticket", replay_range)
+            read, report.invalid = await read_kafka(bootstrap, topic, "ticket", replay_range)
+            events = _only(read, TicketEvent)
         else:
             async with self._pool.acquire() as conn:
                 rows = await stored_ticket_events(conn, replay_range, topic)
@@ -288,7 +304,9 @@ class Replayer:
             await self._ticket_batch(events[start : start + self._batch_size], report)
         return report
 
-    async def _ticket_batch(self, batch: list[ReplayedEvent], report: ReplayReport) -> None:
+    async def _ticket_batch(
+        self, batch: list[ReplayedEvent[TicketEvent]], report: ReplayReport
+    ) -> None:
         assert self._triage is not None
         triage = self._triage
         by_id = {item.event.id: item for item in batch}
@@ -298,9 +316,9 @@ class Replayer:
         if missing and not self._dry_run:
             # events the store never got: ingested as the worker would, with this triage
             fresh = [by_id[i] for i in sorted(missing)]
-            fields = await triage([item.event for item in fresh])  # type: ignore[misc]
+            fields = await triage([item.event for item in fresh])
             rows = [
-                ticket_row(item.event, item.origin, f)  # type: ignore[arg-type]
+                ticket_row(item.event, item.origin, f)
                 for item, f in zip(fresh, fields, strict=True)
             ]
             await EventSink(self._pool, changed_by=self._changed_by).write_tickets(rows)
@@ -310,7 +328,7 @@ class Replayer:
             report.superseded += len(by_id) - len(current)
             report.entities_examined += len(current)
             events = [by_id[t.event_id].event for t in current]
-            decided = await triage(events)  # type: ignore[arg-type]
+            decided = await triage(events)
             updates = [
                 TriageUpdate(ticket, _triage_values(fields))
                 for ticket, fields in zip(current, decided, strict=True)
@@ -328,22 +346,23 @@ class Replayer:
         report = ReplayReport("commit", source, self._processing, self._dry_run)
         if source == "kafka":
             assert bootstrap is not None
-            events, report.invalid = await read_kafka(bootstrap, topic, "commit", replay_range)
-            report.events_read = len(events)
-            commits = [item for item in events if isinstance(item.event, CommitEvent)]
-            keys = [(c.event.payload.repo, c.event.payload.sha) for c in commits]  # type: ignore[union-attr]
+            read, report.invalid = await read_kafka(bootstrap, topic, "commit", replay_range)
+            commits = _only(read, CommitEvent)
+            report.events_read = len(commits)
+            keys = [(c.event.payload.repo, c.event.payload.sha) for c in commits]
             async with self._pool.acquire() as conn:
                 stored = await stored_commit_keys(conn, keys)
             missing = [c for c, key in zip(commits, keys, strict=True) if key not in stored]
             report.not_stored = len(missing)
             if missing and not self._dry_run:
-                rows = [commit_row(c.event, c.origin) for c in missing]  # type: ignore[arg-type]
+                rows = [commit_row(c.event, c.origin) for c in missing]
                 await EventSink(self._pool, changed_by=self._changed_by).write_commits(rows)
             repos = sorted({key[0] for key in keys})
         else:
             async with self._pool.acquire() as conn:
-                repos = await stored_commit_repositories(conn, replay_range, topic)
-            report.events_read = len(repos)
+                counted = await stored_commit_repositories(conn, replay_range, topic)
+            repos = sorted(counted)
+            report.events_read = sum(counted.values())
         changelog = self._changelog
         for repo in repos:
 

@@ -279,6 +279,7 @@ def test_a_changelog_replay_versions_changed_releases_once_and_a_dry_run_writes_
     args = ("commits", "--since", "2026-11-20T00:00:00Z", "--changelog-config", str(config))
 
     dry = replay(settings, *args, "--source", "store", "--dry-run")
+    assert dry["events_read"] == 3  # commits in the range
     assert dry["entities_examined"] == 1
     assert dry["entities_changed"] == 1
     assert {d["entity"] for d in dry["diffs"]} == {
