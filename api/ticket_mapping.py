@@ -1,5 +1,5 @@
 """Ticket webhooks as plain functions: Jira, Zendesk and a generic JSON mapped to the ticket
-event (``TicketPayloadV1``). The mapping is documented in docs/webhooks.md.
+event (``TicketPayloadV2``). The mapping is documented in docs/webhooks.md.
 
 Each function returns the ticket event, or None when the delivery is one we deliberately ignore
 (a Jira comment or deletion, a Zendesk event that is not about a ticket); it raises
@@ -15,7 +15,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from schemas import TicketEvent, TicketPayloadV1
+from schemas import LATEST_VERSION, TicketEvent, TicketPayloadV2
+from schemas.registry import upcast
 
 _ID_NAMESPACE = uuid.UUID("6f707361-0003-4000-8000-000000000002")
 JIRA_EVENTS = ("jira:issue_created", "jira:issue_updated")
@@ -52,9 +53,9 @@ def _person(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
-def _payload(**fields: Any) -> TicketPayloadV1:
+def _payload(**fields: Any) -> TicketPayloadV2:
     try:
-        return TicketPayloadV1.model_validate(fields)
+        return TicketPayloadV2.model_validate(fields)
     except ValidationError as exc:
         errors = exc.errors(include_url=False)
         described = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in errors[:5])
@@ -62,14 +63,14 @@ def _payload(**fields: Any) -> TicketPayloadV1:
 
 
 def ticket_event(
-    payload: TicketPayloadV1, source: str, received_at: datetime, trace_id: str | None
+    payload: TicketPayloadV2, source: str, received_at: datetime, trace_id: str | None
 ) -> TicketEvent:
     """The envelope around a ticket state; the id is derived from the ticket and its
     ``updated_at``, so the same state delivered twice is one event."""
     name = "\x00".join((payload.source_system, payload.external_id, payload.updated_at.isoformat()))
     return TicketEvent(
         id=f"ticket:{uuid.uuid5(_ID_NAMESPACE, name)}",
-        schema_version=1,
+        schema_version=LATEST_VERSION["ticket"],
         source=source,
         occurred_at=payload.updated_at,
         received_at=received_at,
@@ -84,7 +85,7 @@ def _object(value: Any, what: str) -> dict[str, Any]:
     return value
 
 
-def jira_ticket(body: dict[str, Any]) -> TicketPayloadV1 | None:
+def jira_ticket(body: dict[str, Any]) -> TicketPayloadV2 | None:
     """``jira:issue_created`` / ``jira:issue_updated``; other Jira events are ignored (None)."""
     if body.get("webhookEvent") not in JIRA_EVENTS:
         return None
@@ -100,7 +101,7 @@ def jira_ticket(body: dict[str, Any]) -> TicketPayloadV1 | None:
         source_system="jira",
         title=fields.get("summary"),
         body=_text(fields.get("description")),
-        reporter=_person(fields.get("reporter")),
+        reporter_id=_person(fields.get("reporter")),
         status=status.get("name") if isinstance(status, dict) else status,
         labels=labels,
         created_at=fields.get("created"),
@@ -108,7 +109,7 @@ def jira_ticket(body: dict[str, Any]) -> TicketPayloadV1 | None:
     )
 
 
-def zendesk_ticket(body: dict[str, Any]) -> TicketPayloadV1 | None:
+def zendesk_ticket(body: dict[str, Any]) -> TicketPayloadV2 | None:
     """A Zendesk ticket event (``zen:event-type:ticket.*`` with ``detail``) or a trigger
     payload shaped like the Ticket API (``{"ticket": {...}}``); other events are ignored."""
     event_type = body.get("type")
@@ -130,7 +131,7 @@ def zendesk_ticket(body: dict[str, Any]) -> TicketPayloadV1 | None:
         source_system="zendesk",
         title=ticket.get("subject") or ticket.get("title") or ticket.get("raw_subject"),
         body=_text(ticket.get("description")),
-        reporter=_person(requester),
+        reporter_id=_person(requester),
         status=status.lower() if isinstance(status, str) else status,
         labels=[str(tag) for tag in ticket.get("tags") or [] if tag],
         created_at=ticket.get("created_at"),
@@ -138,15 +139,19 @@ def zendesk_ticket(body: dict[str, Any]) -> TicketPayloadV1 | None:
     )
 
 
-def generic_ticket(body: dict[str, Any], source: str) -> TicketPayloadV1:
-    """The ticket event's own payload fields; ``source_system`` defaults to the path's source."""
+def generic_ticket(body: dict[str, Any], source: str) -> TicketPayloadV2:
+    """The ticket event's own payload fields; ``source_system`` defaults to the path's source.
+    A body in the v1 shape (``reporter`` rather than ``reporter_id``) is upcast, so senders
+    written for v1 keep working."""
     fields = {"source_system": source, **body}
+    if "reporter" in fields and "reporter_id" not in fields:
+        fields = upcast("ticket", 1, fields)
     if fields.get("updated_at") is None:
         fields["updated_at"] = fields.get("created_at")
     return _payload(**fields)
 
 
-MAPPERS: dict[str, Callable[[dict[str, Any]], TicketPayloadV1 | None]] = {
+MAPPERS: dict[str, Callable[[dict[str, Any]], TicketPayloadV2 | None]] = {
     "jira": jira_ticket,
     "zendesk": zendesk_ticket,
 }

@@ -44,7 +44,7 @@ from store.migrations import migrate
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 STATUSES = "ARRAY['open','pending','in_progress','resolved','closed']"
 _INSERT = """
-INSERT INTO tickets (source_system, external_id, title, body, reporter, status, labels,
+INSERT INTO tickets (source_system, external_id, title, body, reporter_id, status, labels,
                      created_at, updated_at, changed_by, priority, team)
 SELECT 'bench', 'T-' || g, 'Ticket ' || g || ': checkout fails with a timeout for some users',
        repeat('The customer reports that the page stops loading after payment. ', 4),

@@ -14,6 +14,7 @@ from opsassist.commands import (
     logs,
     produce,
     redact,
+    replay,
     services,
     triage,
 )
@@ -31,6 +32,7 @@ app.add_typer(llm.app, name="llm")
 app.add_typer(triage.app, name="triage")
 app.add_typer(apikey.app, name="apikey")
 app.add_typer(history.app, name="history")
+app.add_typer(replay.app, name="replay")
 app.command()(services.migrate)
 app.command()(services.worker)
 app.command()(services.api)

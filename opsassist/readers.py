@@ -18,13 +18,14 @@ import orjson
 
 from opsassist.gitrepo import current_branch, ensure_repository, read_commits
 from schemas import (
+    LATEST_VERSION,
     CommitEvent,
     CommitPayloadV1,
     InvalidEvent,
     LogEvent,
     LogPayloadV1,
     TicketEvent,
-    TicketPayloadV1,
+    TicketPayloadV2,
     utcnow,
 )
 
@@ -142,7 +143,7 @@ _TICKET_ALIASES: dict[str, tuple[str, ...]] = {
     "external_id": ("external_id", "id", "key", "number", "ticket_id"),
     "title": ("title", "summary", "subject"),
     "body": ("body", "description", "text"),
-    "reporter": ("reporter", "author", "requester", "user"),
+    "reporter": ("reporter_id", "reporter", "author", "requester", "user"),
     "status": ("status", "state"),
     "created_at": ("created_at", "created", "opened_at"),
     "updated_at": ("updated_at", "updated", "modified_at"),
@@ -172,12 +173,12 @@ def _ticket_from_record(
     if external_id is None:
         digest = hashlib.sha256(f"{system}\x00{title}\x00{created.isoformat()}".encode())
         external_id = digest.hexdigest()[:16]
-    payload = TicketPayloadV1(
+    payload = TicketPayloadV2(
         external_id=str(external_id),
         source_system=system,
         title=str(title),
         body=str(pick("body") or ""),
-        reporter=pick("reporter") and str(pick("reporter")),
+        reporter_id=pick("reporter") and str(pick("reporter")),
         status=str(pick("status") or "open"),
         labels=labels,
         created_at=created,
@@ -187,7 +188,7 @@ def _ticket_from_record(
         id=_stable_id(
             "ticket", system, str(external_id), updated.isoformat(), payload.title, payload.body
         ),
-        schema_version=1,
+        schema_version=LATEST_VERSION["ticket"],
         source=source,
         occurred_at=updated,
         received_at=now,

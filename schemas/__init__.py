@@ -10,6 +10,7 @@ from schemas.envelope import (
     LogPayloadV1,
     TicketEvent,
     TicketPayloadV1,
+    TicketPayloadV2,
     new_event_id,
     utcnow,
 )
@@ -37,6 +38,7 @@ __all__ = [
     "LogPayloadV1",
     "TicketEvent",
     "TicketPayloadV1",
+    "TicketPayloadV2",
     "decode_event",
     "encode_event",
     "kafka_headers",

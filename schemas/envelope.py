@@ -1,4 +1,4 @@
-"""The envelope every topic carries, and the v1 payloads of logs, commits and tickets.
+"""The envelope every topic carries, and the payloads of logs, commits and tickets per version.
 
 JSON on the wire. Timestamps are ISO 8601 with an offset; naive timestamps are read as UTC.
 """
@@ -70,6 +70,22 @@ class TicketPayloadV1(_Payload):
     updated_at: UtcDatetime
 
 
+class TicketPayloadV2(_Payload):
+    """Version 2 of the ticket payload: ``reporter`` is now ``reporter_id``, the reporter's
+    identity in the source system (account id, login or address), as ``tickets.reporter_id``
+    stores it. v1 payloads are upcast by renaming the field (``schemas.registry``)."""
+
+    external_id: NonEmpty = Field(max_length=200)
+    source_system: NonEmpty = Field(max_length=100)
+    title: str = Field(max_length=10_000)
+    body: str = Field(default="", max_length=1_000_000)
+    reporter_id: str | None = Field(default=None, max_length=500)
+    status: NonEmpty = Field(max_length=100)
+    labels: list[str] = Field(default_factory=list)
+    created_at: UtcDatetime
+    updated_at: UtcDatetime
+
+
 class Envelope(BaseModel):
     """Fields common to every event; ``payload`` is validated per kind and version."""
 
@@ -98,6 +114,13 @@ class CommitEvent(Envelope):
 
 
 class TicketEvent(Envelope):
+    kind: Literal["ticket"] = "ticket"
+    payload: TicketPayloadV2  # type: ignore[assignment]
+
+
+# A ticket event as version 1 published it, kept for its JSON Schema (consumers decode it into
+# TicketEvent by upcasting). No docstring: it would change the published schema's description.
+class TicketEventV1(Envelope):
     kind: Literal["ticket"] = "ticket"
     payload: TicketPayloadV1  # type: ignore[assignment]
 

@@ -8,16 +8,15 @@ from typing import Any
 
 import orjson
 
-from schemas.registry import LATEST_VERSION, MODELS
+from schemas.registry import PUBLISHED
 
 JSON_DIR = Path(__file__).parent / "json"
 
 
 def render_schemas() -> dict[str, bytes]:
-    """File name -> content of every exported schema."""
+    """File name -> content of the schema of every published version of every kind."""
     out: dict[str, bytes] = {}
-    for kind, model in MODELS.items():
-        version = LATEST_VERSION[kind]
+    for (kind, version), model in PUBLISHED.items():
         schema: dict[str, Any] = model.model_json_schema(mode="validation")
         schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
         schema["$id"] = f"https://opsassist.dev/schemas/{kind}.v{version}.json"

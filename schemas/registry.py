@@ -13,16 +13,40 @@ from typing import Any
 import orjson
 from pydantic import ValidationError
 
-from schemas.envelope import AnyEvent, CommitEvent, EventKind, LogEvent, TicketEvent
+from schemas.envelope import (
+    AnyEvent,
+    CommitEvent,
+    Envelope,
+    EventKind,
+    LogEvent,
+    TicketEvent,
+    TicketEventV1,
+)
 from schemas.errors import InvalidEvent
 
 #: The newest schema version per kind, and the model that validates it.
-LATEST_VERSION: dict[str, int] = {"log": 1, "commit": 1, "ticket": 1}
+LATEST_VERSION: dict[str, int] = {"log": 1, "commit": 1, "ticket": 2}
 MODELS: dict[str, type[AnyEvent]] = {"log": LogEvent, "commit": CommitEvent, "ticket": TicketEvent}
+#: Every version ever published, with the model that describes it (its exported JSON Schema).
+PUBLISHED: dict[tuple[str, int], type[Envelope]] = {
+    ("log", 1): LogEvent,
+    ("commit", 1): CommitEvent,
+    ("ticket", 1): TicketEventV1,
+    ("ticket", 2): TicketEvent,
+}
 
 #: (kind, version) -> function turning a payload of that version into one of version + 1.
 Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
-UPCASTERS: dict[tuple[str, int], Upcaster] = {}
+
+
+def _ticket_v1_to_v2(payload: dict[str, Any]) -> dict[str, Any]:
+    """v2 renamed ``reporter`` to ``reporter_id``; nothing else changed."""
+    upcast = {k: v for k, v in payload.items() if k != "reporter"}
+    upcast["reporter_id"] = payload.get("reporter")
+    return upcast
+
+
+UPCASTERS: dict[tuple[str, int], Upcaster] = {("ticket", 1): _ticket_v1_to_v2}
 
 Headers = Sequence[tuple[str, bytes | None]] | Mapping[str, bytes] | None
 
@@ -83,6 +107,17 @@ def _decode_newest(raw: bytes, kind: EventKind, headers: Headers) -> AnyEvent | 
     return event
 
 
+_NEWEST_HEADER = {kind: str(version).encode() for kind, version in LATEST_VERSION.items()}
+
+
+def _may_be_newest(kind: str, headers: Headers) -> bool:
+    """False when the ``schema-version`` header names an older version: the fast path would
+    validate the whole event only to refuse it, so an upcast event skips it. The header is only
+    a hint; the body's ``schema_version`` decides on the general path."""
+    header = _header(headers, "schema-version")
+    return header is None or header == _NEWEST_HEADER[kind]
+
+
 def _schema_version(data: dict[str, Any], kind: str, headers: Headers) -> int:
     """The version the event says it has (the ``schema-version`` header stands in for a body
     without one); an error unless this code knows it."""
@@ -118,7 +153,7 @@ def decode_event(
     """
     if not raw:
         raise InvalidEvent("empty", "the message has no value")
-    if expected_kind is not None:
+    if expected_kind is not None and _may_be_newest(expected_kind, headers):
         event = _decode_newest(raw, expected_kind, headers)
         if event is not None:
             return event

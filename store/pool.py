@@ -1,8 +1,12 @@
-"""The asyncpg connection pool, with JSON codecs set once per connection."""
+"""The asyncpg connection pool. Its sessions are named after the schema this code knows
+(``opsassist/<newest migration>``), which is how a contract migration sees that an older app
+version is still connected (store/migrations.py)."""
 
 from __future__ import annotations
 
 import asyncpg
+
+from store.migrations import app_session_name
 
 
 async def create_pool(database_url: str, max_size: int = 4) -> asyncpg.Pool:
@@ -11,6 +15,6 @@ async def create_pool(database_url: str, max_size: int = 4) -> asyncpg.Pool:
         min_size=1,
         max_size=max_size,
         command_timeout=60,
-        server_settings={"application_name": "opsassist"},
+        server_settings={"application_name": app_session_name()},
     )
     return pool

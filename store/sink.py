@@ -16,7 +16,7 @@ from typing import Any
 import asyncpg
 import orjson
 
-from schemas import CommitEvent, LogEvent, TicketEvent
+from schemas import LATEST_VERSION, CommitEvent, LogEvent, TicketEvent
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,7 +151,7 @@ TICKET_COLUMNS = (
     "external_id",
     "title",
     "body",
-    "reporter",
+    "reporter_id",
     "status",
     "labels",
     "created_at",
@@ -206,7 +206,7 @@ def ticket_row(
         p.external_id,
         _text(p.title),
         _text(p.body),
-        p.reporter,
+        p.reporter_id,
         p.status,
         p.labels,
         p.created_at,
@@ -251,7 +251,7 @@ WHERE NOT (c.tags @> excluded.tags) OR (c.branch IS NULL AND excluded.branch IS 
 _STAGE_TICKETS = """
 CREATE TEMP TABLE IF NOT EXISTS _stage_tickets (
     event_id text, source_system text, external_id text, title text, body text,
-    reporter text, status text, labels text[], created_at timestamptz, updated_at timestamptz,
+    reporter_id text, status text, labels text[], created_at timestamptz, updated_at timestamptz,
     payload jsonb, source text, trace_id text, occurred_at timestamptz, received_at timestamptz,
     kafka_topic text, kafka_partition integer, kafka_offset bigint, redactions jsonb,
     category text, suggested_category text, priority text, team text,
@@ -263,11 +263,12 @@ CREATE TEMP TABLE IF NOT EXISTS _stage_tickets (
 # state unless the ticket already holds a newer one (events may arrive late).
 _MOVE_TICKETS = """
 WITH fresh AS (
-    INSERT INTO ticket_events (event_id, source_system, external_id, payload, source, trace_id,
-                               occurred_at, received_at, kafka_topic, kafka_partition, kafka_offset,
-                               redactions)
-    SELECT DISTINCT ON (event_id) event_id, source_system, external_id, payload, source, trace_id,
-           occurred_at, received_at, kafka_topic, kafka_partition, kafka_offset, redactions
+    INSERT INTO ticket_events (event_id, source_system, external_id, payload, schema_version,
+                               source, trace_id, occurred_at, received_at, kafka_topic,
+                               kafka_partition, kafka_offset, redactions)
+    SELECT DISTINCT ON (event_id) event_id, source_system, external_id, payload, $2::integer,
+           source, trace_id, occurred_at, received_at, kafka_topic, kafka_partition, kafka_offset,
+           redactions
     FROM _stage_tickets
     ON CONFLICT (event_id) DO NOTHING
     RETURNING event_id
@@ -276,17 +277,17 @@ WITH fresh AS (
     FROM _stage_tickets s JOIN fresh f USING (event_id)
     ORDER BY s.source_system, s.external_id, s.updated_at DESC, s.kafka_offset DESC
 )
-INSERT INTO tickets AS t (source_system, external_id, title, body, reporter, status, labels,
+INSERT INTO tickets AS t (source_system, external_id, title, body, reporter_id, status, labels,
                           created_at, updated_at, trace_id, last_event_id, changed_by,
                           category, suggested_category, priority, team, triage_confidence,
                           needs_triage, triage_layer, triage, sla_due_at, redactions)
-SELECT source_system, external_id, title, body, reporter, status, labels, created_at,
+SELECT source_system, external_id, title, body, reporter_id, status, labels, created_at,
        updated_at, trace_id, event_id, $1,
        category, suggested_category, priority, team, triage_confidence,
        coalesce(needs_triage, false), triage_layer, triage, sla_due_at, redactions
 FROM newest
 ON CONFLICT (source_system, external_id) DO UPDATE SET
-    title = excluded.title, body = excluded.body, reporter = excluded.reporter,
+    title = excluded.title, body = excluded.body, reporter_id = excluded.reporter_id,
     status = excluded.status, labels = excluded.labels, created_at = excluded.created_at,
     updated_at = excluded.updated_at, trace_id = excluded.trace_id,
     last_event_id = excluded.last_event_id, changed_by = excluded.changed_by,
@@ -343,5 +344,11 @@ class EventSink:
     async def write_tickets(self, rows: Sequence[tuple[Any, ...]]) -> int:
         """Record ticket events and apply the newest to each ticket; returns tickets changed."""
         return await self._stage_and_move(
-            _STAGE_TICKETS, "_stage_tickets", TICKET_COLUMNS, rows, _MOVE_TICKETS, self._changed_by
+            _STAGE_TICKETS,
+            "_stage_tickets",
+            TICKET_COLUMNS,
+            rows,
+            _MOVE_TICKETS,
+            self._changed_by,
+            LATEST_VERSION["ticket"],
         )

@@ -131,50 +131,56 @@ class ChangelogUpdater:
     async def regenerate(self, repo: str) -> int:
         """Rebuild ``repo``'s changelog; return how many releases changed (0: all as stored)."""
         async with self._pool.acquire() as conn, conn.transaction():
-            await lock_repository(conn, repo)
-            records = []
-            for row in await repository_commits(conn, repo):
-                try:
-                    records.append(commit_from_mapping(row))
-                except ChangelogError as exc:  # a stored commit the stage cannot read
-                    log.warning(
-                        "commit left out of the changelog",
-                        repo=repo,
-                        sha=row["sha"],
-                        reason=str(exc),
-                    )
-            releases = build_changelog(records, self._config)
-            contents = releases_to_json(releases)
-            stored = await stored_contents(conn, repo)
-            changed = []
-            for release, content in zip(releases, contents, strict=True):
-                tag = release.tag or UNRELEASED
-                before = stored.get(tag)
-                if before is not None and _canonical(before) == _canonical(content):
-                    continue
-                shown, polish = await self._polish(repo, release)
-                changed.append(
-                    StoredRelease(
-                        tag=tag,
-                        release_version=release.version,
-                        released_at=release.date,
-                        bump=release.bump.label,
-                        commit_count=len(release.commits),
-                        content=content,
-                        markdown=_section(shown, self._config),
-                        polish=polish,
-                    )
-                )
-            order = [release.tag or UNRELEASED for release in releases]
-            absent = sorted(set(stored) - set(order))
-            await save_releases(
-                conn, repo, changed=changed, absent=absent, order=order, changed_by=self._changed_by
-            )
+            changed, absent = await self.rebuild(conn, repo)
         if changed or absent:
             log.info(
                 "changelog regenerated",
                 repo=repo,
-                releases_changed=len(changed),
-                releases_absent=len(absent),
+                releases_changed=changed,
+                releases_absent=absent,
             )
-        return len(changed) + len(absent)
+        return changed + absent
+
+    async def rebuild(self, conn: asyncpg.Connection, repo: str) -> tuple[int, int]:
+        """Rebuild ``repo``'s changelog in the caller's transaction (a replay's dry run rolls it
+        back); return how many releases changed and how many became absent."""
+        await lock_repository(conn, repo)
+        records = []
+        for row in await repository_commits(conn, repo):
+            try:
+                records.append(commit_from_mapping(row))
+            except ChangelogError as exc:  # a stored commit the stage cannot read
+                log.warning(
+                    "commit left out of the changelog",
+                    repo=repo,
+                    sha=row["sha"],
+                    reason=str(exc),
+                )
+        releases = build_changelog(records, self._config)
+        contents = releases_to_json(releases)
+        stored = await stored_contents(conn, repo)
+        changed = []
+        for release, content in zip(releases, contents, strict=True):
+            tag = release.tag or UNRELEASED
+            before = stored.get(tag)
+            if before is not None and _canonical(before) == _canonical(content):
+                continue
+            shown, polish = await self._polish(repo, release)
+            changed.append(
+                StoredRelease(
+                    tag=tag,
+                    release_version=release.version,
+                    released_at=release.date,
+                    bump=release.bump.label,
+                    commit_count=len(release.commits),
+                    content=content,
+                    markdown=_section(shown, self._config),
+                    polish=polish,
+                )
+            )
+        order = [release.tag or UNRELEASED for release in releases]
+        absent = sorted(set(stored) - set(order))
+        await save_releases(
+            conn, repo, changed=changed, absent=absent, order=order, changed_by=self._changed_by
+        )
+        return len(changed), len(absent)

@@ -15,8 +15,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from schemas import AnyEvent, CommitEvent, LogEvent
-from schemas.envelope import CommitPayloadV1, LogPayloadV1, TicketPayloadV1
+from schemas import AnyEvent, LogEvent
+from schemas.envelope import LogPayloadV1
 from streams.enrich import Enricher
 from streams.privacy import RedactionRecord, Redactor, count_redactions
 
@@ -79,7 +79,7 @@ class EventSanitizer:
         result = self.redactor.redact_payload(p.model_dump())
         if not result.record.counts:
             return event, _NOTHING
-        model = CommitPayloadV1 if isinstance(event, CommitEvent) else TicketPayloadV1
+        model = type(p)  # the newest version of the kind: decoding upcasts
         payload = model.model_construct(**_complete(model, result.payload))
         return event.model_copy(update={"payload": payload}), result.record
 

@@ -14,7 +14,7 @@ from opsassist.memory import tune_garbage_collector
 from opsassist.settings import Settings, get_settings
 from opsassist.structured_logging import configure_logging
 from store.errors import SchemaMismatch
-from store.migrations import check_schema
+from store.migrations import PHASES, BatchProgress, Migration, check_schema
 from store.migrations import migrate as apply_migrations
 from streams.changelog import InvalidConfig
 from streams.changelog import load_config as load_changelog_config
@@ -36,19 +36,61 @@ def endpoints_or_exit(settings: Settings) -> Endpoints:
         raise typer.Exit(1) from None
 
 
-def migrate() -> None:
-    """Apply the pending database migrations (each in its own transaction)."""
+def migrate(
+    phase: str | None = typer.Option(
+        None,
+        help="Apply only pending migrations of this phase and the phases before it: 'expand' "
+        "and 'migrate' are safe while the previous app version runs; 'contract' fails while it "
+        "is still connected. Without it: everything, except contract steps an older app "
+        "version still blocks (left pending, with a warning).",
+    ),
+    batch_size: int = typer.Option(
+        1000, min=1, help="Rows per transaction in batched (backfill) migrations."
+    ),
+) -> None:
+    """Apply the pending database migrations (each in its own transaction, backfills in
+    resumable batches); see docs/schema-evolution.md."""
+    if phase is not None and phase not in PHASES:
+        console.print(f"[red]error:[/] --phase must be one of {', '.join(PHASES)}, got {phase!r}")
+        raise typer.Exit(2)
     endpoints = endpoints_or_exit(get_settings())
+
+    def progress(step: BatchProgress) -> None:
+        share = step.rows_scanned / step.rows_total if step.rows_total else 1.0
+        console.print(
+            f"{step.migration.label}: {step.rows_scanned}/{step.rows_total} rows "
+            f"({share:.0%}), {step.rows_changed} changed"
+        )
+
+    left: list[Migration] = []
+
+    def blocked(migration: Migration, reason: str) -> None:
+        left.append(migration)
+        console.print(f"[yellow]left pending:[/] {reason}")
+
     try:
-        applied = asyncio.run(apply_migrations(endpoints.database_url))
+        applied = asyncio.run(
+            apply_migrations(
+                endpoints.database_url,
+                phase=phase,
+                batch_size=batch_size,
+                progress=progress,
+                on_blocked=blocked,
+            )
+        )
     except SchemaMismatch as exc:
         console.print(f"[red]error:[/] {exc}")
         raise typer.Exit(1) from None
     for m in applied:
-        console.print(f"applied {m.version:04d}_{m.name} ({m.phase})")
-    console.print(
-        "Schema is up to date." if not applied else f"{len(applied)} migration(s) applied."
-    )
+        console.print(f"applied {m.label} ({m.phase})")
+    done = f"{len(applied)} migration(s) applied." if applied else "Nothing to apply."
+    pending = f" {len(left)} contract migration(s) left pending." if left else ""
+    if applied or left:
+        console.print(done + pending)
+    else:
+        console.print(
+            f"Nothing to apply up to the {phase} phase." if phase else "Schema is up to date."
+        )
 
 
 async def _preflight(settings: Settings, endpoints: Endpoints) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from schemas import TicketPayloadV1
+from schemas import TicketPayloadV2
 
 PRIORITIES: tuple[str, ...] = ("P1", "P2", "P3", "P4")
 
@@ -93,7 +93,7 @@ class Triage:
         }
 
 
-def ticket_from_payload(payload: TicketPayloadV1, reporter_group: str = "") -> Ticket:
+def ticket_from_payload(payload: TicketPayloadV2, reporter_group: str = "") -> Ticket:
     """The triage view of a ticket event's payload. The reporter's identity stays out: rules
     route on the reporter's group, which the caller looks up."""
     return Ticket(

@@ -19,7 +19,7 @@ from schemas import (
     LogEvent,
     LogPayloadV1,
     TicketEvent,
-    TicketPayloadV1,
+    TicketPayloadV2,
 )
 
 T0 = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
@@ -72,10 +72,10 @@ def ticket_event(
     updated = created + timedelta(minutes=version)
     return TicketEvent(
         id=f"ticket-{i}-v{version}",
-        schema_version=1,
+        schema_version=2,
         source="test",
         occurred_at=updated,
-        payload=TicketPayloadV1(
+        payload=TicketPayloadV2(
             external_id=f"OPS-{i}",
             source_system="jira",
             title=title or f"Ticket {i}",

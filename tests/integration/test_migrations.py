@@ -80,15 +80,41 @@ def test_a_migration_changed_after_it_was_applied_stops_the_app(
         asyncio.run(migrate(empty_database_url, load_migrations(tmp_path)))
 
 
-def test_a_schema_newer_than_the_code_stops_the_app(
+def test_a_schema_newer_than_the_code_stops_the_app_once_a_newer_contract_ran(
     empty_database_url: str, tmp_path: Path
 ) -> None:
     write(tmp_path, "0001_first.sql", "CREATE TABLE t1 (x int);")
-    write(tmp_path, "0002_second.sql", "CREATE TABLE t2 (x int);")
+    write(tmp_path, "0002_second.sql", "-- phase: expand\nCREATE TABLE t2 (x int);")
+    write(tmp_path, "0003_third.sql", "-- phase: migrate\nINSERT INTO t2 VALUES (1);")
     asyncio.run(migrate(empty_database_url, load_migrations(tmp_path)))
-    (tmp_path / "0002_second.sql").unlink()  # this "older app" knows only 0001
+    older = tmp_path / "older"
+    older.mkdir()
+    write(older, "0001_first.sql", "CREATE TABLE t1 (x int);")
+    # a newer app's expand and migrate steps leave a schema the older app still runs on
+    asyncio.run(_check(empty_database_url, older))
+    write(tmp_path, "0004_fourth.sql", "-- phase: contract\nDROP TABLE t1;")
+    asyncio.run(migrate(empty_database_url, load_migrations(tmp_path)))
     with pytest.raises(SchemaMismatch, match="newer than the app"):
+        asyncio.run(_check(empty_database_url, older))
+
+
+def test_an_app_runs_before_its_contract_migrations_but_not_before_its_expand_ones(
+    empty_database_url: str, tmp_path: Path
+) -> None:
+    write(tmp_path, "0001_first.sql", "CREATE TABLE t1 (x int);")
+    write(tmp_path, "0002_more.sql", "-- phase: expand\nCREATE TABLE t2 (x int);")
+    write(tmp_path, "0003_drop.sql", "-- phase: contract\nDROP TABLE t1;")
+    applied = asyncio.run(migrate(empty_database_url, load_migrations(tmp_path), phase="expand"))
+    assert [m.label for m in applied] == ["0001_first", "0002_more"]
+    asyncio.run(_check(empty_database_url, tmp_path))  # 0003 pending: fine
+    write(tmp_path, "0004_later.sql", "-- phase: expand\nCREATE TABLE t4 (x int);")
+    with pytest.raises(SchemaMismatch, match="lacks migrations 0004_later"):
         asyncio.run(_check(empty_database_url, tmp_path))
+    # --phase migrate applies the later expand step and leaves the contract step pending
+    applied = asyncio.run(migrate(empty_database_url, load_migrations(tmp_path), phase="migrate"))
+    assert [m.label for m in applied] == ["0004_later"]
+    applied = asyncio.run(migrate(empty_database_url, load_migrations(tmp_path)))
+    assert [m.label for m in applied] == ["0003_drop"]
 
 
 def test_the_worker_refuses_to_start_on_a_database_that_lacks_migrations(settings) -> None:  # type: ignore[no-untyped-def]

@@ -104,7 +104,7 @@ def test_no_personal_value_reaches_postgres_logs_or_metrics(  # type: ignore[no-
     ticket = ticket_event(1, title=f"Refund for {EMAIL}")
     ticket = ticket.model_copy(update={"payload": ticket.payload.model_copy(update={
         "body": f"Hi team,\ncard {CARD} was charged twice, call me on {PHONE}.\n"
-                f"reported by {PERSON}", "reporter": EMAIL})})  # fmt: skip
+                f"reported by {PERSON}", "reporter_id": EMAIL})})  # fmt: skip
     commit = commit_event(1)
     commit = commit.model_copy(update={"payload": commit.payload.model_copy(update={
         "author_name": PERSON, "author_email": EMAIL,

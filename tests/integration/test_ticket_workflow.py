@@ -14,7 +14,7 @@ import orjson
 import pytest
 from prometheus_client import REGISTRY
 
-from schemas import TicketEvent, TicketPayloadV1
+from schemas import TicketEvent, TicketPayloadV2
 from store.pool import create_pool
 from store.sink import EventSink, Origin, ticket_row
 from store.ticket_workflow import (
@@ -43,8 +43,8 @@ def event(external_id: str, title: str, body: str = "", *, minutes: int = 0,
     created_at = created or NOW
     updated = created_at + timedelta(minutes=minutes)
     return TicketEvent(
-        id=f"{external_id}-{minutes}", schema_version=1, source="test", occurred_at=updated,
-        payload=TicketPayloadV1(external_id=external_id, source_system="jira", title=title,
+        id=f"{external_id}-{minutes}", schema_version=2, source="test", occurred_at=updated,
+        payload=TicketPayloadV2(external_id=external_id, source_system="jira", title=title,
                                 body=body, status="open", created_at=created_at,
                                 updated_at=updated),
     )  # fmt: skip

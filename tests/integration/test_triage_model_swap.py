@@ -14,7 +14,7 @@ import pytest
 
 from opsassist.producer import produce_events
 from opsassist.settings import Settings
-from schemas import TicketEvent, TicketPayloadV1
+from schemas import TicketEvent, TicketPayloadV2
 from store.pool import create_pool
 from store.ticket_workflow import TicketWorkflow, Updated
 from streams.triage import load_config
@@ -29,8 +29,8 @@ SOURCE_LABEL = {"incident": "bug", "feature_request": "enhancement", "question":
 
 def ticket(external_id: str, title: str, body: str, labels: list[str] | None = None) -> TicketEvent:
     return TicketEvent(
-        id=f"{external_id}-0", schema_version=1, source="test", occurred_at=T0,
-        payload=TicketPayloadV1(external_id=external_id, source_system="jira", title=title,
+        id=f"{external_id}-0", schema_version=2, source="test", occurred_at=T0,
+        payload=TicketPayloadV2(external_id=external_id, source_system="jira", title=title,
                                 body=body, labels=labels or [], status="open", created_at=T0,
                                 updated_at=T0 + timedelta(seconds=1)),
     )  # fmt: skip

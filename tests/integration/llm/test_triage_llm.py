@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 import pytest
 
 from llm import LLMClient
-from schemas import TicketEvent, TicketPayloadV1
+from schemas import TicketEvent, TicketPayloadV2
 from streams.ticket_triage import TicketTriage, llm_classifier
 from streams.triage import Triager, load_config
 from tests.unit.llm.conftest import config_for
@@ -24,8 +24,8 @@ T0 = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
 
 def ticket(n: int, title: str, body: str) -> TicketEvent:
     return TicketEvent(
-        id=f"t-{n}", schema_version=1, source="test", occurred_at=T0,
-        payload=TicketPayloadV1(external_id=f"T-{n}", source_system="jira", title=title,
+        id=f"t-{n}", schema_version=2, source="test", occurred_at=T0,
+        payload=TicketPayloadV2(external_id=f"T-{n}", source_system="jira", title=title,
                                 body=body, status="open", created_at=T0, updated_at=T0),
     )  # fmt: skip
 

@@ -38,7 +38,7 @@ def test_jira_and_zendesk_payloads_produce_the_expected_ticket_events(
     assert set(events) == {"jira", "zendesk"}
     j = events["jira"].payload
     assert (j.external_id, j.title, j.status) == ("OPS-142", "Checkout returns 502", "In Progress")
-    assert j.reporter == "ana@example.com"
+    assert j.reporter_id == "ana@example.com"
     assert "priority:High" in j.labels and "checkout" in j.labels
     assert j.updated_at.isoformat() == "2026-11-20T10:05:00+00:00"
     z = events["zendesk"].payload

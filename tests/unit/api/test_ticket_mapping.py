@@ -17,7 +17,7 @@ def test_jira_issue_updated_maps_to_the_ticket_state() -> None:
     assert (p.source_system, p.external_id, p.status) == ("jira", "OPS-142", "In Progress")
     assert p.title == "Checkout returns 502"
     assert p.body.startswith("Since 09:40")
-    assert p.reporter == "ana@example.com"
+    assert p.reporter_id == "ana@example.com"
     assert p.labels == ["checkout", "gateway", "priority:High"]
     assert p.created_at.isoformat() == "2026-11-20T09:45:00+00:00"
     assert event.occurred_at == p.updated_at
@@ -60,8 +60,8 @@ def test_zendesk_ticket_event_and_trigger_payload_map_alike() -> None:
     assert from_trigger is not None
     assert (event.payload.external_id, event.payload.status) == ("5158", "open")
     assert (from_trigger.payload.external_id, from_trigger.payload.status) == ("5158", "open")
-    assert event.payload.reporter == "8447388090494"
-    assert from_trigger.payload.reporter == "r@example.com"
+    assert event.payload.reporter_id == "8447388090494"
+    assert from_trigger.payload.reporter_id == "r@example.com"
     assert event.id == from_trigger.id, "the same ticket state is the same event"
 
 
@@ -97,3 +97,12 @@ def test_payloads_that_are_not_tickets_are_refused_with_a_reason(body: Any, sour
     with pytest.raises(InvalidTicketPayload) as raised:
         map_ticket(body, source)
     assert str(raised.value)
+
+
+def test_a_generic_ticket_in_the_v1_shape_keeps_its_reporter() -> None:
+    body = {"external_id": "T-1", "title": "Printer jam", "reporter": "kim", "status": "open",
+            "created_at": "2026-11-20T10:00:00Z"}  # fmt: skip
+    event = map_ticket(body, "helpdesk")
+    assert event is not None
+    assert event.schema_version == 2
+    assert event.payload.reporter_id == "kim"

@@ -33,3 +33,32 @@ def test_badly_named_or_duplicate_migrations_are_refused(tmp_path: Path, files: 
         (tmp_path / name).write_text("SELECT 1;")
     with pytest.raises(SchemaMismatch):
         load_migrations(tmp_path)
+
+
+def test_a_batched_migration_has_a_count_and_a_batch_section(tmp_path: Path) -> None:
+    (tmp_path / "0001_fill.sql").write_text(
+        "-- phase: migrate\n-- @count\nSELECT 1;\n-- @batch\nSELECT NULL AS last_key;\n"
+    )
+    (fill,) = load_migrations(tmp_path)
+    assert (fill.count_sql, fill.batch_sql) == ("SELECT 1", "SELECT NULL AS last_key")
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "-- phase: expand\n-- @count\nSELECT 1;\n-- @batch\nSELECT 2;\n",  # not a migrate file
+        "-- phase: migrate\n-- @batch\nSELECT 2;\n",  # no count
+        "-- phase: migrate\n-- @count\nSELECT 1;\n-- @batch\nSELECT 2;\n-- @batch\nSELECT 3;\n",
+    ],
+)
+def test_a_malformed_batched_migration_is_refused(tmp_path: Path, sql: str) -> None:
+    (tmp_path / "0001_fill.sql").write_text(sql)
+    with pytest.raises(SchemaMismatch, match="batched migration"):
+        load_migrations(tmp_path)
+
+
+def test_the_reporter_rename_is_expand_migrate_contract() -> None:
+    phases = {m.version: (m.phase, m.batch_sql is not None) for m in load_migrations()}
+    assert phases[10] == ("expand", False)
+    assert phases[11] == ("migrate", True)
+    assert phases[12] == ("contract", False)

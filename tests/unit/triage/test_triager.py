@@ -142,16 +142,16 @@ async def test_an_unsure_llm_does_not_end_abstention(model: TriageModel) -> None
 def test_a_ticket_event_payload_becomes_a_triage_ticket_without_the_reporter() -> None:
     from datetime import UTC, datetime
 
-    from schemas import TicketPayloadV1
+    from schemas import TicketPayloadV2
     from streams.triage import ticket_from_payload
 
     now = datetime(2026, 11, 20, tzinfo=UTC)
-    payload = TicketPayloadV1(
+    payload = TicketPayloadV2(
         external_id="OPS-101",
         source_system="jira",
         title="Checkout fails",
         body="502s",
-        reporter="alice@example.com",
+        reporter_id="alice@example.com",
         status="open",
         labels=["payments"],
         created_at=now,
