@@ -55,9 +55,14 @@ BEGIN
 END $$;
 
 -- The history row: the delta (only the fields that changed, bookkeeping columns aside), the full
--- state after the change (NULL once deleted), and who made it. Arguments: the changes table and
--- its column that references the entity.
-CREATE OR REPLACE FUNCTION history_record_change() RETURNS trigger LANGUAGE plpgsql AS $$
+-- state after the change (NULL once deleted), and who made it. Arguments: the changes table,
+-- schema-qualified (a temporary table of the same name must not catch the history), and its
+-- column that references the entity. SECURITY DEFINER: it writes history as the tables' owner,
+-- which is how the guard below tells it from an INSERT of anyone else, and which spares the
+-- application any right on the history tables but SELECT; its search_path puts pg_temp last,
+-- as a SECURITY DEFINER function must.
+CREATE OR REPLACE FUNCTION history_record_change() RETURNS trigger LANGUAGE plpgsql
+SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     bookkeeping constant text[] := ARRAY['version', 'row_updated_at', 'changed_by', 'last_event_id'];
     actor text := nullif(current_setting('opsassist.actor', true), '');
@@ -68,7 +73,7 @@ DECLARE
         'INSERT INTO %s (%I, version, changed_at, changed_by, change_kind, delta, event_id, '
         'state, model, prompt_version, db_user, application_name, transaction_id) '
         'VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, session_user, $11, $12)',
-        TG_ARGV[0]::regclass, TG_ARGV[1]);
+        TG_ARGV[0], TG_ARGV[1]);
 BEGIN
     IF TG_OP = 'DELETE' THEN
         EXECUTE sql USING OLD.id, OLD.version + 1, greatest(now(), OLD.row_updated_at),
@@ -98,12 +103,19 @@ BEGIN
     RETURN NULL;
 END $$;
 
--- The guard: a *_changes table takes rows from its entity's trigger only (a direct INSERT is
--- at trigger depth 1 and refused), and never an UPDATE, DELETE or TRUNCATE; an entity table
--- refuses TRUNCATE, which skips row triggers.
+-- The guard: a *_changes table takes rows from history_record_change only (inside a trigger,
+-- running as that function's owner; an INSERT of anyone else is refused, also one from a
+-- trigger of the application's own temporary table), and never an UPDATE, DELETE or TRUNCATE;
+-- an entity table refuses TRUNCATE, which skips row triggers.
 CREATE FUNCTION history_refuse() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    IF TG_OP = 'INSERT' AND pg_trigger_depth() > 1 THEN
+    -- (the function of the changes table's schema; looked up without search_path, which is
+    -- pg_catalog, pg_temp inside history_record_change)
+    IF TG_OP = 'INSERT' AND pg_trigger_depth() > 1 AND current_user = (
+        SELECT pg_catalog.pg_get_userbyid(p.proowner)
+        FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_class c ON c.relnamespace = p.pronamespace
+        WHERE c.oid = TG_RELID AND p.proname = 'history_record_change'
+    ) THEN
         RETURN NEW;
     END IF;
     IF TG_OP = 'TRUNCATE' THEN
@@ -127,6 +139,9 @@ DECLARE
     trig record;
     idx record;
     changes_name name := (SELECT relname FROM pg_class WHERE oid = changes);
+    changes_qualified text := (
+        SELECT format('%I.%I', n.nspname, c.relname)
+        FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = changes);
     has_event_id boolean := EXISTS (
         SELECT 1 FROM pg_attribute
         WHERE attrelid = entity AND attname = 'last_event_id' AND NOT attisdropped);
@@ -187,7 +202,7 @@ BEGIN
                        'FOR EACH ROW EXECUTE FUNCTION history_stamp_version()', entity);
         EXECUTE format('CREATE TRIGGER history_record AFTER INSERT OR UPDATE OR DELETE ON %s '
                        'FOR EACH ROW EXECUTE FUNCTION history_record_change(%L, %L)',
-                       entity, changes::text, fk);
+                       entity, changes_qualified, fk);
     ELSE
         -- The table's owner chose to version only some updates (counters bumped every batch
         -- are not history); inserts and deletes always are.
@@ -197,10 +212,10 @@ BEGIN
                        'WHEN (%s) EXECUTE FUNCTION history_stamp_version()', entity, update_when);
         EXECUTE format('CREATE TRIGGER history_record AFTER INSERT OR DELETE ON %s '
                        'FOR EACH ROW EXECUTE FUNCTION history_record_change(%L, %L)',
-                       entity, changes::text, fk);
+                       entity, changes_qualified, fk);
         EXECUTE format('CREATE TRIGGER history_record_update AFTER UPDATE ON %s FOR EACH ROW '
                        'WHEN (%s) EXECUTE FUNCTION history_record_change(%L, %L)',
-                       entity, update_when, changes::text, fk);
+                       entity, update_when, changes_qualified, fk);
     END IF;
     EXECUTE format('CREATE TRIGGER history_no_truncate BEFORE TRUNCATE ON %s '
                    'FOR EACH STATEMENT EXECUTE FUNCTION history_refuse()', entity);

@@ -38,8 +38,12 @@ _SET_ACTOR = """
 SELECT set_config('opsassist.actor', $1, true), set_config('opsassist.model', $2, true),
        set_config('opsassist.prompt_version', $3, true)
 """
+# Schema-qualified, so that a temporary table of the same name cannot stand in for the history.
 _TRACKED = """
-SELECT changes::text AS changes, quote_ident(fk) AS fk FROM history_entities WHERE entity::text = $1
+SELECT format('%I.%I', n.nspname, c.relname) AS changes, quote_ident(h.fk) AS fk
+FROM history_entities h
+JOIN pg_class c ON c.oid = h.changes JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE h.entity::text = $1
 """
 _ENTITIES = "SELECT entity::text AS entity FROM history_entities ORDER BY 1"
 

@@ -293,8 +293,26 @@ def test_a_role_with_only_dml_rights_cannot_switch_history_off(database_url: str
 
     async def as_app(conn: asyncpg.Connection) -> dict[str, str]:
         ticket = await conn.fetchval(TICKET, "C-1", "By the app", NOW)
+        # A temporary table of the same name does not catch the history of the next update.
+        await conn.execute(
+            "CREATE TEMP TABLE ticket_changes (LIKE public.ticket_changes INCLUDING DEFAULTS)"
+        )
         await conn.execute("UPDATE tickets SET status = 'closed' WHERE id = $1", ticket)
+        assert await conn.fetchval("SELECT count(*) FROM pg_temp.ticket_changes") == 0
+        await conn.execute("DROP TABLE pg_temp.ticket_changes")
+        # Nor can a trigger of its own temporary table insert forged history.
+        await conn.execute(
+            "CREATE FUNCTION pg_temp.forge() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+            "INSERT INTO public.ticket_changes (ticket_id, version, changed_by, change_kind, delta)"
+            " VALUES (1, 77, 'user:forger', 'update', '{}'); RETURN NULL; END $$"
+        )
+        await conn.execute("CREATE TEMP TABLE bait (x int)")
+        await conn.execute(
+            "CREATE TRIGGER forge AFTER INSERT ON bait FOR EACH ROW "
+            "EXECUTE FUNCTION pg_temp.forge()"
+        )
         attempts = [
+            "INSERT INTO bait VALUES (1)",
             *REWRITES,
             "SET session_replication_role = replica",
             "ALTER TABLE tickets DISABLE TRIGGER history_record",
