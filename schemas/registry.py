@@ -164,7 +164,7 @@ def decode_event(
     if not isinstance(data, dict):
         raise InvalidEvent("invalid_json", f"an event is a JSON object, got {type(data).__name__}")
     kind = data.get("kind")
-    if kind not in MODELS:
+    if not isinstance(kind, str) or kind not in MODELS:  # a list or object is not hashable
         raise InvalidEvent("unknown_kind", f"kind must be one of {sorted(MODELS)}, got {kind!r}")
     if expected_kind is not None and kind != expected_kind:
         raise InvalidEvent(

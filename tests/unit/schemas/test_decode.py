@@ -127,3 +127,10 @@ def test_the_fast_path_and_the_general_path_agree() -> None:
     # Without an expected kind, decode_event takes the general path only.
     data = raw(log_dict(trace_id=TRACE))
     assert decode_event(data, "log") == decode_event(data, None)
+
+
+@pytest.mark.parametrize("kind", [["log"], {"log": 1}, 7, None])
+def test_a_kind_that_is_not_a_string_is_an_unknown_kind_not_a_crash(kind: object) -> None:
+    # found by the webhook fuzz test: a list here used to raise TypeError (unhashable)
+    assert reason(raw(log_dict(kind=kind)), None) == "unknown_kind"
+    assert reason(raw(log_dict(kind=kind)), "log") == "unknown_kind"
