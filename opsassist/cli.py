@@ -8,6 +8,7 @@ from rich.console import Console
 from opsassist.commands import (
     apikey,
     changelog,
+    graphql,
     infra,
     llm,
     logs,
@@ -29,6 +30,8 @@ app.add_typer(produce.app, name="produce")
 app.add_typer(llm.app, name="llm")
 app.add_typer(triage.app, name="triage")
 app.add_typer(apikey.app, name="apikey")
+app.add_typer(graphql.users_app, name="users")
+app.add_typer(graphql.graphql_app, name="graphql")
 app.command()(services.migrate)
 app.command()(services.worker)
 app.command()(services.api)

@@ -1,0 +1,106 @@
+"""Live updates (graphql-transport-ws): ticket changes, fed by PostgreSQL LISTEN/NOTIFY.
+
+The trigger of migration 0013 notifies ``opsassist_ticket_changes`` with the ticket id and
+version of each change, whoever wrote it (the worker, another API process, a migration). Each API
+process holds one listening connection and fans notifications out to its subscribers; each
+subscriber reads the change and sees it masked for its own role. A subscriber that falls more
+than a queue behind loses the oldest notifications rather than slowing the others.
+
+Incidents are not here yet: their table comes with the log incidents work (issue 6).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncGenerator
+from typing import Any
+
+import asyncpg
+import orjson
+import strawberry
+from strawberry.types import Info
+
+from api.graphql.history import Version
+from api.graphql.masking import graphql_error
+from api.graphql.tickets import Ticket
+from store.reads.history import changes_of
+from store.reads.tickets import tickets_by_ids
+
+CHANNEL = "opsassist_ticket_changes"
+QUEUE_SIZE = 1000
+
+
+class TicketChangeFeed:
+    """One LISTEN connection per process, opened at the first subscriber."""
+
+    def __init__(self, database_url: str) -> None:
+        self._database_url = database_url
+        self._conn: asyncpg.Connection | None = None
+        self._lock = asyncio.Lock()
+        self._subscribers: set[asyncio.Queue[tuple[int, int]]] = set()
+
+    async def _listen(self) -> None:
+        async with self._lock:
+            if self._conn is None or self._conn.is_closed():
+                conn = await asyncpg.connect(self._database_url)
+                await conn.add_listener(CHANNEL, self._notified)
+                self._conn = conn
+
+    def _notified(self, _conn: object, _pid: int, _channel: str, payload: str) -> None:
+        data = orjson.loads(payload)
+        item = (int(data["ticket_id"]), int(data["version"]))
+        for queue in self._subscribers:
+            if queue.full():
+                queue.get_nowait()
+            queue.put_nowait(item)
+
+    async def changes(self) -> AsyncGenerator[tuple[int, int], None]:
+        """(ticket id, version) of each change from now on."""
+        queue: asyncio.Queue[tuple[int, int]] = asyncio.Queue(QUEUE_SIZE)
+        self._subscribers.add(queue)
+        try:
+            await self._listen()
+            while True:
+                yield await queue.get()
+        finally:
+            self._subscribers.discard(queue)
+
+    async def close(self) -> None:
+        if self._conn is not None:
+            with contextlib.suppress(Exception):
+                await self._conn.close()
+            self._conn = None
+
+
+@strawberry.type(description="A ticket as it is after a change, and that change.")
+class TicketChange:
+    ticket: Ticket
+    change: Version
+
+
+@strawberry.type
+class TicketSubscriptions:
+    @strawberry.subscription(
+        description="Every change of a ticket (or of the given tickets) from now on, masked "
+        "for your role."
+    )
+    async def ticket_changes(
+        self, info: Info[Any, Any], ticket_ids: list[strawberry.ID] | None = None
+    ) -> AsyncGenerator[TicketChange, None]:
+        context = info.context
+        if context.viewer is None:
+            raise graphql_error(context.unauthenticated_reason(), "UNAUTHENTICATED")
+        wanted = {str(i) for i in ticket_ids} if ticket_ids else None
+        feed: TicketChangeFeed = context.ticket_feed
+        async for ticket_id, version in feed.changes():
+            if wanted is not None and str(ticket_id) not in wanted:
+                continue
+            rows = await tickets_by_ids(context.pool, [ticket_id])
+            if not rows:
+                continue
+            ticket = Ticket.from_row(rows[0])
+            changes = await changes_of(context.pool, "ticket_changes", [ticket_id])
+            for item in ticket.versions_for(context.role, changes):
+                if item.version == version:
+                    yield TicketChange(ticket=ticket, change=item)
