@@ -14,6 +14,7 @@ from strawberry.types import Info
 from api.auth import InvalidScope, generate_api_key, hash_secret, validate_scopes
 from api.graphql.errors import Conflict, Forbidden, NotFound, Unauthorized, ValidationFailed
 from api.graphql.history import Version, versions
+from api.graphql.inputs import int_id
 from api.graphql.masking import graphql_error
 from api.graphql.sessions import InvalidToken, TokenPair, password_problem
 from store.api_keys import (
@@ -158,18 +159,15 @@ class AccountQueries:
         maximum = info.context.settings.graphql_max_page_size
         if not 1 <= first <= maximum:
             raise graphql_error(f"first must be between 1 and {maximum}", "BAD_USER_INPUT")
-        try:
-            after_id = None if after is None else int(after)
-        except ValueError:
-            raise graphql_error("after is a user id", "BAD_USER_INPUT") from None
+        after_id = None if after is None else int_id(after)
+        if after is not None and after_id is None:
+            raise graphql_error("after is a user id", "BAD_USER_INPUT")
         return [User.from_stored(u) for u in await users_page(info.context.pool, after_id, first)]
 
     @strawberry.field(description="One user (admin only).")
     async def user(self, info: Info[Any, Any], id: strawberry.ID) -> User | None:
-        try:
-            found = await users_by_ids(info.context.pool, [int(id)])
-        except ValueError:
-            return None
+        key = int_id(id)
+        found = [] if key is None else await users_by_ids(info.context.pool, [key])
         return User.from_stored(found[0]) if found else None
 
     @strawberry.field(description="The webhook senders' API keys (admin only).")

@@ -11,6 +11,7 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from api.graphql.history import Version, versions
+from api.graphql.inputs import int_id
 from api.graphql.log_events import json_value
 from api.graphql.pagination import Connection, Order, connection, page_request
 from store.reads.releases import ReleaseFilter, releases_by_ids, releases_page
@@ -124,9 +125,8 @@ class ReleaseQueries:
         *,
         id: strawberry.ID,
     ) -> ChangelogRelease | None:
-        try:
-            key = int(id)
-        except ValueError:
+        key = int_id(id)
+        if key is None:
             return None
         rows = await releases_by_ids(info.context.pool, [key])
         return ChangelogRelease.from_row(rows[0]) if rows else None

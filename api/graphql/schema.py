@@ -15,6 +15,7 @@ from strawberry.tools import merge_types
 from api.graphql.accounts import AccountMutations, AccountQueries
 from api.graphql.aggregates import AggregateQueries
 from api.graphql.commits import CommitQueries
+from api.graphql.inputs import RejectNulCharacters
 from api.graphql.limits import protection_extensions
 from api.graphql.log_events import LogEventQueries
 from api.graphql.masking import MaskingExtension
@@ -41,7 +42,7 @@ Subscription = merge_types("Subscription", (TicketSubscriptions,))
 def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     """The schema with its protections as ``settings`` configure them (none: the bare schema,
     as exported to schema.graphql)."""
-    extensions: list[Callable[[], SchemaExtension]] = [MaskingExtension]
+    extensions: list[Callable[[], SchemaExtension]] = [MaskingExtension, RejectNulCharacters]
     if settings is not None:
         extensions.extend(protection_extensions(settings))
     return strawberry.Schema(

@@ -16,6 +16,7 @@ import strawberry
 from strawberry.types import Info
 
 from api.graphql.history import Version, versions
+from api.graphql.inputs import int_id
 from api.graphql.log_events import json_value
 from api.graphql.masking import HR_TICKET_TEXT_ROLES, masked_fields
 from api.graphql.pagination import Connection, Order, connection, page_request
@@ -198,9 +199,8 @@ class TicketQueries:
 
     @strawberry.field
     async def ticket(self, info: Info[Any, Any], id: strawberry.ID) -> Ticket | None:
-        try:
-            key = int(id)
-        except ValueError:
+        key = int_id(id)
+        if key is None:
             return None
         rows = await tickets_by_ids(info.context.pool, [key])
         return Ticket.from_row(rows[0]) if rows else None

@@ -38,6 +38,9 @@ def test_limits_refuse_costly_queries_before_they_run(
     big_page = "{ logEvents(first: 101) { nodes { id } } }"
     assert ops.codes(big_page) == ["BAD_USER_INPUT"]
     assert ops.codes("{ logEvents(last: 0) { nodes { id } } }") == ["BAD_USER_INPUT"]
+    nul = '{ tickets(filter: {text: "a\\u0000b"}) { nodes { id } } }'
+    assert ops.codes(nul) == ["BAD_USER_INPUT"]
+    assert ops.run('{ ticket(id: "99999999999999999999") { id } }') == {"ticket": None}
     within = ops.run("{ a: viewer { username } b: viewer { username } }")
     assert within == {"a": {"username": "olivia"}, "b": {"username": "olivia"}}
 
