@@ -68,9 +68,10 @@ END $$;
 CREATE TRIGGER ticket_changes_notify AFTER INSERT ON ticket_changes
     FOR EACH ROW EXECUTE FUNCTION notify_ticket_change();
 
--- Keyset pagination and filters of the API.
+-- Keyset pagination and filters of the API: the sort key and its tie-breaker, after the
+-- equality filters a dashboard combines (a service's errors, newest first).
 CREATE INDEX log_events_ts ON log_events (ts, event_id);
-CREATE INDEX log_events_level_ts ON log_events (level, ts);
+CREATE INDEX log_events_service_level_ts ON log_events (service, level, ts, event_id);
 CREATE INDEX tickets_created_at ON tickets (created_at, id);
 CREATE INDEX tickets_updated_at ON tickets (updated_at, id);
 CREATE INDEX tickets_status ON tickets (status, created_at);

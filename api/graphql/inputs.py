@@ -3,11 +3,10 @@ text, and ids must fit a bigint. Bad input answers ``BAD_USER_INPUT``, never a d
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Callable
+from collections.abc import Iterator
 from typing import Any
 
-from graphql import GraphQLResolveInfo
+from graphql import ExecutionResult, StringValueNode, Visitor, visit
 from strawberry.extensions import SchemaExtension
 
 from api.graphql.masking import graphql_error
@@ -27,29 +26,38 @@ def int_id(value: object) -> int | None:
 def _has_nul(value: Any) -> bool:
     if isinstance(value, str):
         return "\x00" in value
-    if isinstance(value, dict):  # input objects, as graphql-core hands them to resolvers
+    if isinstance(value, dict):
         return any(_has_nul(v) for v in value.values())
     if isinstance(value, list | tuple):
         return any(_has_nul(v) for v in value)
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return any(_has_nul(getattr(value, f.name)) for f in dataclasses.fields(value))
     return False
 
 
-class RejectNulCharacters(SchemaExtension):
-    """Refuse arguments holding U+0000 (PostgreSQL text cannot store or compare it)."""
+class _StringValues(Visitor):
+    def __init__(self) -> None:
+        super().__init__()
+        self.nul = False
 
-    def resolve(
-        self,
-        _next: Callable[..., Any],
-        root: Any,
-        info: GraphQLResolveInfo[Any],
-        *args: Any,
-        **kwargs: Any,
-    ) -> Any:
-        if kwargs and any(_has_nul(v) for v in kwargs.values()):
-            raise graphql_error(
-                f"{info.field_name}: text arguments may not contain the NUL character",
-                "BAD_USER_INPUT",
+    def enter_string_value(self, node: StringValueNode, *_args: Any) -> None:
+        self.nul = self.nul or "\x00" in node.value
+
+
+class RejectNulCharacters(SchemaExtension):
+    """Refuse a request whose variables or string literals hold U+0000 (PostgreSQL text cannot
+    store or compare it), once per request, before anything executes."""
+
+    def on_execute(self) -> Iterator[None]:
+        context = self.execution_context
+        literals = _StringValues()
+        if context.graphql_document is not None:
+            visit(context.graphql_document, literals)
+        if literals.nul or _has_nul(context.variables or {}):
+            context.result = ExecutionResult(
+                data=None,
+                errors=[
+                    graphql_error(
+                        "text arguments may not contain the NUL character", "BAD_USER_INPUT"
+                    )
+                ],
             )
-        return _next(root, info, *args, **kwargs)
+        yield

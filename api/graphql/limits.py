@@ -8,18 +8,22 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import partial
 
-from graphql import GraphQLError
+from graphql import ASTValidationRule, GraphQLError
 from strawberry.extensions import (
+    AddValidationRules,
     MaskErrors,
-    MaxAliasesLimiter,
     MaxTokensLimiter,
-    QueryDepthLimiter,
+    ParserCache,
     SchemaExtension,
+    ValidationCache,
 )
+from strawberry.extensions.max_aliases import create_validator as aliases_rule
+from strawberry.extensions.query_depth_limiter import create_validator as depth_rule
 
 from opsassist.settings import Settings
 
 MASKED_MESSAGE = "Unexpected error."
+CACHED_QUERIES = 256  # distinct query texts whose parse and validation are kept
 
 
 def _unexpected(error: GraphQLError) -> bool:
@@ -30,10 +34,18 @@ def _unexpected(error: GraphQLError) -> bool:
 
 
 def protection_extensions(settings: Settings) -> list[Callable[[], SchemaExtension]]:
+    """strawberry's depth and alias limits are validation rules; made once here (rather than
+    by QueryDepthLimiter/MaxAliasesLimiter per request) they are the same rules every time, so
+    the validation of a query seen before comes from the cache. Dashboards repeat queries."""
+    rules: list[type[ASTValidationRule]] = [
+        depth_rule(settings.graphql_max_depth, None, None),
+        aliases_rule(settings.graphql_max_aliases),
+    ]
     extensions: list[Callable[[], SchemaExtension]] = [
-        partial(QueryDepthLimiter, max_depth=settings.graphql_max_depth),
-        partial(MaxAliasesLimiter, max_alias_count=settings.graphql_max_aliases),
         partial(MaxTokensLimiter, max_token_count=settings.graphql_max_tokens),
+        partial(AddValidationRules, rules),
+        partial(ParserCache, maxsize=CACHED_QUERIES),
+        partial(ValidationCache, maxsize=CACHED_QUERIES),
     ]
     if settings.graphql_production:
         extensions.append(

@@ -1,10 +1,11 @@
 """Who may see what: the one table of role-based field masking and access rules.
 
 Every rule names a GraphQL type and field, the roles that see it, and when the rule applies.
-:class:`MaskingExtension` enforces the table on every field the API resolves (a field of a rule
-resolves to ``null`` for other roles; a root field refuses with ``FORBIDDEN``), history diffs
-apply the same rules per changed field, and ``docs/graphql.md`` shows the table that
-:func:`markdown_table` renders (a test keeps the two equal).
+:func:`attach_rules` enforces the table on the schema (a field of a rule resolves to ``null``
+for other roles; a root field refuses with ``FORBIDDEN``, and every root field but the login
+ones needs a login), history diffs apply the same rules per changed field, and
+``docs/graphql.md`` shows the table that :func:`markdown_table` renders (a test keeps the two
+equal).
 """
 
 from __future__ import annotations
@@ -13,8 +14,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from graphql import GraphQLError, GraphQLResolveInfo
-from strawberry.extensions import SchemaExtension
+import strawberry
+from graphql import GraphQLError
+from strawberry.extensions import FieldExtension
+from strawberry.extensions.field_extension import AsyncExtensionResolver, SyncExtensionResolver
+from strawberry.types import Info
+from strawberry.types.base import StrawberryObjectDefinition
 
 from store.reads.tickets import HR_CATEGORY
 
@@ -90,28 +95,71 @@ def graphql_error(message: str, code: str) -> GraphQLError:
     return GraphQLError(message, extensions={"code": code})
 
 
-class MaskingExtension(SchemaExtension):
-    """Applies :data:`RULES` (and the login requirement of root fields) to every field."""
+def check_root_access(info: Info[Any, Any], type_name: str) -> None:
+    """Refuse a root field to a caller who is not logged in, or whose role a rule excludes."""
+    field = info.field_name
+    viewer = info.context.viewer
+    if viewer is None and field not in PUBLIC_ROOT_FIELDS:
+        raise graphql_error(info.context.unauthenticated_reason(), "UNAUTHENTICATED")
+    if hidden(None if viewer is None else viewer.role, type_name, field, None):
+        roles = ", ".join(sorted(_BY_FIELD[type_name, field].roles))
+        raise graphql_error(f"{field} is for the role(s) {roles}", "FORBIDDEN")
+
+
+class _RootAccess(FieldExtension):
+    def __init__(self, type_name: str) -> None:
+        self.type_name = type_name
 
     def resolve(
-        self,
-        _next: Callable[..., Any],
-        root: Any,
-        info: GraphQLResolveInfo[Any],
-        *args: Any,
-        **kwargs: Any,
+        self, next_: SyncExtensionResolver, source: Any, info: Info[Any, Any], **kwargs: Any
     ) -> Any:
-        type_name = info.parent_type.name
-        field = info.field_name
-        if type_name in _ROOTS:
-            viewer = info.context.viewer
-            if viewer is None and field not in PUBLIC_ROOT_FIELDS:
-                raise graphql_error(info.context.unauthenticated_reason(), "UNAUTHENTICATED")
-            if hidden(None if viewer is None else viewer.role, type_name, field, root):
-                roles = ", ".join(sorted(_BY_FIELD[type_name, field].roles))
-                raise graphql_error(f"{field} is for the role(s) {roles}", "FORBIDDEN")
-        elif (type_name, field) in _BY_FIELD:
-            viewer = info.context.viewer
-            if hidden(None if viewer is None else viewer.role, type_name, field, root):
-                return None
-        return _next(root, info, *args, **kwargs)
+        check_root_access(info, self.type_name)
+        return next_(source, info, **kwargs)
+
+    async def resolve_async(
+        self, next_: AsyncExtensionResolver, source: Any, info: Info[Any, Any], **kwargs: Any
+    ) -> Any:
+        check_root_access(info, self.type_name)
+        return await next_(source, info, **kwargs)
+
+
+class _Masked(FieldExtension):
+    def __init__(self, rule: Rule) -> None:
+        self.rule = rule
+
+    def resolve(
+        self, next_: SyncExtensionResolver, source: Any, info: Info[Any, Any], **kwargs: Any
+    ) -> Any:
+        if self.rule.hides(info.context.role, source):
+            return None
+        return next_(source, info, **kwargs)
+
+    async def resolve_async(
+        self, next_: AsyncExtensionResolver, source: Any, info: Info[Any, Any], **kwargs: Any
+    ) -> Any:
+        if self.rule.hides(info.context.role, source):
+            return None
+        return await next_(source, info, **kwargs)
+
+
+def attach_rules(schema: strawberry.Schema) -> None:
+    """Put the rules on the fields of ``schema``'s types: every Query and Mutation field checks
+    the login (and its rule), every field of a rule masks. Only those fields pay for it.
+
+    Subscription fields check with :func:`check_root_access` themselves (their resolver is an
+    async generator, which field extensions do not wrap)."""
+    names = schema.config.name_converter
+    for root in ("Query", "Mutation"):
+        definition = schema.get_type_by_name(root)
+        assert isinstance(definition, StrawberryObjectDefinition)
+        for field in definition.fields:
+            if not any(isinstance(e, _RootAccess) for e in field.extensions):
+                field.extensions.append(_RootAccess(root))
+    for rule in RULES:
+        if rule.type_name in _ROOTS:
+            continue
+        definition = schema.get_type_by_name(rule.type_name)
+        assert isinstance(definition, StrawberryObjectDefinition), rule
+        [field] = [f for f in definition.fields if names.get_graphql_name(f) == rule.field]
+        if not any(isinstance(e, _Masked) for e in field.extensions):
+            field.extensions.append(_Masked(rule))

@@ -18,7 +18,7 @@ from api.graphql.commits import CommitQueries
 from api.graphql.inputs import RejectNulCharacters
 from api.graphql.limits import protection_extensions
 from api.graphql.log_events import LogEventQueries
-from api.graphql.masking import MaskingExtension
+from api.graphql.masking import attach_rules
 from api.graphql.releases import ReleaseQueries
 from api.graphql.subscriptions import TicketSubscriptions
 from api.graphql.tickets import TicketQueries
@@ -42,7 +42,9 @@ Subscription = merge_types("Subscription", (TicketSubscriptions,))
 def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     """The schema with its protections as ``settings`` configure them (none: the bare schema,
     as exported to schema.graphql)."""
-    extensions: list[Callable[[], SchemaExtension]] = [MaskingExtension, RejectNulCharacters]
+    # The access rules go on the fields' definitions, which a first build resolves (by name).
+    attach_rules(strawberry.Schema(query=Query, mutation=Mutation, subscription=Subscription))
+    extensions: list[Callable[[], SchemaExtension]] = [RejectNulCharacters]
     if settings is not None:
         extensions.extend(protection_extensions(settings))
     return strawberry.Schema(

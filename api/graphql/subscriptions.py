@@ -22,7 +22,7 @@ import strawberry
 from strawberry.types import Info
 
 from api.graphql.history import Version
-from api.graphql.masking import graphql_error
+from api.graphql.masking import check_root_access
 from api.graphql.tickets import Ticket
 from store.reads.history import changes_of
 from store.reads.tickets import tickets_by_ids
@@ -89,8 +89,7 @@ class TicketSubscriptions:
         self, info: Info[Any, Any], ticket_ids: list[strawberry.ID] | None = None
     ) -> AsyncGenerator[TicketChange, None]:
         context = info.context
-        if context.viewer is None:
-            raise graphql_error(context.unauthenticated_reason(), "UNAUTHENTICATED")
+        check_root_access(info, "Subscription")
         wanted = {str(i) for i in ticket_ids} if ticket_ids else None
         feed: TicketChangeFeed = context.ticket_feed
         async for ticket_id, version in feed.changes():

@@ -29,3 +29,25 @@ def test_every_masked_field_exists_and_may_be_null() -> None:
         if rule.type_name not in ("Query", "Mutation"):
             # A masked value is answered as null, so the field must be nullable.
             assert not str(field.type).endswith("!"), f"{rule.type_name}.{rule.field}"
+
+
+def test_every_root_field_checks_the_caller() -> None:
+    from strawberry.types.base import StrawberryObjectDefinition
+
+    from api.graphql.masking import _RootAccess
+
+    schema = build_schema()
+    for root in ("Query", "Mutation"):
+        definition = schema.get_type_by_name(root)
+        assert isinstance(definition, StrawberryObjectDefinition)
+        unchecked = [
+            f.name
+            for f in definition.fields
+            if not any(isinstance(e, _RootAccess) for e in f.extensions)
+        ]
+        assert not unchecked, f"{root} fields without the access check: {unchecked}"
+        # building again does not stack the checks
+        build_schema()
+        assert all(
+            sum(isinstance(e, _RootAccess) for e in f.extensions) == 1 for f in definition.fields
+        )
