@@ -231,12 +231,10 @@ class AccountMutations:
     async def refresh(self, info: Info[Any, Any], refresh_token: str) -> LoginResult:
         context = info.context
         try:
-            tokens = await context.sessions.refresh(context.pool, refresh_token)
+            user, tokens = await context.sessions.refresh(context.pool, refresh_token)
         except InvalidToken as exc:
             return Unauthorized(message=str(exc))
-        viewer = context.sessions.verify_access(tokens.access_token)
-        users = await users_by_ids(context.pool, [viewer.user_id])
-        return AuthPayload.of(users[0], tokens)
+        return AuthPayload.of(user, tokens)
 
     @strawberry.mutation(description="End the session of a refresh token (all its rotations).")
     async def logout(self, info: Info[Any, Any], refresh_token: str) -> LogoutResult:

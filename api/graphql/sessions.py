@@ -180,7 +180,7 @@ class Sessions:
             await revoke_family(conn, stored.family_id, "logout")
             return True
 
-    async def refresh(self, pool: asyncpg.Pool, refresh_token: str) -> TokenPair:
+    async def refresh(self, pool: asyncpg.Pool, refresh_token: str) -> tuple[StoredUser, TokenPair]:
         """Spend ``refresh_token`` for a new pair; raise :class:`InvalidToken` if it cannot be."""
         token_id, _, secret = refresh_token.partition(".")
         failure: InvalidToken
@@ -204,6 +204,6 @@ class Sessions:
                 failure = InvalidToken("the account is disabled")
             else:
                 await mark_rotated(conn, stored.id)
-                return await self.issue(conn, users[0], stored.family_id)
+                return users[0], await self.issue(conn, users[0], stored.family_id)
         # Raised after the commit, so that the revocation stays.
         raise failure
