@@ -8,6 +8,9 @@ from datetime import datetime
 
 import asyncpg
 
+from store.reads import Page, PageRequest, Sort, Where
+from store.reads._keyset import fetch_page
+
 ROLES = ("admin", "ops", "hr")
 
 _USER_COLUMNS = "id, username, role, created_at, disabled_at, version"
@@ -111,6 +114,30 @@ async def users_page(
     conn: asyncpg.Pool | asyncpg.Connection, after_id: int | None, limit: int
 ) -> list[StoredUser]:
     return [_user(r) for r in await conn.fetch(_PAGE, after_id, limit)]
+
+
+USERS_SELECT = f"SELECT {_USER_COLUMNS} FROM users"
+BY_ID = Sort("id", "id", "id", (), descending=False, key_is_time=False)
+
+
+async def users_keyset_page(
+    conn: asyncpg.Pool | asyncpg.Connection, request: PageRequest, default_size: int
+) -> Page[StoredUser]:
+    """A page of users by id (the API's connection)."""
+    page = await fetch_page(
+        conn,
+        USERS_SELECT,
+        where=Where(),
+        sort=BY_ID,
+        request=request,
+        default_size=default_size,
+    )
+    return Page(
+        rows=[_user(r) for r in page.rows],
+        cursors=page.cursors,
+        has_next_page=page.has_next_page,
+        has_previous_page=page.has_previous_page,
+    )
 
 
 async def insert_refresh_token(

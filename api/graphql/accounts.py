@@ -15,7 +15,7 @@ from api.auth import InvalidScope, generate_api_key, hash_secret, validate_scope
 from api.graphql.errors import Conflict, Forbidden, NotFound, Unauthorized, ValidationFailed
 from api.graphql.history import Version, versions
 from api.graphql.inputs import int_id
-from api.graphql.masking import graphql_error
+from api.graphql.pagination import Connection, connection, page_request
 from api.graphql.sessions import InvalidToken, TokenPair, password_problem
 from store.api_keys import (
     DuplicateKeyName,
@@ -30,7 +30,7 @@ from store.users import (
     StoredUser,
     insert_user,
     users_by_ids,
-    users_page,
+    users_keyset_page,
 )
 
 USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{1,63}$")
@@ -154,15 +154,21 @@ class AccountQueries:
 
     @strawberry.field(description="Users by id (admin only).")
     async def users(
-        self, info: Info[Any, Any], first: int = 50, after: strawberry.ID | None = None
-    ) -> list[User]:
-        maximum = info.context.settings.graphql_max_page_size
-        if not 1 <= first <= maximum:
-            raise graphql_error(f"first must be between 1 and {maximum}", "BAD_USER_INPUT")
-        after_id = None if after is None else int_id(after)
-        if after is not None and after_id is None:
-            raise graphql_error("after is a user id", "BAD_USER_INPUT")
-        return [User.from_stored(u) for u in await users_page(info.context.pool, after_id, first)]
+        self,
+        info: Info[Any, Any],
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> Connection[User]:
+        request = page_request(info, first, after, last, before)
+        pool = info.context.pool
+        return await connection(
+            info,
+            lambda req, size: users_keyset_page(pool, req, size),
+            request,
+            User.from_stored,
+        )
 
     @strawberry.field(description="One user (admin only).")
     async def user(self, info: Info[Any, Any], id: strawberry.ID) -> User | None:

@@ -6,7 +6,6 @@ import enum
 from collections.abc import Awaitable, Callable
 from typing import Any, Generic, TypeVar
 
-import asyncpg
 import strawberry
 from strawberry.relay import PageInfo
 from strawberry.types import Info
@@ -57,11 +56,14 @@ def page_request(
     return PageRequest(first=first, after=after, last=last, before=before)
 
 
+RowT = TypeVar("RowT")
+
+
 async def connection(
     info: Info[Any, Any],
-    fetch: Callable[[PageRequest, int], Awaitable[Page[asyncpg.Record]]],
+    fetch: Callable[[PageRequest, int], Awaitable[Page[RowT]]],
     request: PageRequest,
-    node: Callable[[asyncpg.Record], NodeT],
+    node: Callable[[RowT], NodeT],
 ) -> Connection[NodeT]:
     try:
         page = await fetch(request, info.context.settings.graphql_default_page_size)
