@@ -22,7 +22,7 @@ import strawberry
 from strawberry.types import Info
 
 from api.graphql.history import Version
-from api.graphql.masking import check_root_access
+from api.graphql.masking import check_root_access, graphql_error
 from api.graphql.tickets import Ticket
 from store.reads.history import changes_of
 from store.reads.tickets import tickets_by_ids
@@ -31,8 +31,16 @@ CHANNEL = "opsassist_ticket_changes"
 QUEUE_SIZE = 1000
 
 
+class FeedLost(ConnectionError):
+    """The listening connection was lost: changes may have been missed, so the subscription
+    ends with this error and the client subscribes again (and re-reads what it shows)."""
+
+
+_LOST = (0, 0)  # put in the queues when the listening connection goes
+
+
 class TicketChangeFeed:
-    """One LISTEN connection per process, opened at the first subscriber."""
+    """One LISTEN connection per process, opened at the first subscriber (again after a loss)."""
 
     def __init__(self, database_url: str) -> None:
         self._database_url = database_url
@@ -43,9 +51,19 @@ class TicketChangeFeed:
     async def _listen(self) -> None:
         async with self._lock:
             if self._conn is None or self._conn.is_closed():
-                conn = await asyncpg.connect(self._database_url)
+                conn = await asyncpg.connect(
+                    self._database_url, server_settings={"application_name": "opsassist-listen"}
+                )
                 await conn.add_listener(CHANNEL, self._notified)
+                conn.add_termination_listener(self._lost)
                 self._conn = conn
+
+    def _lost(self, _conn: object) -> None:
+        self._conn = None
+        for queue in self._subscribers:
+            if queue.full():
+                queue.get_nowait()
+            queue.put_nowait(_LOST)
 
     def _notified(self, _conn: object, _pid: int, _channel: str, payload: str) -> None:
         data = orjson.loads(payload)
@@ -62,7 +80,10 @@ class TicketChangeFeed:
         try:
             await self._listen()
             while True:
-                yield await queue.get()
+                item = await queue.get()
+                if item == _LOST:
+                    raise FeedLost("the API lost its database notifications; subscribe again")
+                yield item
         finally:
             self._subscribers.discard(queue)
 
@@ -92,14 +113,22 @@ class TicketSubscriptions:
         check_root_access(info, "Subscription")
         wanted = {str(i) for i in ticket_ids} if ticket_ids else None
         feed: TicketChangeFeed = context.ticket_feed
-        async for ticket_id, version in feed.changes():
-            if wanted is not None and str(ticket_id) not in wanted:
-                continue
-            rows = await tickets_by_ids(context.pool, [ticket_id])
-            if not rows:
-                continue
-            ticket = Ticket.from_row(rows[0])
-            changes = await changes_of(context.pool, "ticket_changes", [ticket_id])
-            for item in ticket.versions_for(context.role, changes):
-                if item.version == version:
-                    yield TicketChange(ticket=ticket, change=item)
+        notifications = feed.changes()
+        try:
+            while True:
+                try:
+                    ticket_id, version = await anext(notifications)
+                except FeedLost as exc:
+                    raise graphql_error(str(exc), "UNAVAILABLE") from None
+                if wanted is not None and str(ticket_id) not in wanted:
+                    continue
+                rows = await tickets_by_ids(context.pool, [ticket_id])
+                if not rows:
+                    continue
+                ticket = Ticket.from_row(rows[0])
+                history = await changes_of(context.pool, "ticket_changes", [ticket_id])
+                for item in ticket.versions_for(context.role, history):
+                    if item.version == version:
+                        yield TicketChange(ticket=ticket, change=item)
+        finally:
+            await notifications.aclose()  # leaves the feed's subscribers at once

@@ -128,3 +128,51 @@ async def test_a_subscription_needs_a_login(
             async for _ in session.subscribe(gql(SUBSCRIPTION)):
                 pass
     assert "log in" in str(refused.value)
+
+
+async def test_a_lost_notification_connection_ends_subscriptions_and_recovers(
+    graphql_api: Callable[..., GraphqlApiProcess], database_url: str
+) -> None:
+    await asyncio.to_thread(create_user, database_url, "olivia", "ops")
+    conn = await asyncpg.connect(database_url)
+    try:
+        ticket_id = await insert_ticket(conn, "BUG-9")
+    finally:
+        await conn.close()
+    api = graphql_api()
+    await asyncio.to_thread(api.start)
+    token = (await asyncio.to_thread(login, api.graphql_url, "olivia"))["accessToken"]
+
+    async def subscribe_until_lost() -> str:
+        async with Client(transport=_transport(api, token)) as session:
+            request = gql(SUBSCRIPTION)
+            request.variable_values = {"ids": [str(ticket_id)]}
+            seen = 0
+            try:
+                async for _ in session.subscribe(request):
+                    seen += 1
+                    if seen == 1:  # listening for sure: cut the API's LISTEN connection
+                        killer = await asyncpg.connect(database_url)
+                        try:
+                            await killer.execute(
+                                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                                "WHERE application_name = 'opsassist-listen' "
+                                "AND datname = current_database()"
+                            )
+                        finally:
+                            await killer.close()
+            except TransportQueryError as exc:
+                return str(exc)
+        raise AssertionError("the subscription ended without an error")
+
+    stop = asyncio.Event()
+    changer = asyncio.create_task(_keep_changing(database_url, ticket_id, stop))
+    try:
+        error = await asyncio.wait_for(subscribe_until_lost(), timeout=60)
+        assert "subscribe again" in error and "UNAVAILABLE" in error
+        # a new subscription listens again
+        again = await asyncio.wait_for(_first_change(api, token, ticket_id), timeout=60)
+    finally:
+        stop.set()
+        await changer
+    assert again["ticket"]["externalId"] == "BUG-9"
