@@ -26,7 +26,10 @@ SORTS = {
     "created_at": Sort("created_at", "created_at", "created_at", (("id", "id"),)),
     "updated_at": Sort("updated_at", "updated_at", "updated_at", (("id", "id"),)),
 }
-_BREACHED = "sla_due_at < {} AND lower(status) <> ALL({}::text[])"
+# Written out (not bound) so that the partial index of migration 0013, which has the same
+# predicate, serves the SLA breach queries.
+UNRESOLVED = "lower(status) NOT IN ({})".format(", ".join(f"'{s}'" for s in RESOLVED_STATUSES))
+_BREACHED = "sla_due_at < {} AND " + UNRESOLVED
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +66,7 @@ class TicketFilter:
                     HR_CATEGORY,
                 )
         if self.sla_breached_at is not None:
-            where.add(_BREACHED, self.sla_breached_at, list(RESOLVED_STATUSES))
+            where.add(_BREACHED, self.sla_breached_at)
         return where
 
 

@@ -93,3 +93,11 @@ def test_ids() -> None:
     assert int_id("x") is None
     assert int_id("0") is None
     assert int_id(str(2**63)) is None
+
+
+def test_the_partial_index_of_sla_breaches_has_the_query_predicate() -> None:
+    from opsassist.settings import PROJECT_ROOT
+    from store.reads.tickets import UNRESOLVED
+
+    migration = (PROJECT_ROOT / "migrations" / "0013_graphql_users.sql").read_text()
+    assert f"WHERE {UNRESOLVED};" in migration
