@@ -8,8 +8,9 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from api import github, health, ingest, tickets, traces
+from api.graphql import TicketChangeFeed, graphql_router
 from api.ingestion import Ingestion
-from api.metrics import HttpMetrics
+from api.metrics import HttpMetrics, count_queries
 from api.problems import install_problem_handlers
 from infra.local import Endpoints
 from opsassist import __version__
@@ -21,7 +22,7 @@ from store.pool import create_pool
 def create_app(settings: Settings, endpoints: Endpoints) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        pool = await create_pool(endpoints.database_url, max_size=10)
+        pool = await create_pool(endpoints.database_url, max_size=10, init=count_queries)
         async with pool.acquire() as conn:
             await check_schema(conn)
         app.state.pool = pool
@@ -29,9 +30,11 @@ def create_app(settings: Settings, endpoints: Endpoints) -> FastAPI:
         # 503 to senders) while Kafka is down.
         app.state.ingestion = Ingestion(settings, endpoints.kafka_bootstrap_servers, pool)
         await app.state.ingestion.start()
+        app.state.ticket_feed = TicketChangeFeed(endpoints.database_url)
         try:
             yield
         finally:
+            await app.state.ticket_feed.close()
             await app.state.ingestion.close()
             await pool.close()
 
@@ -45,4 +48,5 @@ def create_app(settings: Settings, endpoints: Endpoints) -> FastAPI:
     app.include_router(tickets.router)
     app.include_router(ingest.router)
     app.include_router(traces.router)
+    app.include_router(graphql_router(settings), prefix="/graphql")
     return app

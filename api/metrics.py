@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 
+import asyncpg
 from prometheus_client import Counter, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -68,3 +69,13 @@ WEBHOOK_KAFKA_UNAVAILABLE = Counter(
 WEBHOOK_REJECTED_LINES = Counter(
     "opsassist_webhook_rejected_log_lines_total", "Log lines /ingest/logs refused as invalid."
 )
+
+
+DB_QUERIES = Counter(
+    "opsassist_db_queries_total", "SQL statements the API process sent to PostgreSQL."
+)
+
+
+async def count_queries(conn: asyncpg.Connection) -> None:
+    """Pool ``init``: count every statement of the connection (the N+1 check reads it)."""
+    conn.add_query_logger(lambda _query: DB_QUERIES.inc())

@@ -8,6 +8,7 @@ from rich.console import Console
 from opsassist.commands import (
     apikey,
     changelog,
+    graphql,
     history,
     infra,
     llm,
@@ -33,6 +34,8 @@ app.add_typer(triage.app, name="triage")
 app.add_typer(apikey.app, name="apikey")
 app.add_typer(history.app, name="history")
 app.add_typer(replay.app, name="replay")
+app.add_typer(graphql.users_app, name="users")
+app.add_typer(graphql.graphql_app, name="graphql")
 app.command()(services.migrate)
 app.command()(services.worker)
 app.command()(services.api)

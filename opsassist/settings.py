@@ -155,6 +155,24 @@ class Settings(BaseSettings):
     logs_new_error_templates: int = 3
     logs_quiet_windows: int = 3
 
+    # -- GraphQL API (issue 10): logins, limits, production behaviour; see docs/graphql.md
+    # HS256 key of access tokens; empty: a random key per process (tokens die with it).
+    graphql_jwt_secret: SecretStr = SecretStr("")
+    graphql_access_token_minutes: float = Field(default=15.0, gt=0)
+    graphql_refresh_token_days: float = Field(default=14.0, gt=0)
+    graphql_bcrypt_rounds: int = Field(default=12, ge=4, le=16)
+    # Anyone may sign up (as ops); otherwise only an admin creates accounts.
+    graphql_open_signup: bool = False
+    # Production: unexpected errors are masked and GraphiQL is off (unless graphql_graphiql).
+    graphql_production: bool = True
+    graphql_graphiql: bool = False
+    graphql_max_depth: int = Field(default=10, ge=2)
+    graphql_max_aliases: int = Field(default=15, ge=1)
+    graphql_max_tokens: int = Field(default=2000, ge=100)
+    graphql_max_page_size: int = Field(default=100, ge=1)
+    graphql_default_page_size: int = Field(default=20, ge=1)
+    graphql_max_buckets: int = Field(default=2000, ge=1)
+
     @property
     def topics(self) -> dict[str, str]:
         """Event kind -> raw topic name."""

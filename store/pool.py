@@ -4,16 +4,24 @@ version is still connected (store/migrations.py)."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 import asyncpg
 
 from store.migrations import app_session_name
 
 
-async def create_pool(database_url: str, max_size: int = 4) -> asyncpg.Pool:
+async def create_pool(
+    database_url: str,
+    max_size: int = 4,
+    init: Callable[[asyncpg.Connection], Awaitable[None]] | None = None,
+) -> asyncpg.Pool:
+    """``init`` runs on each new connection (e.g. to count its queries)."""
     pool: asyncpg.Pool = await asyncpg.create_pool(
         database_url,
         min_size=1,
         max_size=max_size,
+        init=init,
         command_timeout=60,
         server_settings={"application_name": app_session_name()},
     )

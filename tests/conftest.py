@@ -405,3 +405,61 @@ def webhook_api(settings: Settings, tmp_path: Path) -> Iterator[Callable[..., We
     yield make
     for api in started:
         api.stop()
+
+
+# -- GraphQL (issue 10): the API with a known JWT key, fast bcrypt, and accounts per role
+
+GRAPHQL_JWT_SECRET = "test-jwt-key-" + "k" * 40
+GRAPHQL_SETTINGS = (
+    "graphql_jwt_secret",
+    "graphql_bcrypt_rounds",
+    "graphql_open_signup",
+    "graphql_production",
+    "graphql_graphiql",
+    "graphql_access_token_minutes",
+    "graphql_max_page_size",
+    "graphql_max_depth",
+    "graphql_max_aliases",
+    "graphql_max_tokens",
+)
+
+
+@dataclass
+class GraphqlApiProcess(ApiProcess):
+    """``opsassist api`` with the GraphQL settings passed on."""
+
+    def env(self) -> dict[str, str]:
+        env = settings_env(self.settings)
+        for name in GRAPHQL_SETTINGS:
+            value = getattr(self.settings, name)
+            value = value.get_secret_value() if hasattr(value, "get_secret_value") else value
+            env[f"OPSASSIST_{name.upper()}"] = (
+                str(value).lower() if isinstance(value, bool) else str(value)
+            )
+        return env
+
+    @property
+    def graphql_url(self) -> str:
+        return f"{self.url}/graphql"
+
+
+@pytest.fixture
+def graphql_api(settings: Settings, tmp_path: Path) -> Iterator[Callable[..., GraphqlApiProcess]]:
+    """Make (not start) API processes with a known JWT key and 4 bcrypt rounds."""
+    started: list[GraphqlApiProcess] = []
+
+    def make(**overrides: object) -> GraphqlApiProcess:
+        merged: dict[str, object] = {
+            "graphql_jwt_secret": GRAPHQL_JWT_SECRET,
+            "graphql_bcrypt_rounds": 4,
+        }
+        merged.update(overrides)
+        api = GraphqlApiProcess(
+            settings.model_copy(update=merged), tmp_path / f"graphql-api{len(started)}.log"
+        )
+        started.append(api)
+        return api
+
+    yield make
+    for api in started:
+        api.stop()

@@ -1,0 +1,7 @@
+"""The GraphQL API (strawberry on the FastAPI app, at ``/graphql``); docs/graphql.md."""
+
+from api.graphql.router import graphql_router
+from api.graphql.schema import build_schema, schema_sdl
+from api.graphql.subscriptions import TicketChangeFeed
+
+__all__ = ["TicketChangeFeed", "build_schema", "graphql_router", "schema_sdl"]

@@ -1,0 +1,72 @@
+"""What every resolver of one request (or one subscription connection) shares: the database
+pool, the settings, the authenticated viewer and the request's DataLoaders."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import asyncpg
+from strawberry.dataloader import DataLoader
+from strawberry.fastapi import BaseContext
+
+from api.graphql.sessions import InvalidToken, Sessions, Viewer
+from opsassist.settings import Settings
+from store.reads.history import changes_of
+
+if TYPE_CHECKING:
+    from api.graphql.subscriptions import TicketChangeFeed
+
+
+class Loaders:
+    """Batch per request: however many entities a page shows, one query per kind of relation."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+        self.ticket_changes = self._changes("ticket_changes")
+        self.release_changes = self._changes("changelog_release_changes")
+        self.user_changes = self._changes("user_changes")
+
+    def _changes(self, table: str) -> DataLoader[int, list[asyncpg.Record]]:
+        async def load(ids: Sequence[int]) -> list[list[asyncpg.Record]]:
+            grouped: dict[int, list[asyncpg.Record]] = defaultdict(list)
+            for row in await changes_of(self._pool, table, list(ids)):
+                grouped[row["entity_id"]].append(row)
+            return [grouped[i] for i in ids]
+
+        return DataLoader(load_fn=load)
+
+
+class Context(BaseContext):
+    def __init__(self, pool: asyncpg.Pool, settings: Settings, sessions: Sessions) -> None:
+        super().__init__()
+        self.pool = pool
+        self.settings = settings
+        self.sessions = sessions
+        self.viewer: Viewer | None = None
+        self.auth_error: str | None = None
+        self.loaders = Loaders(pool)
+        self.ticket_feed: TicketChangeFeed | None = None
+
+    def authenticate(self, authorization: Any) -> None:
+        """Take the viewer from an ``Authorization: Bearer <access token>`` value, if any."""
+        if not isinstance(authorization, str) or not authorization.strip():
+            return
+        scheme, _, token = authorization.strip().partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            self.auth_error = "use 'Authorization: Bearer <access token>'"
+            return
+        try:
+            self.viewer = self.sessions.verify_access(token.strip())
+        except InvalidToken as exc:
+            self.auth_error = str(exc)
+
+    @property
+    def role(self) -> str | None:
+        return None if self.viewer is None else self.viewer.role
+
+    def unauthenticated_reason(self) -> str:
+        if self.auth_error:
+            return self.auth_error
+        return "log in first: send 'Authorization: Bearer <access token>' (mutation login)"

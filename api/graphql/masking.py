@@ -1,0 +1,165 @@
+"""Who may see what: the one table of role-based field masking and access rules.
+
+Every rule names a GraphQL type and field, the roles that see it, and when the rule applies.
+:func:`attach_rules` enforces the table on the schema (a field of a rule resolves to ``null``
+for other roles; a root field refuses with ``FORBIDDEN``, and every root field but the login
+ones needs a login), history diffs apply the same rules per changed field, and
+``docs/graphql.md`` shows the table that :func:`markdown_table` renders (a test keeps the two
+equal).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.extensions import FieldExtension
+from strawberry.extensions.field_extension import AsyncExtensionResolver, SyncExtensionResolver
+from strawberry.types import Info
+from strawberry.types.base import StrawberryObjectDefinition
+
+from store.reads.tickets import HR_CATEGORY
+
+ROLES = ("admin", "ops", "hr")
+#: Root fields anyone may call without logging in.
+PUBLIC_ROOT_FIELDS = frozenset(
+    {"signup", "login", "refresh", "logout", "__typename", "__schema", "__type"}
+)
+
+
+def _is_hr_ticket(ticket: Any) -> bool:
+    return HR_CATEGORY in (ticket.category, ticket.suggested_category)
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    type_name: str
+    field: str
+    roles: frozenset[str]  # the roles that see it
+    when: str = "always"  # in words, for the docs table
+    applies: Callable[[Any], bool] | None = None  # None: always; else on the parent object
+
+    def hides(self, role: str | None, parent: Any) -> bool:
+        if role in self.roles:
+            return False
+        return self.applies is None or self.applies(parent)
+
+
+_EVERYONE_BUT_OPS = frozenset({"admin", "hr"})
+#: The roles that read HR tickets' text, and so may find those tickets by a text search.
+HR_TICKET_TEXT_ROLES = _EVERYONE_BUT_OPS
+_ADMIN = frozenset({"admin"})
+_HR_TICKET = "the ticket's category (or suggested category) is HR"
+
+RULES: tuple[Rule, ...] = (
+    Rule("Ticket", "reporterId", _EVERYONE_BUT_OPS),
+    Rule("Ticket", "title", _EVERYONE_BUT_OPS, _HR_TICKET, _is_hr_ticket),
+    Rule("Ticket", "body", _EVERYONE_BUT_OPS, _HR_TICKET, _is_hr_ticket),
+    Rule("Ticket", "labels", _EVERYONE_BUT_OPS, _HR_TICKET, _is_hr_ticket),
+    Rule("TriageDecision", "explanation", _EVERYONE_BUT_OPS, _HR_TICKET, _is_hr_ticket),
+    Rule("TriageDecision", "notes", _EVERYONE_BUT_OPS, _HR_TICKET, _is_hr_ticket),
+    Rule("Query", "users", _ADMIN),
+    Rule("Query", "user", _ADMIN),
+    Rule("Query", "apiKeys", _ADMIN),
+    Rule("Mutation", "createApiKey", _ADMIN),
+    Rule("Mutation", "revokeApiKey", _ADMIN),
+)
+_BY_FIELD: dict[tuple[str, str], Rule] = {(r.type_name, r.field): r for r in RULES}
+_ROOTS = frozenset({"Query", "Mutation", "Subscription"})
+
+
+def hidden(role: str | None, type_name: str, field: str, parent: Any) -> bool:
+    """Whether ``role`` may not see ``type_name.field`` of ``parent``."""
+    rule = _BY_FIELD.get((type_name, field))
+    return rule is not None and rule.hides(role, parent)
+
+
+def masked_fields(role: str | None, type_name: str, parent: Any) -> list[str]:
+    """The fields of ``parent`` that ``role`` sees as ``null`` although they may hold a value."""
+    return [r.field for r in RULES if r.type_name == type_name and r.hides(role, parent)]
+
+
+def markdown_table() -> str:
+    """The rules as the Markdown table of docs/graphql.md."""
+    lines = ["| type | field | seen by | rule applies when |", "|---|---|---|---|"]
+    for r in RULES:
+        roles = ", ".join(role for role in ROLES if role in r.roles)
+        lines.append(f"| `{r.type_name}` | `{r.field}` | {roles} | {r.when} |")
+    return "\n".join(lines)
+
+
+def graphql_error(message: str, code: str) -> GraphQLError:
+    return GraphQLError(message, extensions={"code": code})
+
+
+def check_root_access(info: Info[Any, Any], type_name: str) -> None:
+    """Refuse a root field to a caller who is not logged in, or whose role a rule excludes."""
+    field = info.field_name
+    viewer = info.context.viewer
+    if viewer is None and field not in PUBLIC_ROOT_FIELDS:
+        raise graphql_error(info.context.unauthenticated_reason(), "UNAUTHENTICATED")
+    if hidden(None if viewer is None else viewer.role, type_name, field, None):
+        roles = ", ".join(sorted(_BY_FIELD[type_name, field].roles))
+        raise graphql_error(f"{field} is for the role(s) {roles}", "FORBIDDEN")
+
+
+class _RootAccess(FieldExtension):
+    def __init__(self, type_name: str) -> None:
+        self.type_name = type_name
+
+    def resolve(
+        self, next_: SyncExtensionResolver, source: Any, info: Info[Any, Any], **kwargs: Any
+    ) -> Any:
+        check_root_access(info, self.type_name)
+        return next_(source, info, **kwargs)
+
+    async def resolve_async(
+        self, next_: AsyncExtensionResolver, source: Any, info: Info[Any, Any], **kwargs: Any
+    ) -> Any:
+        check_root_access(info, self.type_name)
+        return await next_(source, info, **kwargs)
+
+
+class _Masked(FieldExtension):
+    def __init__(self, rule: Rule) -> None:
+        self.rule = rule
+
+    def resolve(
+        self, next_: SyncExtensionResolver, source: Any, info: Info[Any, Any], **kwargs: Any
+    ) -> Any:
+        if self.rule.hides(info.context.role, source):
+            return None
+        return next_(source, info, **kwargs)
+
+    async def resolve_async(
+        self, next_: AsyncExtensionResolver, source: Any, info: Info[Any, Any], **kwargs: Any
+    ) -> Any:
+        if self.rule.hides(info.context.role, source):
+            return None
+        return await next_(source, info, **kwargs)
+
+
+def attach_rules(schema: strawberry.Schema) -> None:
+    """Put the rules on the fields of ``schema``'s types: every Query and Mutation field checks
+    the login (and its rule), every field of a rule masks. Only those fields pay for it.
+
+    Subscription fields check with :func:`check_root_access` themselves (their resolver is an
+    async generator, which field extensions do not wrap)."""
+    names = schema.config.name_converter
+    for root in ("Query", "Mutation"):
+        definition = schema.get_type_by_name(root)
+        assert isinstance(definition, StrawberryObjectDefinition)
+        for field in definition.fields:
+            if not any(isinstance(e, _RootAccess) for e in field.extensions):
+                field.extensions.append(_RootAccess(root))
+    for rule in RULES:
+        if rule.type_name in _ROOTS:
+            continue
+        definition = schema.get_type_by_name(rule.type_name)
+        assert isinstance(definition, StrawberryObjectDefinition), rule
+        [field] = [f for f in definition.fields if names.get_graphql_name(f) == rule.field]
+        if not any(isinstance(e, _Masked) for e in field.extensions):
+            field.extensions.append(_Masked(rule))

@@ -1,0 +1,57 @@
+"""The schema: one Query, Mutation and Subscription type merged from a module per entity.
+
+Adding an entity (incidents, ticket workflow mutations...) is a module with its ``…Queries`` /
+``…Mutations`` types, added to the tuples below; masking rules go to api/graphql/masking.py.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import strawberry
+from strawberry.extensions import SchemaExtension
+from strawberry.tools import merge_types
+
+from api.graphql.accounts import AccountMutations, AccountQueries
+from api.graphql.aggregates import AggregateQueries
+from api.graphql.commits import CommitQueries
+from api.graphql.inputs import RejectNulCharacters
+from api.graphql.limits import protection_extensions
+from api.graphql.log_events import LogEventQueries
+from api.graphql.masking import attach_rules
+from api.graphql.releases import ReleaseQueries
+from api.graphql.subscriptions import TicketSubscriptions
+from api.graphql.tickets import TicketQueries
+from opsassist.settings import Settings
+
+Query = merge_types(
+    "Query",
+    (
+        AccountQueries,
+        LogEventQueries,
+        TicketQueries,
+        CommitQueries,
+        ReleaseQueries,
+        AggregateQueries,
+    ),
+)
+Mutation = merge_types("Mutation", (AccountMutations,))
+Subscription = merge_types("Subscription", (TicketSubscriptions,))
+
+
+def build_schema(settings: Settings | None = None) -> strawberry.Schema:
+    """The schema with its protections as ``settings`` configure them (none: the bare schema,
+    as exported to schema.graphql)."""
+    # The access rules go on the fields' definitions, which a first build resolves (by name).
+    attach_rules(strawberry.Schema(query=Query, mutation=Mutation, subscription=Subscription))
+    extensions: list[Callable[[], SchemaExtension]] = [RejectNulCharacters]
+    if settings is not None:
+        extensions.extend(protection_extensions(settings))
+    return strawberry.Schema(
+        query=Query, mutation=Mutation, subscription=Subscription, extensions=extensions
+    )
+
+
+def schema_sdl() -> str:
+    """The schema in SDL, as schema.graphql holds it."""
+    return build_schema().as_str() + "\n"

@@ -1,0 +1,134 @@
+"""Live updates (graphql-transport-ws): ticket changes, fed by PostgreSQL LISTEN/NOTIFY.
+
+The trigger of migration 0013 notifies ``opsassist_ticket_changes`` with the ticket id and
+version of each change, whoever wrote it (the worker, another API process, a migration). Each API
+process holds one listening connection and fans notifications out to its subscribers; each
+subscriber reads the change and sees it masked for its own role. A subscriber that falls more
+than a queue behind loses the oldest notifications rather than slowing the others.
+
+Incidents are not here yet: their table comes with the log incidents work (issue 6).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncGenerator
+from typing import Any
+
+import asyncpg
+import orjson
+import strawberry
+from strawberry.types import Info
+
+from api.graphql.history import Version
+from api.graphql.masking import check_root_access, graphql_error
+from api.graphql.tickets import Ticket
+from store.reads.history import changes_of
+from store.reads.tickets import tickets_by_ids
+
+CHANNEL = "opsassist_ticket_changes"
+QUEUE_SIZE = 1000
+
+
+class FeedLost(ConnectionError):
+    """The listening connection was lost: changes may have been missed, so the subscription
+    ends with this error and the client subscribes again (and re-reads what it shows)."""
+
+
+_LOST = (0, 0)  # put in the queues when the listening connection goes
+
+
+class TicketChangeFeed:
+    """One LISTEN connection per process, opened at the first subscriber (again after a loss)."""
+
+    def __init__(self, database_url: str) -> None:
+        self._database_url = database_url
+        self._conn: asyncpg.Connection | None = None
+        self._lock = asyncio.Lock()
+        self._subscribers: set[asyncio.Queue[tuple[int, int]]] = set()
+
+    async def _listen(self) -> None:
+        async with self._lock:
+            if self._conn is None or self._conn.is_closed():
+                conn = await asyncpg.connect(
+                    self._database_url, server_settings={"application_name": "opsassist-listen"}
+                )
+                await conn.add_listener(CHANNEL, self._notified)
+                conn.add_termination_listener(self._lost)
+                self._conn = conn
+
+    def _lost(self, _conn: object) -> None:
+        self._conn = None
+        for queue in self._subscribers:
+            if queue.full():
+                queue.get_nowait()
+            queue.put_nowait(_LOST)
+
+    def _notified(self, _conn: object, _pid: int, _channel: str, payload: str) -> None:
+        data = orjson.loads(payload)
+        item = (int(data["ticket_id"]), int(data["version"]))
+        for queue in self._subscribers:
+            if queue.full():
+                queue.get_nowait()
+            queue.put_nowait(item)
+
+    async def changes(self) -> AsyncGenerator[tuple[int, int], None]:
+        """(ticket id, version) of each change from now on."""
+        queue: asyncio.Queue[tuple[int, int]] = asyncio.Queue(QUEUE_SIZE)
+        self._subscribers.add(queue)
+        try:
+            await self._listen()
+            while True:
+                item = await queue.get()
+                if item == _LOST:
+                    raise FeedLost("the API lost its database notifications; subscribe again")
+                yield item
+        finally:
+            self._subscribers.discard(queue)
+
+    async def close(self) -> None:
+        if self._conn is not None:
+            with contextlib.suppress(Exception):
+                await self._conn.close()
+            self._conn = None
+
+
+@strawberry.type(description="A ticket as it is after a change, and that change.")
+class TicketChange:
+    ticket: Ticket
+    change: Version
+
+
+@strawberry.type
+class TicketSubscriptions:
+    @strawberry.subscription(
+        description="Every change of a ticket (or of the given tickets) from now on, masked "
+        "for your role."
+    )
+    async def ticket_changes(
+        self, info: Info[Any, Any], ticket_ids: list[strawberry.ID] | None = None
+    ) -> AsyncGenerator[TicketChange, None]:
+        context = info.context
+        check_root_access(info, "Subscription")
+        wanted = {str(i) for i in ticket_ids} if ticket_ids else None
+        feed: TicketChangeFeed = context.ticket_feed
+        notifications = feed.changes()
+        try:
+            while True:
+                try:
+                    ticket_id, version = await anext(notifications)
+                except FeedLost as exc:
+                    raise graphql_error(str(exc), "UNAVAILABLE") from None
+                if wanted is not None and str(ticket_id) not in wanted:
+                    continue
+                rows = await tickets_by_ids(context.pool, [ticket_id])
+                if not rows:
+                    continue
+                ticket = Ticket.from_row(rows[0])
+                history = await changes_of(context.pool, "ticket_changes", [ticket_id])
+                for item in ticket.versions_for(context.role, history):
+                    if item.version == version:
+                        yield TicketChange(ticket=ticket, change=item)
+        finally:
+            await notifications.aclose()  # leaves the feed's subscribers at once

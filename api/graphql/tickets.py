@@ -1,0 +1,222 @@
+"""Tickets: the type (with triage, SLA and history), its filter and the queries over it.
+
+The workflow mutations (status changes, triage corrections) belong in a module of their own
+beside this one, merged into the schema the same way (api/graphql/schema.py).
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import asyncpg
+import strawberry
+from strawberry.types import Info
+
+from api.graphql.history import Version, versions
+from api.graphql.inputs import int_id
+from api.graphql.log_events import json_value
+from api.graphql.masking import HR_TICKET_TEXT_ROLES, masked_fields
+from api.graphql.pagination import Connection, Order, connection, page_request
+from store.reads.aggregates import ticket_count
+from store.reads.tickets import RESOLVED_STATUSES, TicketFilter, tickets_by_ids, tickets_page
+
+
+@strawberry.type(
+    description="What triage decided and which layer produced it (rule, model, llm, human, or "
+    "none when it abstained)."
+)
+class TriageDecision:
+    layer: str | None
+    model_version: str | None = strawberry.field(
+        description="The learned model's version when the model (or the LLM after it) decided."
+    )
+    confidence: float | None
+    needs_triage: bool
+    category: str | None
+    suggested_category: str | None
+    explanation: str | None
+    notes: list[str] | None
+
+
+@strawberry.type
+class Ticket:
+    id: strawberry.ID
+    source_system: str
+    external_id: str
+    title: str | None = strawberry.field(description="Masked (null) by role: see maskedFields.")
+    body: str | None = strawberry.field(description="Masked (null) by role: see maskedFields.")
+    reporter_id: str | None = strawberry.field(
+        description="Who reported it in the source system (redacted as the privacy policy says). "
+        "Masked (null) by role."
+    )
+    labels: list[str] | None
+    status: str
+    created_at: datetime
+    updated_at: datetime
+    trace_id: str | None
+    category: str | None
+    suggested_category: str | None
+    priority: str | None
+    team: str | None
+    sla_due_at: datetime | None
+    version: int
+    changed_by: str
+    triage: TriageDecision
+    _row_id: strawberry.Private[int]
+
+    @strawberry.field(description="Due and not resolved at the time of the query.")
+    def sla_breached(self) -> bool:
+        return (
+            self.sla_due_at is not None
+            and self.sla_due_at < datetime.now(UTC)
+            and self.status.lower() not in RESOLVED_STATUSES
+        )
+
+    @strawberry.field(description="The fields your role sees as null although they hold values.")
+    def masked_fields(self, info: Info[Any, Any]) -> list[str]:
+        return masked_fields(info.context.role, "Ticket", self)
+
+    @strawberry.field(description="Every version, oldest first, with the fields each changed.")
+    async def history(self, info: Info[Any, Any]) -> list[Version]:
+        changes = await info.context.loaders.ticket_changes.load(self._row_id)
+        return self.versions_for(info.context.role, changes)
+
+    def versions_for(self, role: str | None, changes: Sequence[asyncpg.Record]) -> list[Version]:
+        triage = self.triage
+
+        def target(field: str) -> tuple[str, str, Any]:
+            # The triage column carries the explanation: masked like it.
+            if field == "triage":
+                return ("TriageDecision", "explanation", triage)
+            if field == "reporter":  # the column's name before migration 0010 renamed it
+                return ("Ticket", "reporterId", self)
+            return ("Ticket", field, self)
+
+        return versions(changes, role, target)
+
+    @classmethod
+    def from_row(cls, row: asyncpg.Record) -> Ticket:
+        details = json_value(row["triage"]) or {}
+        return cls(
+            id=strawberry.ID(str(row["id"])),
+            source_system=row["source_system"],
+            external_id=row["external_id"],
+            title=row["title"],
+            body=row["body"],
+            reporter_id=row["reporter_id"],
+            labels=list(row["labels"]),
+            status=row["status"],
+            created_at=row["created_at"],
+            updated_at=row["updated_at"],
+            trace_id=row["trace_id"],
+            category=row["category"],
+            suggested_category=row["suggested_category"],
+            priority=row["priority"],
+            team=row["team"],
+            sla_due_at=row["sla_due_at"],
+            version=row["version"],
+            changed_by=row["changed_by"],
+            triage=TriageDecision(
+                layer=row["triage_layer"],
+                model_version=details.get("model_version"),
+                confidence=row["triage_confidence"],
+                needs_triage=row["needs_triage"],
+                category=row["category"],
+                suggested_category=row["suggested_category"],
+                explanation=details.get("explanation"),
+                notes=details.get("notes"),
+            ),
+            _row_id=row["id"],
+        )
+
+
+@strawberry.input(description="All given conditions hold (lists: any of their values).")
+class TicketFilterInput:
+    statuses: list[str] | None = None
+    categories: list[str] | None = None
+    priorities: list[str] | None = None
+    teams: list[str] | None = None
+    source_systems: list[str] | None = None
+    needs_triage: bool | None = None
+    since: datetime | None = strawberry.field(default=None, description="created at or after")
+    until: datetime | None = strawberry.field(default=None, description="created before")
+    text: str | None = strawberry.field(default=None, description="in title or body, any case")
+    sla_breached: bool | None = strawberry.field(
+        default=None, description="true: only tickets past their SLA due time and not resolved"
+    )
+
+    def to_store(self, role: str | None) -> TicketFilter:
+        return TicketFilter(
+            statuses=self.statuses,
+            categories=self.categories,
+            priorities=self.priorities,
+            teams=self.teams,
+            source_systems=self.source_systems,
+            needs_triage=self.needs_triage,
+            since=self.since,
+            until=self.until,
+            text=self.text,
+            sla_breached_at=datetime.now(UTC) if self.sla_breached else None,
+            text_skips_hr=role not in HR_TICKET_TEXT_ROLES,
+        )
+
+
+@strawberry.enum
+class TicketSort(enum.Enum):
+    CREATED_AT = "created_at"
+    UPDATED_AT = "updated_at"
+
+
+@strawberry.type
+class TicketQueries:
+    @strawberry.field(description="Tickets, newest first unless ordered otherwise.")
+    async def tickets(
+        self,
+        info: Info[Any, Any],
+        *,
+        filter: TicketFilterInput | None = None,
+        sort: TicketSort = TicketSort.CREATED_AT,
+        order: Order = Order.NEWEST_FIRST,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> Connection[Ticket]:
+        request = page_request(info, first, after, last, before)
+        store_filter = (filter or TicketFilterInput()).to_store(info.context.role)
+        pool = info.context.pool
+        return await connection(
+            info,
+            lambda req, size: tickets_page(
+                pool,
+                store_filter,
+                sort=sort.value,
+                descending=order.descending,
+                request=req,
+                default_size=size,
+            ),
+            request,
+            Ticket.from_row,
+        )
+
+    @strawberry.field
+    async def ticket(self, info: Info[Any, Any], id: strawberry.ID) -> Ticket | None:
+        key = int_id(id)
+        if key is None:
+            return None
+        rows = await tickets_by_ids(info.context.pool, [key])
+        return Ticket.from_row(rows[0]) if rows else None
+
+    @strawberry.field(description="How many tickets are past their SLA due time, not resolved.")
+    async def sla_breach_count(
+        self,
+        info: Info[Any, Any],
+        *,
+        filter: TicketFilterInput | None = None,
+    ) -> int:
+        given = filter or TicketFilterInput()
+        given.sla_breached = True
+        return await ticket_count(info.context.pool, given.to_store(info.context.role))

@@ -1,0 +1,108 @@
+"""``opsassist users create|list`` (the accounts of the GraphQL API, the first admin among them)
+and ``opsassist graphql schema`` (the SDL kept in schema.graphql)."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+
+import asyncpg
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from api.graphql.accounts import USERNAME
+from api.graphql.sessions import hash_password, password_problem
+from opsassist.commands.services import endpoints_or_exit
+from opsassist.settings import PROJECT_ROOT, get_settings
+from store.users import ROLES, DuplicateUsername, StoredUser, insert_user, users_page
+
+users_app = typer.Typer(help="Accounts of the GraphQL API.", no_args_is_help=True)
+graphql_app = typer.Typer(help="The GraphQL API's schema.", no_args_is_help=True)
+console = Console(stderr=True, soft_wrap=True)
+SCHEMA_FILE = PROJECT_ROOT / "schema.graphql"
+
+
+@users_app.command()
+def create(
+    username: str = typer.Option(..., help="The login name (unique, compared without case)."),
+    role: str = typer.Option(..., help="admin, ops or hr."),
+    password_stdin: bool = typer.Option(
+        False, "--password-stdin", help="Read the password from stdin instead of prompting."
+    ),
+) -> None:
+    """Create an account; this is how the first admin is made (signup is closed by default)."""
+    settings = get_settings()
+    if role not in ROLES:
+        console.print(f"[red]error:[/] role must be one of {', '.join(ROLES)}")
+        raise typer.Exit(2)
+    if not USERNAME.match(username):
+        console.print("[red]error:[/] a username has 2 to 64 letters, digits or . _ @ -")
+        raise typer.Exit(2)
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    problem = password_problem(password)
+    if problem is not None:
+        console.print(f"[red]error:[/] {problem}")
+        raise typer.Exit(2)
+    url = endpoints_or_exit(settings).database_url
+    password_hash = hash_password(password, settings.graphql_bcrypt_rounds)
+
+    async def run() -> StoredUser:
+        conn = await asyncpg.connect(url)
+        try:
+            return await insert_user(conn, username, role, password_hash, "cli:users-create")
+        finally:
+            await conn.close()
+
+    try:
+        user = asyncio.run(run())
+    except DuplicateUsername as exc:
+        console.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(1) from None
+    except asyncpg.UndefinedTableError:
+        console.print("[red]error:[/] the users table is missing; run `opsassist migrate`")
+        raise typer.Exit(1) from None
+    console.print(f"created user {user.username} (id {user.id}, role {user.role})")
+
+
+@users_app.command("list")
+def list_users() -> None:
+    """The accounts (never their passwords)."""
+    url = endpoints_or_exit(get_settings()).database_url
+
+    async def run() -> list[StoredUser]:
+        conn = await asyncpg.connect(url)
+        try:
+            return await users_page(conn, None, 10_000)
+        finally:
+            await conn.close()
+
+    table = Table("id", "username", "role", "created", "disabled")
+    for u in asyncio.run(run()):
+        disabled = f"{u.disabled_at:%Y-%m-%d %H:%M}" if u.disabled_at else ""
+        table.add_row(str(u.id), u.username, u.role, f"{u.created_at:%Y-%m-%d %H:%M}", disabled)
+    Console().print(table)
+
+
+@graphql_app.command()
+def schema(
+    check: bool = typer.Option(False, help="Fail (exit 1) if the file differs instead of writing."),
+    output: Path = typer.Option(SCHEMA_FILE, help="Where the SDL goes."),  # noqa: B008
+) -> None:
+    """Write the GraphQL schema (SDL) to schema.graphql, or check that it is current."""
+    from api.graphql import schema_sdl
+
+    sdl = schema_sdl()
+    if check:
+        current = output.read_text() if output.exists() else ""
+        if current != sdl:
+            console.print(f"[red]error:[/] {output} is stale: run `opsassist graphql schema`")
+            raise typer.Exit(1)
+        console.print(f"{output} is current")
+        return
+    output.write_text(sdl)
+    console.print(f"wrote {output}")

@@ -1,0 +1,9 @@
+"""Read-side queries of the API: filtered, keyset-paginated lists, histories and aggregates.
+
+Every value is bound as a parameter; SQL text is assembled only from fragments written here.
+"""
+
+from store.reads._keyset import Cursor, InvalidCursor, Page, PageRequest, Sort
+from store.reads._where import Where
+
+__all__ = ["Cursor", "InvalidCursor", "Page", "PageRequest", "Sort", "Where"]
