@@ -2,7 +2,7 @@
 -- The GraphQL API (issue 10): the people who log in, their password hashes and refresh tokens,
 -- and a notification on every ticket change so subscriptions see it without polling.
 
--- Users are mutable (role, disabling), so they have a history like tickets (0001 triggers).
+-- Users are mutable (role, disabling), so they have a history like tickets (history_track).
 -- The password hash lives apart, in user_credentials, so that it never enters user_changes.
 CREATE TABLE users (
     id              bigserial PRIMARY KEY,
@@ -28,10 +28,8 @@ CREATE TABLE user_changes (
     PRIMARY KEY (user_id, version)
 );
 
-CREATE TRIGGER users_stamp_version BEFORE INSERT OR UPDATE ON users
-    FOR EACH ROW EXECUTE FUNCTION history_stamp_version();
-CREATE TRIGGER users_record_change AFTER INSERT OR UPDATE ON users
-    FOR EACH ROW EXECUTE FUNCTION history_record_change('user_changes', 'user_id');
+-- History like every mutable entity (0009): versions, who, deltas and states, append-only.
+SELECT history_track('users', 'user_changes', 'user_id');
 
 CREATE TABLE user_credentials (
     user_id        bigint PRIMARY KEY REFERENCES users (id),
