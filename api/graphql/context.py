@@ -48,6 +48,8 @@ class Context(BaseContext):
         self.auth_error: str | None = None
         self.loaders = Loaders(pool)
         self.ticket_feed: TicketChangeFeed | None = None
+        #: the app's state (per-process objects such as the ticket workflow)
+        self.app_state: Any = None
 
     def authenticate(self, authorization: Any) -> None:
         """Take the viewer from an ``Authorization: Bearer <access token>`` value, if any."""

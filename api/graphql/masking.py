@@ -66,6 +66,7 @@ RULES: tuple[Rule, ...] = (
     Rule("Query", "apiKeys", _ADMIN),
     Rule("Mutation", "createApiKey", _ADMIN),
     Rule("Mutation", "revokeApiKey", _ADMIN),
+    Rule("Mutation", "retriageTicket", frozenset({"admin", "ops"})),
 )
 _BY_FIELD: dict[tuple[str, str], Rule] = {(r.type_name, r.field): r for r in RULES}
 _ROOTS = frozenset({"Query", "Mutation", "Subscription"})

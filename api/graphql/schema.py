@@ -22,6 +22,7 @@ from api.graphql.masking import attach_rules
 from api.graphql.releases import ReleaseQueries
 from api.graphql.subscriptions import TicketSubscriptions
 from api.graphql.tickets import TicketQueries
+from api.graphql.workflow import WorkflowMutations
 from opsassist.settings import Settings
 
 Query = merge_types(
@@ -35,7 +36,7 @@ Query = merge_types(
         AggregateQueries,
     ),
 )
-Mutation = merge_types("Mutation", (AccountMutations,))
+Mutation = merge_types("Mutation", (AccountMutations, WorkflowMutations))
 Subscription = merge_types("Subscription", (TicketSubscriptions,))
 
 

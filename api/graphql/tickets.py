@@ -13,6 +13,7 @@ from typing import Any
 
 import asyncpg
 import strawberry
+from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from api.graphql.history import Version, versions
@@ -62,6 +63,18 @@ class Ticket:
     priority: str | None
     team: str | None
     sla_due_at: datetime | None
+    workflow_status: str = strawberry.field(
+        description="Where the ticket is in Opsassist's workflow (open, triaged, in_progress, "
+        "resolved, closed); status is what the source system last reported."
+    )
+    resolved_at: datetime | None
+    reopened_count: int
+    human_fields: list[str] = strawberry.field(
+        description="The triage fields a person set (correctTriage); automatic triage keeps them."
+    )
+    correction: JSON | None = strawberry.field(
+        description="The latest correction: fields (old and new values), by, reason, at."
+    )
     version: int
     changed_by: str
     triage: TriageDecision
@@ -117,6 +130,11 @@ class Ticket:
             priority=row["priority"],
             team=row["team"],
             sla_due_at=row["sla_due_at"],
+            workflow_status=row["workflow_status"],
+            resolved_at=row["resolved_at"],
+            reopened_count=row["reopened_count"],
+            human_fields=list(row["human_fields"]),
+            correction=json_value(row["correction"]),
             version=row["version"],
             changed_by=row["changed_by"],
             triage=TriageDecision(
@@ -126,11 +144,19 @@ class Ticket:
                 needs_triage=row["needs_triage"],
                 category=row["category"],
                 suggested_category=row["suggested_category"],
-                explanation=details.get("explanation"),
+                explanation=_summary(details.get("explanation")),
                 notes=details.get("notes"),
             ),
             _row_id=row["id"],
         )
+
+
+def _summary(explanation: Any) -> str | None:
+    """The stored explanation's words (the worker stores ``{"summary", "rule", "terms"}``)."""
+    if isinstance(explanation, dict):
+        summary = explanation.get("summary")
+        return str(summary) if summary is not None else None
+    return None if explanation is None else str(explanation)
 
 
 @strawberry.input(description="All given conditions hold (lists: any of their values).")

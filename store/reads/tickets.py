@@ -19,7 +19,8 @@ HR_CATEGORY = "hr"
 SELECT = """
 SELECT id, source_system, external_id, title, body, reporter_id, status, labels, created_at,
        updated_at, trace_id, changed_by, version, row_updated_at, category, suggested_category,
-       priority, team, triage_confidence, needs_triage, triage_layer, triage, sla_due_at
+       priority, team, triage_confidence, needs_triage, triage_layer, triage, sla_due_at,
+       workflow_status, resolved_at, reopened_count, human_fields, correction
 FROM tickets
 """
 SORTS = {

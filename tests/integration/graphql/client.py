@@ -128,7 +128,11 @@ async def insert_ticket(
     layer: str = "rule",
     source: str = "jira",
 ) -> int:
-    triage = '{"explanation": "matched rule outage", "model_version": null, "notes": []}'
+    # the shape the worker stores (streams/ticket_triage.py)
+    triage = (
+        '{"explanation": {"summary": "matched rule outage", "rule": "outage", "terms": []},'
+        ' "model_version": null, "notes": []}'
+    )
     ticket_id: int = await conn.fetchval(
         _TICKET,
         source,

@@ -1,0 +1,208 @@
+"""The ticket workflow over GraphQL: status changes with optimistic locking and idempotency keys,
+triage corrections by people, and re-triage. The rules live in ``store.ticket_workflow``; this
+module maps its typed results to union members, so a conflict or a refused transition is an
+answer a client selects on, never an error.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import strawberry
+from strawberry.types import Info
+
+from api.graphql.errors import NotFound, UserError, ValidationFailed
+from api.graphql.inputs import int_id
+from api.graphql.tickets import Ticket
+from store import ticket_results as results
+from store.reads.tickets import tickets_by_ids
+from store.ticket_workflow import TicketWorkflow
+from streams.triage import load_config
+
+
+@strawberry.type(description="The change was made (or replayed, for a repeated idempotency key).")
+class TicketUpdated:
+    ticket: Ticket
+
+
+@strawberry.type(
+    description="The ticket is no longer at expectedVersion: someone changed it meanwhile. "
+    "Nothing was changed; read the ticket (here, at currentVersion) and decide again."
+)
+class VersionConflict(UserError):
+    expected_version: int
+    current_version: int
+    current_ticket: Ticket | None
+
+
+@strawberry.type(description="The workflow does not allow this move; allowed says where it may go.")
+class InvalidTransition(UserError):
+    current: str
+    requested: str
+    allowed: list[str]
+
+
+@strawberry.type(
+    description="The idempotency key was used before for another request; nothing was changed."
+)
+class IdempotencyKeyReused(UserError):
+    idempotency_key: str
+
+
+TicketStatusResult = Annotated[
+    TicketUpdated
+    | VersionConflict
+    | InvalidTransition
+    | IdempotencyKeyReused
+    | NotFound
+    | ValidationFailed,
+    strawberry.union("TicketStatusResult"),
+]
+TriageCorrectionResult = Annotated[
+    TicketUpdated | VersionConflict | NotFound | ValidationFailed,
+    strawberry.union("TriageCorrectionResult"),
+]
+RetriageResult = Annotated[TicketUpdated | NotFound, strawberry.union("RetriageResult")]
+
+
+def _workflow(info: Info[Any, Any]) -> TicketWorkflow:
+    """One per API process: it caches the stored triage model that re-triage uses."""
+    state = info.context.app_state
+    workflow: TicketWorkflow | None = getattr(state, "ticket_workflow", None)
+    if workflow is None:
+        config = load_config(info.context.settings.triage_config)
+        workflow = state.ticket_workflow = TicketWorkflow(info.context.pool, config)
+    return workflow
+
+
+def _actor(info: Info[Any, Any]) -> str:
+    viewer = info.context.viewer
+    assert viewer is not None  # every mutation but the login ones requires one (masking.py)
+    return f"user:{viewer.username}"
+
+
+async def _ticket(info: Info[Any, Any], ticket_id: int) -> Ticket | None:
+    rows = await tickets_by_ids(info.context.pool, [ticket_id])
+    return Ticket.from_row(rows[0]) if rows else None
+
+
+async def _updated(info: Info[Any, Any], ticket_id: int) -> TicketUpdated | NotFound:
+    ticket = await _ticket(info, ticket_id)
+    if ticket is None:  # deleted between the change and this read
+        return NotFound(message=f"ticket {ticket_id} does not exist")
+    return TicketUpdated(ticket=ticket)
+
+
+async def _conflict(info: Info[Any, Any], conflict: results.Conflict) -> VersionConflict:
+    return VersionConflict(
+        message=f"ticket {conflict.ticket_id} is at version {conflict.current_version}, "
+        f"not {conflict.expected_version}: read it again and retry with that version",
+        expected_version=conflict.expected_version,
+        current_version=conflict.current_version,
+        current_ticket=await _ticket(info, conflict.ticket_id),
+    )
+
+
+def _not_found(ticket_id: object) -> NotFound:
+    return NotFound(message=f"ticket {ticket_id} does not exist")
+
+
+async def _status_answer(
+    info: Info[Any, Any], ticket_id: int, result: results.StatusResult
+) -> TicketStatusResult:
+    match result:
+        case results.Updated():
+            return await _updated(info, ticket_id)
+        case results.Conflict():
+            return await _conflict(info, result)
+        case results.InvalidTransition():
+            return InvalidTransition(
+                message=result.message,
+                current=result.current,
+                requested=result.requested,
+                allowed=list(result.allowed),
+            )
+        case results.IdempotencyKeyReused():
+            return IdempotencyKeyReused(
+                message=result.message, idempotency_key=result.idempotency_key
+            )
+    return _not_found(ticket_id)
+
+
+@strawberry.type
+class WorkflowMutations:
+    @strawberry.mutation(
+        description="Move a ticket along the workflow (open → triaged → in_progress → resolved "
+        "→ closed; resolved or closed → triaged reopens) if it is still at expectedVersion. "
+        "The same idempotencyKey with the same request returns the first answer again."
+    )
+    async def update_ticket_status(
+        self,
+        info: Info[Any, Any],
+        *,
+        id: strawberry.ID,
+        status: str,
+        expected_version: int,
+        idempotency_key: str,
+    ) -> TicketStatusResult:
+        ticket_id = int_id(id)
+        if ticket_id is None:
+            return _not_found(id)
+        if not idempotency_key.strip() or len(idempotency_key) > 200:
+            return ValidationFailed(
+                message="idempotencyKey must be 1 to 200 characters", field="idempotencyKey"
+            )
+        result = await _workflow(info).update_status(
+            ticket_id, status, expected_version, idempotency_key, _actor(info)
+        )
+        return await _status_answer(info, ticket_id, result)
+
+    @strawberry.mutation(
+        description="Set a ticket's category, priority and/or team as a person: recorded in its "
+        "history with who and why, counted as an override, kept from later automatic triage, "
+        "and learned by the next training."
+    )
+    async def correct_triage(
+        self,
+        info: Info[Any, Any],
+        *,
+        id: strawberry.ID,
+        expected_version: int,
+        reason: str,
+        category: str | None = None,
+        priority: str | None = None,
+        team: str | None = None,
+    ) -> TriageCorrectionResult:
+        ticket_id = int_id(id)
+        if ticket_id is None:
+            return _not_found(id)
+        result = await _workflow(info).correct_triage(
+            ticket_id,
+            category=category,
+            priority=priority,
+            team=team,
+            actor=_actor(info),
+            reason=reason,
+            expected_version=expected_version,
+        )
+        match result:
+            case results.Updated():
+                return await _updated(info, ticket_id)
+            case results.Conflict():
+                return await _conflict(info, result)
+            case results.InvalidCorrection():
+                return ValidationFailed(message=result.message, field=None)
+        return _not_found(ticket_id)
+
+    @strawberry.mutation(
+        description="Triage the ticket again with the current rules and stored model; fields a "
+        "person corrected are kept."
+    )
+    async def retriage_ticket(self, info: Info[Any, Any], id: strawberry.ID) -> RetriageResult:
+        ticket_id = int_id(id)
+        if ticket_id is None:
+            return _not_found(id)
+        result = await _workflow(info).retriage(ticket_id)
+        if isinstance(result, results.Updated):
+            return await _updated(info, ticket_id)
+        return _not_found(ticket_id)
