@@ -7,9 +7,9 @@ beside this one, merged into the schema the same way (api/graphql/schema.py).
 from __future__ import annotations
 
 import enum
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 
 import asyncpg
 import strawberry
@@ -21,6 +21,8 @@ from api.graphql.inputs import int_id
 from api.graphql.log_events import json_value
 from api.graphql.masking import HR_TICKET_TEXT_ROLES, masked_fields
 from api.graphql.pagination import Connection, Order, connection, page_request
+from api.graphql.time_travel import state_filter, ticket_as_of, tickets_as_of_page
+from store.reads._keyset import Page, PageRequest
 from store.reads.aggregates import ticket_count
 from store.reads.tickets import RESOLVED_STATUSES, TicketFilter, tickets_by_ids, tickets_page
 
@@ -111,7 +113,7 @@ class Ticket:
         return versions(changes, role, target)
 
     @classmethod
-    def from_row(cls, row: asyncpg.Record) -> Ticket:
+    def from_row(cls, row: Mapping[str, Any]) -> Ticket:
         details = json_value(row["triage"]) or {}
         return cls(
             id=strawberry.ID(str(row["id"])),
@@ -190,6 +192,12 @@ class TicketFilterInput:
         )
 
 
+_FILTER_FIELDS = (
+    "statuses", "categories", "priorities", "teams", "source_systems", "needs_triage", "since",
+    "until", "text", "sla_breached",
+)  # fmt: skip
+
+
 @strawberry.enum
 class TicketSort(enum.Enum):
     CREATED_AT = "created_at"
@@ -210,10 +218,25 @@ class TicketQueries:
         after: str | None = None,
         last: int | None = None,
         before: str | None = None,
+        as_of: Annotated[
+            datetime | None,
+            strawberry.argument(
+                description="The tickets that existed at this time, as they were then, in id "
+                "order (forwards only; filters on one value per field)."
+            ),
+        ] = None,
     ) -> Connection[Ticket]:
         request = page_request(info, first, after, last, before)
-        store_filter = (filter or TicketFilterInput()).to_store(info.context.role)
         pool = info.context.pool
+        if as_of is not None:
+            given = filter or TicketFilterInput()
+            conditions = {name: getattr(given, name) for name in _FILTER_FIELDS}
+
+            async def past(req: PageRequest, size: int) -> Page[dict[str, Any]]:
+                return await tickets_as_of_page(pool, as_of, state_filter(conditions), req, size)
+
+            return await connection(info, past, request, Ticket.from_row)
+        store_filter = (filter or TicketFilterInput()).to_store(info.context.role)
         return await connection(
             info,
             lambda req, size: tickets_page(
@@ -229,10 +252,23 @@ class TicketQueries:
         )
 
     @strawberry.field
-    async def ticket(self, info: Info[Any, Any], id: strawberry.ID) -> Ticket | None:
+    async def ticket(
+        self,
+        info: Info[Any, Any],
+        id: strawberry.ID,
+        as_of: Annotated[
+            datetime | None,
+            strawberry.argument(
+                description="The ticket as it was at this time; null if it did not exist yet."
+            ),
+        ] = None,
+    ) -> Ticket | None:
         key = int_id(id)
         if key is None:
             return None
+        if as_of is not None:
+            past = await ticket_as_of(info.context.pool, key, as_of)
+            return Ticket.from_row(past) if past is not None else None
         rows = await tickets_by_ids(info.context.pool, [key])
         return Ticket.from_row(rows[0]) if rows else None
 
