@@ -52,10 +52,29 @@ LOG_COLUMNS = (
     "kafka_topic",
     "kafka_partition",
     "kafka_offset",
+    "template_id",
+    "template_params",
 )
 
 
-def log_row(event: LogEvent, origin: Origin) -> tuple[Any, ...]:
+@dataclass(frozen=True, slots=True)
+class LogTemplateFields:
+    """The template a log line was mined into and what its wildcards stand for (the worker's
+    log intelligence stage fills it; the store knows nothing of how)."""
+
+    template_id: str
+    parameters: tuple[str, ...]
+
+    def columns(self) -> tuple[Any, ...]:
+        return (self.template_id, [_text(p) for p in self.parameters])
+
+
+_NO_TEMPLATE: tuple[Any, ...] = (None, None)
+
+
+def log_row(
+    event: LogEvent, origin: Origin, template: LogTemplateFields | None = None
+) -> tuple[Any, ...]:
     p = event.payload
     return (
         event.id,
@@ -72,6 +91,7 @@ def log_row(event: LogEvent, origin: Origin) -> tuple[Any, ...]:
         origin.topic,
         origin.partition,
         origin.offset,
+        *(template.columns() if template is not None else _NO_TEMPLATE),
     )
 
 

@@ -27,6 +27,7 @@ from streams.changelog_updater import ChangelogUpdater
 from streams.consumer_metrics import add_consumer_metrics
 from streams.deadletter import DeadLetter
 from streams.ingest import IngestStage
+from streams.log_intelligence import LogIntelligence
 from streams.monitor import LeanMonitor
 from streams.ticket_triage import TicketTriage
 from streams.transport import RawSchema, Transport
@@ -123,7 +124,14 @@ def create_app(settings: Settings, endpoints: Endpoints) -> faust.App:
             load_config(settings.changelog_config, settings.changelog_repository_url or None),
             llm=llm if settings.changelog_polish else None,
         )
-        state["log"] = IngestStage("log", sink, send_dead_letters)
+        logs = LogIntelligence.from_settings(settings, pool, llm=llm)
+        state["log"] = IngestStage(
+            "log",
+            sink,
+            send_dead_letters,
+            before_write=logs.before_write,
+            after_write=logs.after_write,
+        )
         state["commit"] = IngestStage("commit", sink, send_dead_letters, after_write=changelogs)
         state["ticket"] = IngestStage(
             "ticket",

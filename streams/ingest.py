@@ -84,7 +84,7 @@ _PERMANENT = (asyncpg.DataError, asyncpg.IntegrityConstraintViolationError, Valu
 
 def _row(event: AnyEvent, origin: Origin, extra: Any) -> tuple[Any, ...]:
     if isinstance(event, LogEvent):
-        return log_row(event, origin)
+        return log_row(event, origin, extra)
     if isinstance(event, CommitEvent):
         return commit_row(event, origin)
     return ticket_row(event, origin, extra)

@@ -173,6 +173,17 @@ class TemplateMiner:
         """The templates held now, most recently used last."""
         return [TemplateInfo(t.id, t.text, t.size) for t in self._templates.values()]
 
+    def recently_used(self, count: int) -> list[TemplateInfo]:
+        """The ``count`` most recently used templates, most recent last: after a batch, the
+        templates it touched are these (the pipeline persists them in this order)."""
+        found: list[TemplateInfo] = []
+        for template in reversed(self._templates.values()):
+            if len(found) >= count:
+                break
+            found.append(TemplateInfo(template.id, template.text, template.size))
+        found.reverse()
+        return found
+
     def match(self, message: str) -> TemplateInfo | None:
         """The template ``message`` would join, without learning from it."""
         tokens = mask_message(message)

@@ -201,6 +201,12 @@ class WindowSummarizer:
             merged.first_seen = min(merged.first_seen, old.first_seen)
         current.new_ids = list(dict.fromkeys(new_id if i == old_id else i for i in current.new_ids))
 
+    def restore_history(self, service: str, errors: Iterable[int]) -> None:
+        """Replace ``service``'s baseline history by the error counts of its latest windows,
+        oldest first (as stored by the pipeline), so a restarted worker keeps its baseline."""
+        history = deque(errors, maxlen=self.baseline_windows)
+        self._history[service] = history
+
     def flush(self) -> list[WindowSummary]:
         """Close every open window (at the end of a file, or on shutdown)."""
         closed = [self._close(service, window) for service, window in self._open.items()]
