@@ -12,7 +12,9 @@ from typing import Any
 import asyncpg
 import orjson
 
-_MARKS = "SELECT service, last_used FROM log_template_miners WHERE service = ANY($1::text[])"
+_MARKS = """
+SELECT service, last_used, worker_id FROM log_template_miners WHERE service = ANY($1::text[])
+"""
 _SAVE_MARKS = """
 INSERT INTO log_template_miners (service, last_used, worker_id)
 SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[])
@@ -165,9 +167,12 @@ class StoredIncident:
     summary_id: int | None
 
 
-async def miner_marks(conn: asyncpg.Connection, services: Sequence[str]) -> dict[str, int]:
-    """Per service, the ``last_used`` mark of the latest batch stored for it."""
-    return {r["service"]: r["last_used"] for r in await conn.fetch(_MARKS, list(services))}
+async def miner_marks(
+    conn: asyncpg.Connection, services: Sequence[str]
+) -> dict[str, tuple[int, str]]:
+    """Per service, the ``last_used`` mark of the latest batch stored for it, and who stored it."""
+    rows = await conn.fetch(_MARKS, list(services))
+    return {r["service"]: (r["last_used"], r["worker_id"]) for r in rows}
 
 
 async def save_marks(conn: asyncpg.Connection, marks: dict[str, int], worker_id: str) -> None:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -124,7 +125,8 @@ class LogIntelligence:
         self._llm_timeout = llm_timeout_seconds
         self._redact = redact
         self._changed_by = changed_by
-        self._synced: dict[str, int] = {}  # service -> its mark in the database, as last known
+        # service -> (mark, writer) in the database, as last known
+        self._synced: dict[str, tuple[int, str]] = {}
         self._marks: dict[str, int] = {}  # service -> the latest mark given (stored or pending)
         self._pending: list[_Pending] = []
         self._llm_tasks: set[asyncio.Task[None]] = set()
@@ -141,7 +143,8 @@ class LogIntelligence:
         return cls(
             pool,
             LogStage(LogStageConfig.from_settings(settings), redact=redact),
-            worker_id=settings.worker_id,
+            # The app id is shared by the group's workers; the mark needs this process's own.
+            worker_id=f"{settings.worker_id}:{uuid.uuid4().hex[:12]}",
             llm=llm,
             llm_timeout_seconds=settings.logs_llm_timeout_seconds,
             redact=redact,
@@ -184,7 +187,7 @@ class LogIntelligence:
                     log.error("a mined batch could not be stored", error=str(exc))
                 raise
             self._pending.pop(0)
-            self._synced.update(pending.marks)
+            self._synced.update((s, (m, self._worker_id)) for s, m in pending.marks.items())
             for kind in (t.kind for t in pending.result.transitions):
                 metrics.LOG_INCIDENT_TRANSITIONS.labels(kind.value).inc()
             if self._llm is not None:
@@ -202,11 +205,12 @@ class LogIntelligence:
         async with self._pool.acquire() as conn:
             stored = await miner_marks(conn, services)
             for service in services:
-                mark = stored.get(service, 0)
+                mark = stored.get(service, (0, ""))
                 if self._synced.get(service) == mark:
                     continue
                 await self._load(conn, service)
-                self._synced[service] = self._marks[service] = mark
+                self._synced[service] = mark
+                self._marks[service] = mark[0]
 
     async def _load(self, conn: asyncpg.Connection, service: str) -> None:
         """The service's miner, baseline and open incidents, as stored."""
