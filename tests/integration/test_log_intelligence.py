@@ -1,7 +1,8 @@
 """Log intelligence in the worker, on real Kafka and PostgreSQL: a Loghub file replayed through
 Kafka (in small batches, across a worker restart) ends with the offline CLI's templates in
 ``log_events`` and ``log_templates``; a burst of errors opens an incident that a restarted worker
-later resolves, each change in ``incident_changes``."""
+later resolves, each change in ``incident_changes``; two workers taking turns on a service label
+its lines as one miner would."""
 
 from __future__ import annotations
 
@@ -13,10 +14,14 @@ from pathlib import Path
 import orjson
 import pytest
 
-from opsassist.commands.logs import read_lines
+from opsassist.commands.logs import mine_labels, read_lines
 from opsassist.producer import produce_events
+from opsassist.settings import Settings
 from schemas import LogEvent, LogPayloadV1
+from store.pool import create_pool
+from store.sink import EventSink, Origin, log_row
 from streams.enrich import compile_log_format
+from streams.log_intelligence import LogIntelligence
 from streams.logs import TemplateMiner
 from streams.logs.masking import template_pattern
 from tests.conftest import ENV, run_cli, wait_for
@@ -238,3 +243,33 @@ def test_an_error_burst_opens_an_incident_that_resolves_after_a_restart(
     assert deltas[0]["last_transition"] == "opened"
     assert deltas[-1]["status"] == "resolved" and deltas[-1]["last_transition"] == "resolved"
     assert all(h["changed_by"] == "agent:logs" for h in history)
+
+
+async def test_two_workers_taking_turns_on_a_service_label_as_one_miner(database_url) -> None:  # type: ignore[no-untyped-def]
+    """Worker A mines, worker B takes the service over (loading A's templates), A gets it back
+    (seeing that B mined it since, it loads again): the stored labels are one miner's."""
+    events = loghub_events(ANDROID, ANDROID_FORMAT, "android")
+    pool = await create_pool(database_url)
+    try:
+        sink = EventSink(pool)
+        settings = Settings(DATABASE_URL=database_url)
+        a = LogIntelligence.from_settings(settings, pool)
+        b = LogIntelligence.from_settings(settings, pool)
+        for worker, start, end in [(a, 0, 700), (b, 700, 1400), (a, 1400, 2000)]:
+            for offset in range(start, end, 100):
+                batch = events[offset : min(offset + 100, end)]
+                fields = await worker.before_write(batch)
+                rows = [log_row(e, Origin("t", 0, int(e.id.rsplit("-", 1)[1])), f)
+                        for e, f in zip(batch, fields, strict=True)]  # fmt: skip
+                await sink.write_logs(rows)
+                await worker.after_write(batch)
+        stored = {
+            int(r["event_id"].rsplit("-", 1)[1]): r["template_id"]
+            for r in await pool.fetch("SELECT event_id, template_id FROM log_events")
+        }
+        miners = await pool.fetch("SELECT worker_id FROM log_template_miners")
+    finally:
+        await pool.close()
+    one_miner = mine_labels(TemplateMiner("android"), (e.payload.message for e in events))
+    assert stored == {n: label for n, (label, _) in enumerate(one_miner, start=1)}
+    assert len(miners) == 1 and str(miners[0]["worker_id"]).startswith(settings.worker_id)
