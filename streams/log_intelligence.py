@@ -165,7 +165,10 @@ class LogIntelligence:
             LogLine(p.service, p.timestamp, p.level or "", p.message)
             for p in (event.payload for event in events)
         ]
-        result = self._stage.process(lines)
+        # Mining a batch is 10-20 ms of CPU: in a thread, the event loop can still serve the
+        # consumer's fetches and heartbeats in between (the GIL switches every 5 ms). Only this
+        # agent, one batch at a time, touches the stage.
+        result = await asyncio.to_thread(self._stage.process, lines)
         templates, marks = batch_templates(self._stage, self._marks, result)
         self._marks.update(marks)
         self._pending.append(_Pending(result, templates, marks))
