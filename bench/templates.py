@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench.report import write_section
-from bench.template_streams import eviction_run, memory_run, stream_run
+from bench.template_streams import eviction_run, memory_run, stage_memory_run, stream_run
 from opsassist.settings import PROJECT_ROOT, Settings
 from streams.enrich import compile_log_format
 from streams.logs import TemplateMiner, grouping_accuracy, parsing_accuracy
@@ -306,6 +306,8 @@ def main() -> None:
     # Memory first: the stream run's lists would otherwise stay in the process's RSS.
     memory = memory_run(all_messages, args.lines)
     print(memory)
+    stage_memory = stage_memory_run(all_messages, args.lines)
+    print(stage_memory)
     stream = stream_run(
         all_messages, 200_000, {"drain3": drain3, "drain3 + example masking": drain3_masked}
     )
@@ -331,6 +333,8 @@ def main() -> None:
         + stream
         + "\n\n### Memory\n\n"
         + memory
+        + "\n\n"
+        + stage_memory
         + "\n\n"
         + eviction
     )

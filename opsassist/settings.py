@@ -154,6 +154,8 @@ class Settings(BaseSettings):
     logs_min_errors: int = 10
     logs_new_error_templates: int = 3
     logs_quiet_windows: int = 3
+    # How long the worker waits for an LLM summary of a window that changed an incident.
+    logs_llm_timeout_seconds: float = Field(default=60.0, gt=0)
 
     # -- GraphQL API (issue 10): logins, limits, production behaviour; see docs/graphql.md
     # HS256 key of access tokens; empty: a random key per process (tokens die with it).

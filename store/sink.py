@@ -53,6 +53,8 @@ LOG_COLUMNS = (
     "kafka_partition",
     "kafka_offset",
     "redactions",
+    "template_id",
+    "template_params",
 )
 
 # What an event lost to redaction, as stored: type -> count ({} when nothing was found; NULL on
@@ -66,7 +68,27 @@ def _redactions(counts: Redactions) -> str | None:
     return _json(counts) if counts else "{}"
 
 
-def log_row(event: LogEvent, origin: Origin, redactions: Redactions = None) -> tuple[Any, ...]:
+@dataclass(frozen=True, slots=True)
+class LogTemplateFields:
+    """The template a log line was mined into and what its wildcards stand for (the worker's
+    log intelligence stage fills it; the store knows nothing of how)."""
+
+    template_id: str
+    parameters: tuple[str, ...]
+
+    def columns(self) -> tuple[Any, ...]:
+        return (self.template_id, [_text(p) for p in self.parameters])
+
+
+_NO_TEMPLATE: tuple[Any, ...] = (None, None)
+
+
+def log_row(
+    event: LogEvent,
+    origin: Origin,
+    template: LogTemplateFields | None = None,
+    redactions: Redactions = None,
+) -> tuple[Any, ...]:
     p = event.payload
     return (
         event.id,
@@ -84,6 +106,7 @@ def log_row(event: LogEvent, origin: Origin, redactions: Redactions = None) -> t
         origin.partition,
         origin.offset,
         _redactions(redactions),
+        *(template.columns() if template is not None else _NO_TEMPLATE),
     )
 
 

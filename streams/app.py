@@ -28,6 +28,7 @@ from streams.consumer_metrics import add_consumer_metrics
 from streams.deadletter import DeadLetter
 from streams.enrich import Enricher
 from streams.ingest import IngestStage
+from streams.log_intelligence import LogIntelligence
 from streams.monitor import LeanMonitor
 from streams.privacy import Redactor
 from streams.sanitize import EventSanitizer
@@ -130,7 +131,15 @@ def create_app(settings: Settings, endpoints: Endpoints) -> faust.App:
         sanitizer = EventSanitizer(
             Enricher.from_settings(settings), Redactor.from_settings(settings)
         )
-        state["log"] = IngestStage("log", sink, send_dead_letters, sanitizer=sanitizer)
+        logs = LogIntelligence.from_settings(settings, pool, llm=llm)
+        state["log"] = IngestStage(
+            "log",
+            sink,
+            send_dead_letters,
+            before_write=logs.before_write,
+            after_write=logs.after_write,
+            sanitizer=sanitizer,
+        )
         state["commit"] = IngestStage(
             "commit", sink, send_dead_letters, after_write=changelogs, sanitizer=sanitizer
         )

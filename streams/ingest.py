@@ -89,7 +89,7 @@ def _row(
 ) -> tuple[Any, ...]:
     counts = redactions.as_dict() if redactions is not None else None
     if isinstance(event, LogEvent):
-        return log_row(event, origin, counts)
+        return log_row(event, origin, extra, counts)
     if isinstance(event, CommitEvent):
         return commit_row(event, origin, counts)
     return ticket_row(event, origin, extra, counts)

@@ -86,6 +86,21 @@ AFTER_WRITE_FAILURES = Counter(
     "Batches whose after-write stage (derived data such as changelogs) failed; ingestion went on.",
     ["topic"],
 )
+# -- log intelligence (issue 6)
+LOG_TEMPLATES_RELABELLED = Counter(
+    "opsassist_log_lines_relabelled_total",
+    "Stored log lines moved to a more general template after their template generalized.",
+)
+LOG_MINER_RELOADS = Counter(
+    "opsassist_log_miner_reloads_total",
+    "Times a service's template miner was loaded from PostgreSQL (start, or another worker "
+    "mined the service since).",
+)
+LOG_INCIDENT_TRANSITIONS = Counter(
+    "opsassist_log_incident_transitions_total",
+    "Incident changes stored, by kind (opened, updated, resolved).",
+    ["kind"],
+)
 BATCHES_FAILED = Counter(
     "opsassist_batches_failed_total",
     "Batches whose processing raised; they are not acknowledged and are read again.",

@@ -1,7 +1,7 @@
 """Incidents from window summaries: a spike of errors against the service's baseline, or a
 burst of new error templates, opens one; it is updated while the windows keep spiking and
 resolved after enough quiet windows. Every change is a ``IncidentTransition`` the caller keeps
-(the lead stores them as the incident's history)."""
+(the worker stores them in `incidents`, with their history)."""
 
 from __future__ import annotations
 
@@ -95,6 +95,15 @@ class IncidentDetector:
 
     def open_incidents(self) -> list[Incident]:
         return list(self._open.values())
+
+    def restore(self, service: str, incident: Incident | None) -> None:
+        """Make ``incident`` (as stored, open) the service's open incident, or forget the
+        service's open incident with None; its count of quiet windows starts again."""
+        self._quiet.pop(service, None)
+        if incident is None:
+            self._open.pop(service, None)
+        else:
+            self._open[service] = incident
 
     def observe(self, summary: WindowSummary) -> list[IncidentTransition]:
         """The transitions this window causes: none, one opened/updated, or one resolved."""

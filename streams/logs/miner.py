@@ -173,6 +173,17 @@ class TemplateMiner:
         """The templates held now, most recently used last."""
         return [TemplateInfo(t.id, t.text, t.size) for t in self._templates.values()]
 
+    def recently_used(self, count: int) -> list[TemplateInfo]:
+        """The ``count`` most recently used templates, most recent last: after a batch, the
+        templates it touched are these (the pipeline persists them in this order)."""
+        found: list[TemplateInfo] = []
+        for template in reversed(self._templates.values()):
+            if len(found) >= count:
+                break
+            found.append(TemplateInfo(template.id, template.text, template.size))
+        found.reverse()
+        return found
+
     def match(self, message: str) -> TemplateInfo | None:
         """The template ``message`` would join, without learning from it."""
         tokens = mask_message(message)
@@ -233,7 +244,7 @@ class TemplateMiner:
         template.size += 1
         self._templates.move_to_end(template.id)
         self._remember(tokens, template)
-        if len(self._shapes) >= 4 * self.max_templates:
+        if len(self._shapes) >= self._cache_limit():
             self._shapes.clear()
         self._shapes[shape] = (template, template.group.version)
         return TemplateMatch(template.id, template.text, message, is_new, changes, template)
@@ -336,9 +347,16 @@ class TemplateMiner:
         self.evicted += 1
 
     def _remember(self, tokens: tuple[str, ...], template: _Template) -> None:
-        if len(self._exact) >= 4 * self.max_templates:
+        if len(self._exact) >= self._cache_limit():
             self._exact.clear()
         self._exact[tokens] = (template, template.group.version)
+
+    def _cache_limit(self) -> int:
+        """Entries a cache may hold before it is cleared: sixteen per template held, at least
+        4,096 and at most four per ``max_templates``, so that memory follows the templates a
+        service has rather than the cap (a worker holds a miner per service, most with far
+        fewer templates than ``max_templates``)."""
+        return min(4 * self.max_templates, max(16 * len(self._templates), 4096))
 
     def _group(self, key: tuple[int, str]) -> _Group:
         group = self._groups.get(key)

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from opsassist.settings import Settings
-from streams.logs.incidents import IncidentDetector, IncidentTransition
+from streams.logs.incidents import Incident, IncidentDetector, IncidentTransition
 from streams.logs.masking import template_pattern
 from streams.logs.miner import IdChange, TemplateMiner
 from streams.logs.windows import LogRecord, Redactor, WindowSummarizer, WindowSummary, no_redaction
@@ -160,6 +160,24 @@ class LogStage:
     def miner_states(self) -> dict[str, dict[str, Any]]:
         """Per service, ``TemplateMiner.to_state()``: persist with the batch's offsets."""
         return {service: miner.to_state() for service, miner in self._miners.items()}
+
+    @property
+    def window_sizes(self) -> tuple[timedelta, ...]:
+        return self.config.windows
+
+    def restore_windows(
+        self,
+        service: str,
+        history: dict[timedelta, list[int]],
+        incidents: dict[timedelta, Incident | None],
+    ) -> None:
+        """Load ``service``'s baseline history (error counts of its latest windows, oldest
+        first) and open incident per window size, as the pipeline stored them."""
+        for size, (summarizer, detector) in zip(self.config.windows, self._windows, strict=True):
+            if size in history:
+                summarizer.restore_history(service, history[size])
+            if size in incidents:
+                detector.restore(service, incidents[size])
 
     def restore_miners(self, states: dict[str, dict[str, Any]]) -> None:
         """Load states persisted by ``miner_states`` (on start, or when a partition moves)."""

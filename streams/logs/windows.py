@@ -119,6 +119,7 @@ class _TemplateTally:
 @dataclass(slots=True)
 class _OpenWindow:
     start: datetime
+    end: datetime
     levels: Counter[str] = field(default_factory=Counter)
     templates: dict[str, _TemplateTally] = field(default_factory=dict)
     new_ids: list[str] = field(default_factory=list)
@@ -161,15 +162,20 @@ class WindowSummarizer:
         """Count ``record``; return the windows it closed (oldest first). A timestamp without a
         time zone is taken as UTC."""
         record = _aware(record)
+        current = self._open.get(record.service)
+        # Most records fall in their service's open window (or before it: a late line, counted
+        # there); only a later one needs its window computed (a tenth of the cost of a line).
+        if current is not None and record.timestamp < current.end:
+            self._count(current, record)
+            return []
         start = self._window_start(record.timestamp)
         closed: list[WindowSummary] = []
-        current = self._open.get(record.service)
         if current is not None and start > current.start:
             closed.append(self._close(record.service, current))
             self._count_empty_windows(record.service, current.start, start)
             current = None
         if current is None:
-            current = _OpenWindow(start)
+            current = _OpenWindow(start, start + self.window)
             self._open[record.service] = current
         self._count(current, record)
         return closed
@@ -201,6 +207,12 @@ class WindowSummarizer:
             merged.first_seen = min(merged.first_seen, old.first_seen)
         current.new_ids = list(dict.fromkeys(new_id if i == old_id else i for i in current.new_ids))
 
+    def restore_history(self, service: str, errors: Iterable[int]) -> None:
+        """Replace ``service``'s baseline history by the error counts of its latest windows,
+        oldest first (as stored by the pipeline), so a restarted worker keeps its baseline."""
+        history = deque(errors, maxlen=self.baseline_windows)
+        self._history[service] = history
+
     def flush(self) -> list[WindowSummary]:
         """Close every open window (at the end of a file, or on shutdown)."""
         closed = [self._close(service, window) for service, window in self._open.items()]
@@ -215,7 +227,7 @@ class WindowSummarizer:
         for naive_or_aware in records:
             record = _aware(naive_or_aware)
             if window is None:
-                window = _OpenWindow(record.timestamp)
+                window = _OpenWindow(record.timestamp, record.timestamp)
             self._count(window, record)
             last = max(last, record.timestamp)
         if window is None:

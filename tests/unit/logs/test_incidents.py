@@ -60,3 +60,21 @@ def test_a_burst_of_new_error_templates_opens_a_warning() -> None:
         (TransitionKind.OPENED, Severity.WARNING)
     ]
     assert len(transitions[0].incident.template_ids) == 3
+
+
+def test_a_detector_given_a_stored_open_incident_resolves_it_after_quiet_windows() -> None:
+    transitions = run([(50, 2)] * 5 + [(50, 80)])
+    (opened,) = (t.incident for t in transitions if t.kind is TransitionKind.OPENED)
+    # a new detector (a restarted worker) is told of the incident, then sees quiet windows
+    miner = TemplateMiner("payments-api")
+    summarizer = WindowSummarizer(timedelta(minutes=1), min_history=3)
+    detector = IncidentDetector(min_errors=10, quiet_windows=2)
+    detector.restore("payments-api", opened)
+    assert detector.open_incidents() == [opened]
+    summaries: list[WindowSummary] = []
+    for minute in range(10, 14):
+        summaries += summarizer.add_many(traffic(miner, minute, ok=50, errors=0))
+    later = [t for s in summaries for t in detector.observe(s)]
+    assert [(t.kind, t.incident.id) for t in later] == [(TransitionKind.RESOLVED, opened.id)]
+    detector.restore("payments-api", None)
+    assert detector.open_incidents() == []

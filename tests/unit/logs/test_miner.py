@@ -123,3 +123,12 @@ def test_a_restored_miner_decides_as_the_original_even_while_evicting() -> None:
         got.append(restarted.add(line).template_id)
     assert continuous.evicted > 0
     assert got == expected
+
+
+def test_recently_used_lists_the_latest_templates_most_recent_last() -> None:
+    miner = TemplateMiner("svc")
+    for message in ["disk full on sda", "queue rejected", "disk full on sda", "cache cold"]:
+        miner.add(message)
+    assert [t.template for t in miner.recently_used(2)] == ["disk full on sda", "cache cold"]
+    assert [t.size for t in miner.recently_used(10)] == [1, 2, 1]
+    assert miner.recently_used(0) == []

@@ -93,3 +93,11 @@ def test_a_generalized_template_is_not_new_in_later_windows() -> None:
     closed += summarizer.flush()
     minute_one = next(w for w in closed if w.start == T0 + timedelta(minutes=1))
     assert minute_one.new_templates == ()
+
+
+def test_a_restored_history_is_the_baseline_of_the_next_window() -> None:
+    miner = TemplateMiner("payments-api")
+    summarizer = WindowSummarizer(timedelta(minutes=1), min_history=3, baseline_windows=4)
+    summarizer.restore_history("payments-api", [9, 1, 2, 3, 4])  # oldest first; keeps 4
+    closed = summarizer.add_many(traffic(miner, 0, ok=5, errors=30)) + summarizer.flush()
+    assert [w.baseline_errors for w in closed] == [2.5]  # median of [1, 2, 3, 4]
