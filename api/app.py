@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from api import github, health, ingest, tickets, traces
-from api.graphql import TicketChangeFeed, graphql_router
+from api.graphql import INCIDENT_CHANNEL, ChangeFeed, graphql_router
 from api.ingestion import Ingestion
 from api.metrics import HttpMetrics, count_queries
 from api.problems import install_problem_handlers
@@ -30,11 +30,15 @@ def create_app(settings: Settings, endpoints: Endpoints) -> FastAPI:
         # 503 to senders) while Kafka is down.
         app.state.ingestion = Ingestion(settings, endpoints.kafka_bootstrap_servers, pool)
         await app.state.ingestion.start()
-        app.state.ticket_feed = TicketChangeFeed(endpoints.database_url)
+        app.state.ticket_feed = ChangeFeed(endpoints.database_url)
+        app.state.incident_feed = ChangeFeed(
+            endpoints.database_url, INCIDENT_CHANNEL, "incident_id"
+        )
         try:
             yield
         finally:
             await app.state.ticket_feed.close()
+            await app.state.incident_feed.close()
             await app.state.ingestion.close()
             await pool.close()
 

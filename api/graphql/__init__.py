@@ -2,6 +2,6 @@
 
 from api.graphql.router import graphql_router
 from api.graphql.schema import build_schema, schema_sdl
-from api.graphql.subscriptions import TicketChangeFeed
+from api.graphql.subscriptions import INCIDENT_CHANNEL, ChangeFeed
 
-__all__ = ["TicketChangeFeed", "build_schema", "graphql_router", "schema_sdl"]
+__all__ = ["INCIDENT_CHANNEL", "ChangeFeed", "build_schema", "graphql_router", "schema_sdl"]

@@ -14,9 +14,10 @@ from strawberry.fastapi import BaseContext
 from api.graphql.sessions import InvalidToken, Sessions, Viewer
 from opsassist.settings import Settings
 from store.reads.history import changes_of
+from store.reads.log_intelligence import summaries_by_ids
 
 if TYPE_CHECKING:
-    from api.graphql.subscriptions import TicketChangeFeed
+    from api.graphql.subscriptions import ChangeFeed
 
 
 class Loaders:
@@ -27,6 +28,9 @@ class Loaders:
         self.ticket_changes = self._changes("ticket_changes")
         self.release_changes = self._changes("changelog_release_changes")
         self.user_changes = self._changes("user_changes")
+        self.incident_changes = self._changes("incident_changes")
+        self.template_changes = self._changes("log_template_changes")
+        self.summaries = DataLoader(load_fn=self._summaries)
 
     def _changes(self, table: str) -> DataLoader[int, list[asyncpg.Record]]:
         async def load(ids: Sequence[int]) -> list[list[asyncpg.Record]]:
@@ -36,6 +40,10 @@ class Loaders:
             return [grouped[i] for i in ids]
 
         return DataLoader(load_fn=load)
+
+    async def _summaries(self, ids: Sequence[int]) -> list[asyncpg.Record | None]:
+        rows = {r["id"]: r for r in await summaries_by_ids(self._pool, list(ids))}
+        return [rows.get(i) for i in ids]
 
 
 class Context(BaseContext):
@@ -47,7 +55,8 @@ class Context(BaseContext):
         self.viewer: Viewer | None = None
         self.auth_error: str | None = None
         self.loaders = Loaders(pool)
-        self.ticket_feed: TicketChangeFeed | None = None
+        self.ticket_feed: ChangeFeed | None = None
+        self.incident_feed: ChangeFeed | None = None
         #: the app's state (per-process objects such as the ticket workflow)
         self.app_state: Any = None
 

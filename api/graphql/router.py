@@ -51,6 +51,7 @@ def graphql_router(settings: Settings) -> GraphQLRouter[Context, None]:
         state = connection.app.state
         ctx = Context(state.pool, settings, sessions)
         ctx.ticket_feed = state.ticket_feed
+        ctx.incident_feed = state.incident_feed
         ctx.app_state = state
         ctx.authenticate(connection.headers.get("authorization"))
         return ctx

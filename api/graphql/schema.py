@@ -18,9 +18,10 @@ from api.graphql.commits import CommitQueries
 from api.graphql.inputs import RejectNulCharacters
 from api.graphql.limits import protection_extensions
 from api.graphql.log_events import LogEventQueries
+from api.graphql.log_intelligence import LogIntelligenceQueries
 from api.graphql.masking import attach_rules
 from api.graphql.releases import ReleaseQueries
-from api.graphql.subscriptions import TicketSubscriptions
+from api.graphql.subscriptions import IncidentSubscriptions, TicketSubscriptions
 from api.graphql.tickets import TicketQueries
 from api.graphql.workflow import WorkflowMutations
 from opsassist.settings import Settings
@@ -34,10 +35,11 @@ Query = merge_types(
         CommitQueries,
         ReleaseQueries,
         AggregateQueries,
+        LogIntelligenceQueries,
     ),
 )
 Mutation = merge_types("Mutation", (AccountMutations, WorkflowMutations))
-Subscription = merge_types("Subscription", (TicketSubscriptions,))
+Subscription = merge_types("Subscription", (TicketSubscriptions, IncidentSubscriptions))
 
 
 def build_schema(settings: Settings | None = None) -> strawberry.Schema:

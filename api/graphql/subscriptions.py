@@ -1,19 +1,19 @@
-"""Live updates (graphql-transport-ws): ticket changes, fed by PostgreSQL LISTEN/NOTIFY.
+"""Live updates (graphql-transport-ws): ticket and incident changes, fed by PostgreSQL
+LISTEN/NOTIFY.
 
-The trigger of migration 0013 notifies ``opsassist_ticket_changes`` with the ticket id and
-version of each change, whoever wrote it (the worker, another API process, a migration). Each API
-process holds one listening connection and fans notifications out to its subscribers; each
-subscriber reads the change and sees it masked for its own role. A subscriber that falls more
-than a queue behind loses the oldest notifications rather than slowing the others.
-
-Incidents are not here yet: their table comes with the log incidents work (issue 6).
+Triggers (migrations 0013 and 0014) notify ``opsassist_ticket_changes`` and
+``opsassist_incident_changes`` with the entity id and version of each change, whoever wrote it
+(the worker, another API process, a migration). Each API process holds one listening connection
+per channel and fans notifications out to its subscribers; each subscriber reads the change and
+sees it masked for its own role. A subscriber that falls more than a queue behind loses the
+oldest notifications rather than slowing the others.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Callable
 from typing import Any
 
 import asyncpg
@@ -21,13 +21,16 @@ import orjson
 import strawberry
 from strawberry.types import Info
 
-from api.graphql.history import Version
+from api.graphql.history import Version, versions
+from api.graphql.log_intelligence import Incident
 from api.graphql.masking import check_root_access, graphql_error
 from api.graphql.tickets import Ticket
 from store.reads.history import changes_of
+from store.reads.log_intelligence import incidents_by_ids
 from store.reads.tickets import tickets_by_ids
 
-CHANNEL = "opsassist_ticket_changes"
+TICKET_CHANNEL = "opsassist_ticket_changes"
+INCIDENT_CHANNEL = "opsassist_incident_changes"
 QUEUE_SIZE = 1000
 
 
@@ -39,11 +42,16 @@ class FeedLost(ConnectionError):
 _LOST = (0, 0)  # put in the queues when the listening connection goes
 
 
-class TicketChangeFeed:
-    """One LISTEN connection per process, opened at the first subscriber (again after a loss)."""
+class ChangeFeed:
+    """One LISTEN connection per process and channel, opened at the first subscriber (again
+    after a loss). ``key`` names the entity id in the notifications."""
 
-    def __init__(self, database_url: str) -> None:
+    def __init__(
+        self, database_url: str, channel: str = TICKET_CHANNEL, key: str = "ticket_id"
+    ) -> None:
         self._database_url = database_url
+        self._channel = channel
+        self._key = key
         self._conn: asyncpg.Connection | None = None
         self._lock = asyncio.Lock()
         self._subscribers: set[asyncio.Queue[tuple[int, int]]] = set()
@@ -54,7 +62,7 @@ class TicketChangeFeed:
                 conn = await asyncpg.connect(
                     self._database_url, server_settings={"application_name": "opsassist-listen"}
                 )
-                await conn.add_listener(CHANNEL, self._notified)
+                await conn.add_listener(self._channel, self._notified)
                 conn.add_termination_listener(self._lost)
                 self._conn = conn
 
@@ -67,14 +75,14 @@ class TicketChangeFeed:
 
     def _notified(self, _conn: object, _pid: int, _channel: str, payload: str) -> None:
         data = orjson.loads(payload)
-        item = (int(data["ticket_id"]), int(data["version"]))
+        item = (int(data[self._key]), int(data["version"]))
         for queue in self._subscribers:
             if queue.full():
                 queue.get_nowait()
             queue.put_nowait(item)
 
     async def changes(self) -> AsyncGenerator[tuple[int, int], None]:
-        """(ticket id, version) of each change from now on."""
+        """(entity id, version) of each change from now on."""
         queue: asyncio.Queue[tuple[int, int]] = asyncio.Queue(QUEUE_SIZE)
         self._subscribers.add(queue)
         try:
@@ -112,7 +120,7 @@ class TicketSubscriptions:
         context = info.context
         check_root_access(info, "Subscription")
         wanted = {str(i) for i in ticket_ids} if ticket_ids else None
-        feed: TicketChangeFeed = context.ticket_feed
+        feed: ChangeFeed = context.ticket_feed
         notifications = feed.changes()
         try:
             while True:
@@ -132,3 +140,47 @@ class TicketSubscriptions:
                         yield TicketChange(ticket=ticket, change=item)
         finally:
             await notifications.aclose()  # leaves the feed's subscribers at once
+
+
+def _incident_target(incident: Incident) -> Callable[[str], tuple[str, str, Any]]:
+    """What a changed field of ``incident`` is masked like (see api/graphql/history.py)."""
+    return lambda field: ("Incident", field, incident)
+
+
+@strawberry.type(description="An incident as it is after a change (opened, updated, resolved).")
+class IncidentChange:
+    incident: Incident
+    change: Version
+
+
+@strawberry.type
+class IncidentSubscriptions:
+    @strawberry.subscription(
+        description="Every incident opened, updated or resolved from now on (of the given "
+        "services, or all)."
+    )
+    async def incident_changes(
+        self, info: Info[Any, Any], services: list[str] | None = None
+    ) -> AsyncGenerator[IncidentChange, None]:
+        context = info.context
+        check_root_access(info, "Subscription")
+        wanted = set(services) if services else None
+        feed: ChangeFeed = context.incident_feed
+        notifications = feed.changes()
+        try:
+            while True:
+                try:
+                    incident_id, version = await anext(notifications)
+                except FeedLost as exc:
+                    raise graphql_error(str(exc), "UNAVAILABLE") from None
+                rows = await incidents_by_ids(context.pool, [incident_id])
+                if not rows or (wanted is not None and rows[0]["service"] not in wanted):
+                    continue
+                incident = Incident.from_row(rows[0])
+                history = await changes_of(context.pool, "incident_changes", [incident_id])
+                items = versions(history, context.role, _incident_target(incident))
+                for item in items:
+                    if item.version == version:
+                        yield IncidentChange(incident=incident, change=item)
+        finally:
+            await notifications.aclose()

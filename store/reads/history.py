@@ -9,6 +9,8 @@ _TABLES = {
     "ticket_changes": "ticket_id",
     "changelog_release_changes": "release_id",
     "user_changes": "user_id",
+    "incident_changes": "incident_id",
+    "log_template_changes": "template_row_id",
 }
 
 

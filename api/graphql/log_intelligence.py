@@ -1,0 +1,277 @@
+"""Incidents, window summaries and log templates: what the worker's log stage derives from the
+log lines (docs/logs.md). Summaries say who produced their text: ``deterministic`` (the
+narrative) or ``llm`` (with the models and prompt versions in ``provenance``)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+import strawberry
+from strawberry.scalars import JSON
+from strawberry.types import Info
+
+from api.graphql.history import Version, versions
+from api.graphql.inputs import int_id
+from api.graphql.log_events import json_value
+from api.graphql.pagination import Connection, Order, connection, page_request
+from store.reads.log_intelligence import (
+    IncidentFilter,
+    SummaryFilter,
+    TemplateFilter,
+    incidents_by_ids,
+    incidents_page,
+    summaries_page,
+    templates_page,
+)
+
+
+@strawberry.type(description="One closed window of a service's logs, summarized.")
+class LogSummary:
+    id: strawberry.ID
+    service: str
+    window_seconds: int
+    window_start: datetime
+    window_end: datetime
+    total: int
+    errors: int
+    counts_by_level: JSON
+    baseline_errors: float | None
+    error_ratio: float | None
+    top_templates: JSON = strawberry.field(
+        description="[{templateId, template, count, errors, example (redacted), firstSeen}]"
+    )
+    top_error_templates: JSON
+    new_templates: JSON
+    narrative: str = strawberry.field(description="The deterministic summary sentence.")
+    llm_summary: JSON | None = strawberry.field(
+        description="The LLM's summary (title, summary, impact, probable cause, cited template "
+        "ids) when one is configured and answered; null otherwise."
+    )
+    produced_by: str = strawberry.field(description="deterministic, or llm")
+    provenance: JSON | None = strawberry.field(
+        description="For llm: the models, prompt ids and versions, tokens and cost."
+    )
+    updated_at: datetime
+
+    @classmethod
+    def from_row(cls, row: asyncpg.Record) -> LogSummary:
+        return cls(
+            id=strawberry.ID(str(row["id"])),
+            service=row["service"],
+            window_seconds=row["window_seconds"],
+            window_start=row["window_start"],
+            window_end=row["window_end"],
+            total=row["total"],
+            errors=row["errors"],
+            counts_by_level=json_value(row["counts_by_level"]),
+            baseline_errors=row["baseline_errors"],
+            error_ratio=row["error_ratio"],
+            top_templates=json_value(row["top_templates"]),
+            top_error_templates=json_value(row["top_error_templates"]),
+            new_templates=json_value(row["new_templates"]),
+            narrative=row["narrative"],
+            llm_summary=json_value(row["summary"]),
+            produced_by=row["produced_by"],
+            provenance=json_value(row["provenance"]),
+            updated_at=row["updated_at"],
+        )
+
+
+@strawberry.type(description="A spike of errors, or a burst of new error templates, in a service.")
+class Incident:
+    id: strawberry.ID
+    service: str
+    window_seconds: int
+    severity: str
+    status: str = strawberry.field(description="open, or resolved")
+    last_transition: str = strawberry.field(description="opened, updated or resolved")
+    opened_at: datetime
+    last_spike_end: datetime
+    resolved_at: datetime | None
+    peak_errors: int
+    peak_ratio: float | None
+    template_ids: list[str]
+    reason: str
+    narrative: str
+    version: int
+    changed_by: str
+    _row_id: strawberry.Private[int]
+    _summary_id: strawberry.Private[int | None]
+
+    @strawberry.field(description="The window summary of the incident's latest change.")
+    async def summary(self, info: Info[Any, Any]) -> LogSummary | None:
+        if self._summary_id is None:
+            return None
+        row = await info.context.loaders.summaries.load(self._summary_id)
+        return LogSummary.from_row(row) if row is not None else None
+
+    @strawberry.field(description="Every version (opened, updated, resolved), oldest first.")
+    async def history(self, info: Info[Any, Any]) -> list[Version]:
+        changes = await info.context.loaders.incident_changes.load(self._row_id)
+        return versions(changes, info.context.role, lambda f: ("Incident", f, self))
+
+    @classmethod
+    def from_row(cls, row: asyncpg.Record) -> Incident:
+        return cls(
+            id=strawberry.ID(str(row["id"])),
+            service=row["service"],
+            window_seconds=row["window_seconds"],
+            severity=row["severity"],
+            status=row["status"],
+            last_transition=row["last_transition"],
+            opened_at=row["opened_at"],
+            last_spike_end=row["last_spike_end"],
+            resolved_at=row["resolved_at"],
+            peak_errors=row["peak_errors"],
+            peak_ratio=row["peak_ratio"],
+            template_ids=list(row["template_ids"]),
+            reason=row["reason"],
+            narrative=row["narrative"],
+            version=row["version"],
+            changed_by=row["changed_by"],
+            _row_id=row["id"],
+            _summary_id=row["summary_id"],
+        )
+
+
+@strawberry.type(description="A log template of a service, as the streaming miner holds it.")
+class LogTemplate:
+    id: strawberry.ID
+    service: str
+    template_id: str
+    template: str
+    line_count: int
+    first_seen: datetime
+    last_seen: datetime
+    status: str = strawberry.field(description="active, or merged (into mergedInto)")
+    merged_into: str | None
+    version: int
+    _row_id: strawberry.Private[int]
+
+    @strawberry.field(description="Its versions: created, generalized, merged.")
+    async def history(self, info: Info[Any, Any]) -> list[Version]:
+        changes = await info.context.loaders.template_changes.load(self._row_id)
+        return versions(changes, info.context.role, lambda f: ("LogTemplate", f, self))
+
+    @classmethod
+    def from_row(cls, row: asyncpg.Record) -> LogTemplate:
+        return cls(
+            id=strawberry.ID(str(row["id"])),
+            service=row["service"],
+            template_id=row["template_id"],
+            template=row["template"],
+            line_count=row["line_count"],
+            first_seen=row["first_seen"],
+            last_seen=row["last_seen"],
+            status=row["status"],
+            merged_into=row["merged_into"],
+            version=row["version"],
+            _row_id=row["id"],
+        )
+
+
+@strawberry.input
+class IncidentFilterInput:
+    services: list[str] | None = None
+    statuses: list[str] | None = strawberry.field(default=None, description="open, resolved")
+    severities: list[str] | None = None
+    since: datetime | None = strawberry.field(default=None, description="opened at or after")
+    until: datetime | None = strawberry.field(default=None, description="opened before")
+
+
+@strawberry.input
+class LogSummaryFilterInput:
+    services: list[str] | None = None
+    window_seconds: int | None = None
+    since: datetime | None = strawberry.field(default=None, description="window starting at/after")
+    until: datetime | None = strawberry.field(default=None, description="window starting before")
+
+
+@strawberry.input
+class LogTemplateFilterInput:
+    services: list[str] | None = None
+    statuses: list[str] | None = strawberry.field(default=None, description="active, merged")
+
+
+@strawberry.type
+class LogIntelligenceQueries:
+    @strawberry.field(description="Incidents, most recently opened first unless ordered otherwise.")
+    async def incidents(
+        self,
+        info: Info[Any, Any],
+        *,
+        filter: IncidentFilterInput | None = None,
+        order: Order = Order.NEWEST_FIRST,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> Connection[Incident]:
+        request = page_request(info, first, after, last, before)
+        given = filter or IncidentFilterInput()
+        store_filter = IncidentFilter(
+            given.services, given.statuses, given.severities, given.since, given.until
+        )
+        pool = info.context.pool
+        return await connection(
+            info,
+            lambda req, size: incidents_page(pool, store_filter, order.descending, req, size),
+            request,
+            Incident.from_row,
+        )
+
+    @strawberry.field
+    async def incident(self, info: Info[Any, Any], id: strawberry.ID) -> Incident | None:
+        key = int_id(id)
+        if key is None:
+            return None
+        rows = await incidents_by_ids(info.context.pool, [key])
+        return Incident.from_row(rows[0]) if rows else None
+
+    @strawberry.field(description="Window summaries, newest window first unless ordered otherwise.")
+    async def log_summaries(
+        self,
+        info: Info[Any, Any],
+        *,
+        filter: LogSummaryFilterInput | None = None,
+        order: Order = Order.NEWEST_FIRST,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> Connection[LogSummary]:
+        request = page_request(info, first, after, last, before)
+        given = filter or LogSummaryFilterInput()
+        store_filter = SummaryFilter(given.services, given.window_seconds, given.since, given.until)
+        pool = info.context.pool
+        return await connection(
+            info,
+            lambda req, size: summaries_page(pool, store_filter, order.descending, req, size),
+            request,
+            LogSummary.from_row,
+        )
+
+    @strawberry.field(description="Log templates, most recently first seen first.")
+    async def log_templates(
+        self,
+        info: Info[Any, Any],
+        *,
+        filter: LogTemplateFilterInput | None = None,
+        order: Order = Order.NEWEST_FIRST,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> Connection[LogTemplate]:
+        request = page_request(info, first, after, last, before)
+        given = filter or LogTemplateFilterInput()
+        store_filter = TemplateFilter(given.services, given.statuses)
+        pool = info.context.pool
+        return await connection(
+            info,
+            lambda req, size: templates_page(pool, store_filter, order.descending, req, size),
+            request,
+            LogTemplate.from_row,
+        )

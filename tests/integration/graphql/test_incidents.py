@@ -1,0 +1,184 @@
+"""Incidents, window summaries and templates over HTTP, and incident changes pushed over
+graphql-transport-ws: rows as the worker's log stage writes them (tables of migration 0008)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+import asyncpg
+import pytest
+from gql import Client, gql
+from gql.transport.websockets import WebsocketsTransport
+
+from tests.conftest import GraphqlApiProcess
+from tests.integration.graphql.client import T0, as_user, create_user, login, on_database
+
+pytestmark = pytest.mark.integration
+
+_SUMMARY = """
+INSERT INTO log_summaries (service, window_seconds, window_start, window_end, total, errors,
+    counts_by_level, baseline_errors, error_ratio, top_templates, top_error_templates,
+    new_templates, narrative, summary, produced_by, provenance)
+VALUES ($1, 60, $2::timestamptz, $2::timestamptz + interval '1 minute', 3214, 2507,
+    '{"ERROR": 2507, "INFO": 707}', 208, 12.05, '[]', $3, '[]', $4, $5, $6, $7)
+RETURNING id
+"""
+_INCIDENT = """
+INSERT INTO incidents (incident_key, service, window_seconds, severity, status, last_transition,
+    opened_at, last_spike_end, peak_errors, peak_ratio, template_ids, reason, narrative,
+    summary_id, changed_by)
+VALUES ($1, $2, 60, 'critical', 'open', 'opened', $3::timestamptz,
+    $3::timestamptz + interval '1 minute', 2507, 12.05,
+    ARRAY['a1b2c3'], 'error spike', 'payments-api: 2,507 errors in 1 min', $4, 'agent:logs')
+RETURNING id
+"""
+_TEMPLATE = """
+INSERT INTO log_templates (service, template_id, template, tokens, line_count, first_seen,
+    last_seen, last_used, changed_by)
+VALUES ($1, $2, $3, string_to_array($3, ' '), $4, $5, $5, 1, 'agent:logs')
+"""
+NARRATIVE = "payments-api: 2,507 errors in 1 min, 12 times its baseline"
+
+INCIDENTS = """
+query ($statuses: [String!]) {
+  incidents(filter: {statuses: $statuses, services: ["payments-api"]}, first: 10) {
+    nodes {
+      id service severity status lastTransition templateIds narrative version
+      summary { narrative producedBy provenance llmSummary errors windowSeconds }
+      history { version changedBy changeKind changes { field after } }
+    }
+  }
+}
+"""
+OTHERS = """
+{
+  logSummaries(filter: {services: ["payments-api"]}, first: 5) {
+    nodes { service producedBy narrative }
+  }
+  logTemplates(filter: {services: ["payments-api"], statuses: ["active"]}, first: 5) {
+    nodes { templateId template lineCount status history { version changeKind } }
+    pageInfo { hasNextPage }
+  }
+}
+"""
+
+
+@pytest.fixture
+def api(graphql_api: Callable[..., GraphqlApiProcess], database_url: str) -> GraphqlApiProcess:
+    create_user(database_url, "olivia", "ops")
+    process = graphql_api()
+    process.start()
+    return process
+
+
+def _seed(database_url: str) -> int:
+    async def run(conn: asyncpg.Connection) -> int:
+        llm = await conn.fetchval(
+            _SUMMARY, "payments-api", T0, '[{"template_id": "a1b2c3", "count": 2507}]', NARRATIVE,
+            '{"title": "Database timeouts", "cited_template_ids": ["a1b2c3"]}', "llm",
+            '{"models": ["primary"], "prompts": [{"id": "summarize.incident", "version": 2}]}',
+        )  # fmt: skip
+        await conn.fetchval(
+            _SUMMARY, "payments-api", T0 + timedelta(minutes=1), "[]", "payments-api: quiet",
+            None, "deterministic", None,
+        )  # fmt: skip
+        incident: int = await conn.fetchval(_INCIDENT, "pay-1", "payments-api", T0, llm)
+        await conn.execute(
+            "UPDATE incidents SET status = 'resolved', last_transition = 'resolved', "
+            "resolved_at = $2, changed_by = 'agent:logs' WHERE id = $1",
+            incident,
+            T0 + timedelta(minutes=5),
+        )
+        for n, (template_id, template) in enumerate(
+            [("a1b2c3", "Timeout connecting to <*>:<*>"), ("d4e5f6", "GET <*> 200 in <*> ms")]
+        ):
+            await conn.execute(_TEMPLATE, "payments-api", template_id, template, 10 + n, T0)
+        return incident
+
+    return on_database(database_url, run)
+
+
+def test_incidents_summaries_and_templates_say_what_produced_them(
+    api: GraphqlApiProcess, database_url: str
+) -> None:
+    incident_id = _seed(database_url)
+    ops = as_user(api.graphql_url, "olivia")
+    [incident] = ops.run(INCIDENTS, statuses=["resolved"])["incidents"]["nodes"]
+    assert incident["id"] == str(incident_id)
+    assert (incident["severity"], incident["status"]) == ("critical", "resolved")
+    assert incident["templateIds"] == ["a1b2c3"]
+    summary = incident["summary"]
+    assert summary["producedBy"] == "llm" and summary["narrative"] == NARRATIVE
+    assert summary["provenance"]["prompts"][0]["id"] == "summarize.incident"
+    assert summary["llmSummary"]["cited_template_ids"] == ["a1b2c3"]
+    history = incident["history"]
+    assert [h["changeKind"] for h in history] == ["insert", "update"]
+    assert {"field": "status", "after": "resolved"} in history[1]["changes"]
+    assert ops.run(INCIDENTS, statuses=["open"])["incidents"]["nodes"] == []
+
+    others = ops.run(OTHERS)
+    produced = [(n["producedBy"], n["narrative"]) for n in others["logSummaries"]["nodes"]]
+    assert produced == [("deterministic", "payments-api: quiet"), ("llm", NARRATIVE)]
+    templates = others["logTemplates"]["nodes"]
+    assert {t["templateId"] for t in templates} == {"a1b2c3", "d4e5f6"}
+    assert all(t["history"][0]["changeKind"] == "insert" for t in templates)
+
+
+SUBSCRIPTION = """
+subscription {
+  incidentChanges(services: ["payments-api"]) {
+    incident { service status severity }
+    change { version changedBy changeKind }
+  }
+}
+"""
+
+
+async def _keep_opening(database_url: str, stop: asyncio.Event) -> None:
+    """Open incidents (another service's first) until a subscriber saw one."""
+    conn = await asyncpg.connect(database_url)
+    try:
+        n = 0
+        while not stop.is_set():
+            n += 1
+            await conn.fetchval(_INCIDENT, f"other-{n}", "checkout", T0, None)
+            await conn.fetchval(_INCIDENT, f"pay-{n}", "payments-api", T0, None)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), 0.3)
+    finally:
+        await conn.close()
+
+
+async def test_subscribers_see_incidents_as_they_open(
+    graphql_api: Callable[..., GraphqlApiProcess], database_url: str
+) -> None:
+    await asyncio.to_thread(create_user, database_url, "olivia", "ops")
+    api = graphql_api()
+    await asyncio.to_thread(api.start)
+    token = (await asyncio.to_thread(login, api.graphql_url, "olivia"))["accessToken"]
+    transport = WebsocketsTransport(
+        url=api.graphql_url.replace("http://", "ws://"),
+        subprotocols=[WebsocketsTransport.GRAPHQLWS_SUBPROTOCOL],
+        init_payload={"Authorization": f"Bearer {token}"},
+    )
+
+    async def first() -> dict[str, Any]:
+        async with Client(transport=transport) as session:
+            async for result in session.subscribe(gql(SUBSCRIPTION)):
+                change: dict[str, Any] = result["incidentChanges"]
+                return change
+        raise AssertionError("the subscription ended without a change")
+
+    stop = asyncio.Event()
+    opener = asyncio.create_task(_keep_opening(database_url, stop))
+    try:
+        seen = await asyncio.wait_for(first(), timeout=60)
+    finally:
+        stop.set()
+        await opener
+    assert seen["incident"] == {"service": "payments-api", "status": "open", "severity": "critical"}
+    assert seen["change"] == {"version": 1, "changedBy": "agent:logs", "changeKind": "insert"}
