@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from typing import Any
 
 import faust
@@ -18,6 +18,7 @@ from infra.local import Endpoints
 from llm import LLMClient
 from opsassist.settings import Settings
 from schemas import EventKind
+from store.dead_letters import record_dead_letters
 from store.llm_cache import PostgresAnswerCache
 from store.pool import create_pool
 from store.sink import EventSink
@@ -25,7 +26,7 @@ from streams import metrics
 from streams.changelog import load_config
 from streams.changelog_updater import ChangelogUpdater
 from streams.consumer_metrics import add_consumer_metrics
-from streams.deadletter import DeadLetter
+from streams.deadletter import DeadLetter, dead_letter_record
 from streams.enrich import Enricher
 from streams.ingest import IngestStage
 from streams.log_intelligence import LogIntelligence
@@ -77,6 +78,30 @@ class _App(faust.App):
         return event_class(self, key, value, headers, message)
 
 
+def _dead_letter_sender(
+    dlq: Any, state: dict[str, Any]
+) -> Callable[[Sequence[DeadLetter]], Awaitable[None]]:
+    """Sends dead letters to the dead-letter topic and records them in PostgreSQL."""
+
+    async def send_dead_letters(letters: Sequence[DeadLetter]) -> None:
+        # force=True: send now, not "attached" to the current event until it is acked.
+        futures = [
+            await dlq.send(key=dl.key, value=dl.value, headers=dl.headers, force=True)
+            for dl in letters
+        ]
+        # each awaited: the broker has acknowledged it (acks=all), at this place
+        placed = [await future for future in futures]
+        # Recorded for the API (list, replay) before the batch's offsets may be committed; a
+        # failure fails the batch, which is read again (the record is an upsert).
+        await record_dead_letters(
+            state["pool"],
+            [dead_letter_record(letter, meta.topic, meta.partition, meta.offset)
+             for letter, meta in zip(letters, placed, strict=True)],
+        )  # fmt: skip
+
+    return send_dead_letters
+
+
 def create_app(settings: Settings, endpoints: Endpoints) -> faust.App:
     """A Faust app wired to the configured Kafka and PostgreSQL; ``faust.Worker`` runs it."""
     app = _App(
@@ -107,14 +132,7 @@ def create_app(settings: Settings, endpoints: Endpoints) -> faust.App:
     state: dict[str, Any] = {}
     dlq = app.topic(settings.topic_dead_letter, key_serializer="raw", value_serializer="raw")
 
-    async def send_dead_letters(letters: Sequence[DeadLetter]) -> None:
-        # force=True: send now, not "attached" to the current event until it is acked.
-        futures = [
-            await dlq.send(key=dl.key, value=dl.value, headers=dl.headers, force=True)
-            for dl in letters
-        ]
-        for future in futures:
-            await future  # the broker has acknowledged it (acks=all)
+    send_dead_letters = _dead_letter_sender(dlq, state)
 
     async def open_database() -> None:
         pool = await create_pool(endpoints.database_url, settings.worker_db_pool_size)

@@ -7,6 +7,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from store.dead_letters import DeadLetterRecord
+
 DLQ_HEADER_PREFIX = "dlq-"
 
 
@@ -51,3 +53,22 @@ def read_dead_letter_headers(headers: Sequence[tuple[str, bytes]]) -> dict[str, 
         for k, v in headers
         if k.startswith(DLQ_HEADER_PREFIX)
     }
+
+
+def dead_letter_record(
+    letter: DeadLetter, dlq_topic: str, dlq_partition: int, dlq_offset: int
+) -> DeadLetterRecord:
+    """What PostgreSQL keeps of a dead letter placed at ``dlq_partition``/``dlq_offset``: where
+    it came from and why, never its bytes (store/dead_letters.py)."""
+    meta = read_dead_letter_headers(letter.headers)
+    return DeadLetterRecord(
+        source_topic=meta["source-topic"],
+        source_partition=int(meta["source-partition"]),
+        source_offset=int(meta["source-offset"]),
+        dlq_topic=dlq_topic,
+        dlq_partition=dlq_partition,
+        dlq_offset=dlq_offset,
+        code=meta["code"],
+        reason=meta["reason"],
+        failed_at=datetime.fromisoformat(meta["failed-at"]),
+    )

@@ -67,6 +67,8 @@ RULES: tuple[Rule, ...] = (
     Rule("Mutation", "createApiKey", _ADMIN),
     Rule("Mutation", "revokeApiKey", _ADMIN),
     Rule("Mutation", "retriageTicket", frozenset({"admin", "ops"})),
+    Rule("Query", "deadLetters", _ADMIN),
+    Rule("Mutation", "replayDeadLetters", _ADMIN),
 )
 _BY_FIELD: dict[tuple[str, str], Rule] = {(r.type_name, r.field): r for r in RULES}
 _ROOTS = frozenset({"Query", "Mutation", "Subscription"})

@@ -15,6 +15,7 @@ from strawberry.tools import merge_types
 from api.graphql.accounts import AccountMutations, AccountQueries
 from api.graphql.aggregates import AggregateQueries
 from api.graphql.commits import CommitQueries
+from api.graphql.dead_letters import DeadLetterMutations, DeadLetterQueries
 from api.graphql.inputs import RejectNulCharacters
 from api.graphql.limits import protection_extensions
 from api.graphql.log_events import LogEventQueries
@@ -36,9 +37,10 @@ Query = merge_types(
         ReleaseQueries,
         AggregateQueries,
         LogIntelligenceQueries,
+        DeadLetterQueries,
     ),
 )
-Mutation = merge_types("Mutation", (AccountMutations, WorkflowMutations))
+Mutation = merge_types("Mutation", (AccountMutations, WorkflowMutations, DeadLetterMutations))
 Subscription = merge_types("Subscription", (TicketSubscriptions, IncidentSubscriptions))
 
 
