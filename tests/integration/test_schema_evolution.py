@@ -104,7 +104,9 @@ def test_the_reporter_rename_rolls_out_while_both_app_versions_run(
 
             # expand: the old version's writes and reads still work, and fill the new column
             applied = await migrate(url, phase="expand")
-            assert [m.label for m in applied] == ["0010_ticket_reporter_id_expand"]
+            # 0010, and the later expand steps of other features; no migrate or contract step
+            assert applied[0].label == "0010_ticket_reporter_id_expand"
+            assert {m.phase for m in applied} == {"expand"}
             await old_app_write(conn, "OPS-6", "eve", 10)
             await conn.execute(OLD["update_reporter"], "jira", "OPS-1", "ana.k")
             assert (await old_app_read(conn, "OPS-1"))["reporter"] == "ana.k"
@@ -186,7 +188,7 @@ def test_the_reporter_rename_rolls_out_while_both_app_versions_run(
                 with pytest.raises(asyncpg.UndefinedColumnError):
                     await old_app_read(conn, "OPS-1")
                 phases = await conn.fetch(
-                    "SELECT version, phase FROM migration_versions WHERE version >= 10 "
+                    "SELECT version, phase FROM migration_versions WHERE version BETWEEN 10 AND 12 "
                     "ORDER BY version"
                 )
                 assert [(r["version"], r["phase"]) for r in phases] == [
