@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
@@ -12,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from api.auth import InvalidScope, generate_api_key, hash_secret, validate_scopes
+from opsassist.commands._database import on_database
 from opsassist.commands.services import endpoints_or_exit
 from opsassist.settings import get_settings
 from store.api_keys import (
@@ -30,15 +30,8 @@ T = TypeVar("T")
 def _with_connection(action: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
     url = endpoints_or_exit(get_settings()).database_url
 
-    async def run() -> T:
-        conn = await asyncpg.connect(url)
-        try:
-            return await action(conn)
-        finally:
-            await conn.close()
-
     try:
-        return asyncio.run(run())
+        return on_database(url, action)
     except asyncpg.UndefinedTableError:
         console.print("[red]error:[/] the api_keys table is missing; run `opsassist migrate`")
         raise typer.Exit(1) from None

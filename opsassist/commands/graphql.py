@@ -3,7 +3,6 @@ and ``opsassist graphql schema`` (the SDL kept in schema.graphql)."""
 
 from __future__ import annotations
 
-import asyncio
 import sys
 from pathlib import Path
 
@@ -14,6 +13,7 @@ from rich.table import Table
 
 from api.graphql.accounts import USERNAME
 from api.graphql.sessions import hash_password, password_problem
+from opsassist.commands._database import on_database
 from opsassist.commands.services import endpoints_or_exit
 from opsassist.settings import PROJECT_ROOT, get_settings
 from store.users import ROLES, DuplicateUsername, StoredUser, insert_user, users_page
@@ -51,15 +51,11 @@ def create(
     url = endpoints_or_exit(settings).database_url
     password_hash = hash_password(password, settings.graphql_bcrypt_rounds)
 
-    async def run() -> StoredUser:
-        conn = await asyncpg.connect(url)
-        try:
-            return await insert_user(conn, username, role, password_hash, "cli:users-create")
-        finally:
-            await conn.close()
+    async def create(conn: asyncpg.Connection) -> StoredUser:
+        return await insert_user(conn, username, role, password_hash, "cli:users-create")
 
     try:
-        user = asyncio.run(run())
+        user = on_database(url, create)
     except DuplicateUsername as exc:
         console.print(f"[red]error:[/] {exc}")
         raise typer.Exit(1) from None
@@ -74,15 +70,11 @@ def list_users() -> None:
     """The accounts (never their passwords)."""
     url = endpoints_or_exit(get_settings()).database_url
 
-    async def run() -> list[StoredUser]:
-        conn = await asyncpg.connect(url)
-        try:
-            return await users_page(conn, None, 10_000)
-        finally:
-            await conn.close()
+    async def listed(conn: asyncpg.Connection) -> list[StoredUser]:
+        return await users_page(conn, None, 10_000)
 
     table = Table("id", "username", "role", "created", "disabled")
-    for u in asyncio.run(run()):
+    for u in on_database(url, listed):
         disabled = f"{u.disabled_at:%Y-%m-%d %H:%M}" if u.disabled_at else ""
         table.add_row(str(u.id), u.username, u.role, f"{u.created_at:%Y-%m-%d %H:%M}", disabled)
     Console().print(table)

@@ -3,7 +3,6 @@ their diffs, and a page of entities as of a time (store/history.py; docs/history
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -14,6 +13,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from opsassist.commands._database import on_database
 from opsassist.commands.services import endpoints_or_exit
 from opsassist.settings import get_settings
 from store.history import EntityState, UnknownEntity, as_of, list_as_of, versions
@@ -31,15 +31,8 @@ _AS_OF_HELP = "ISO 8601 time with a zone (2026-11-20T12:00:00Z); default: now."
 def _with_connection(action: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
     url = endpoints_or_exit(get_settings()).database_url
 
-    async def run() -> T:
-        conn = await asyncpg.connect(url)
-        try:
-            return await action(conn)
-        finally:
-            await conn.close()
-
     try:
-        return asyncio.run(run())
+        return on_database(url, action)
     except UnknownEntity as exc:
         console.print(f"[red]error:[/] {exc}")
         raise typer.Exit(2) from None

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import sys
 from collections.abc import Awaitable, Callable
@@ -13,6 +12,7 @@ import orjson
 import typer
 from rich.console import Console
 
+from opsassist.commands._database import on_database
 from opsassist.settings import get_settings
 
 if TYPE_CHECKING:  # scikit-learn takes seconds to import: only the triage commands pay for it
@@ -161,15 +161,8 @@ def _with_connection(action: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
 
     url = _database_url()
 
-    async def run() -> T:
-        conn = await asyncpg.connect(url)
-        try:
-            return await action(conn)
-        finally:
-            await conn.close()
-
     try:
-        return asyncio.run(run())
+        return on_database(url, action)
     except asyncpg.UndefinedTableError:
         raise _fail("the triage tables are missing; run `opsassist migrate`") from None
     except (OSError, asyncpg.PostgresError) as exc:
