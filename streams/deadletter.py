@@ -14,9 +14,18 @@ DLQ_HEADER_PREFIX = "dlq-"
 
 @dataclass(frozen=True, slots=True)
 class DeadLetter:
+    """The record to send (``key``, ``value``, ``headers``) and, for PostgreSQL's record of it,
+    where it came from and why (the same facts the ``dlq-*`` headers carry)."""
+
     key: bytes | None
     value: bytes | None
     headers: list[tuple[str, bytes]]
+    source_topic: str
+    source_partition: int
+    source_offset: int
+    code: str
+    reason: str
+    failed_at: datetime
 
 
 def dead_letter(
@@ -31,18 +40,26 @@ def dead_letter(
     reason: str,
 ) -> DeadLetter:
     kept = [(k, v or b"") for k, v in headers if not k.startswith(DLQ_HEADER_PREFIX)]
+    reason = reason[:4000]
+    failed_at = datetime.now(UTC)
     return DeadLetter(
         key=key,
         value=value,
         headers=[
             *kept,
-            ("dlq-reason", reason[:4000].encode()),
+            ("dlq-reason", reason.encode()),
             ("dlq-code", code.encode()),
             ("dlq-source-topic", topic.encode()),
             ("dlq-source-partition", str(partition).encode()),
             ("dlq-source-offset", str(offset).encode()),
-            ("dlq-failed-at", datetime.now(UTC).isoformat().encode()),
+            ("dlq-failed-at", failed_at.isoformat().encode()),
         ],
+        source_topic=topic,
+        source_partition=partition,
+        source_offset=offset,
+        code=code,
+        reason=reason,
+        failed_at=failed_at,
     )
 
 
@@ -60,15 +77,14 @@ def dead_letter_record(
 ) -> DeadLetterRecord:
     """What PostgreSQL keeps of a dead letter placed at ``dlq_partition``/``dlq_offset``: where
     it came from and why, never its bytes (store/dead_letters.py)."""
-    meta = read_dead_letter_headers(letter.headers)
     return DeadLetterRecord(
-        source_topic=meta["source-topic"],
-        source_partition=int(meta["source-partition"]),
-        source_offset=int(meta["source-offset"]),
+        source_topic=letter.source_topic,
+        source_partition=letter.source_partition,
+        source_offset=letter.source_offset,
         dlq_topic=dlq_topic,
         dlq_partition=dlq_partition,
         dlq_offset=dlq_offset,
-        code=meta["code"],
-        reason=meta["reason"],
-        failed_at=datetime.fromisoformat(meta["failed-at"]),
+        code=letter.code,
+        reason=letter.reason,
+        failed_at=letter.failed_at,
     )

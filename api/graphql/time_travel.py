@@ -8,16 +8,14 @@ module turns a state back into what the ticket type reads, so ``Ticket.from_row`
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
 import asyncpg
-import orjson
 
 from store.history import EntityState, as_of, list_as_of
-from store.reads._keyset import InvalidCursor, Page, PageRequest
+from store.reads._keyset import Cursor, InvalidCursor, Page, PageRequest, Sort
 
 _TIMES = ("created_at", "updated_at", "sla_due_at", "resolved_at", "row_updated_at")
 # Columns a state written before their migration lacks, with the value they had then.
@@ -38,6 +36,8 @@ _ADDED_LATER: dict[str, Any] = {
     "sla_due_at": None,
     "trace_id": None,
 }
+# As-of lists go by id (history's own order); the sort's name keeps other lists' cursors out.
+_BY_ID = Sort("asOf", "id", "id", (), descending=False, key_is_time=False)
 _FILTERABLE = {
     "statuses": "status",
     "categories": "category",
@@ -90,20 +90,13 @@ def state_filter(given: Mapping[str, Any]) -> dict[str, Any]:
     return where
 
 
-def _cursor(ticket_id: int) -> str:
-    return base64.urlsafe_b64encode(orjson.dumps(["asOf", ticket_id])).decode().rstrip("=")
-
-
 def _after(cursor: str | None) -> int:
     if cursor is None:
         return 0
-    try:
-        kind, ticket_id = orjson.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-    except (ValueError, TypeError):
-        raise InvalidCursor("this cursor was not made by an asOf list") from None
-    if kind != "asOf" or not isinstance(ticket_id, int):
-        raise InvalidCursor("this cursor was not made by an asOf list")
-    return ticket_id
+    after = Cursor.decode(cursor, _BY_ID).values[0]
+    if not isinstance(after, int):
+        raise InvalidCursor("malformed cursor")
+    return after
 
 
 async def tickets_as_of_page(
@@ -124,7 +117,7 @@ async def tickets_as_of_page(
     rows = [state_row(item) for item in page.items]
     return Page(
         rows=rows,
-        cursors=[_cursor(row["id"]) for row in rows],
+        cursors=[Cursor.of(row, _BY_ID).encode() for row in rows],
         has_next_page=page.next_after is not None,
         has_previous_page=after > 0,
     )
