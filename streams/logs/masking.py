@@ -20,9 +20,10 @@ _SEPARATORS = r"\s:=,;()\[\]{}<>/\\\"'|@#"
 # Units of size and time that follow a number (``12 KB``, ``30 ms``) are part of the value.
 _UNITS = r"[KMGTP]i?B|B|bytes?|[mun]s|µs|s|secs?|seconds?|mins?|minutes?|h|hours?"
 # A word starts after a separator (the look-behind keeps the scan linear), holds a digit, and
-# takes a unit that follows it.
+# takes a unit that follows it. The quantifiers are possessive (``*+``, Python 3.11): giving
+# characters back could never make a match, and not trying saves a quarter of the masking time.
 _VARIABLE_WORD = re.compile(
-    rf"(?<![^{_SEPARATORS}])[^{_SEPARATORS}\d]*\d[^{_SEPARATORS}]*(?:\s?(?:{_UNITS})\b)?"
+    rf"(?<![^{_SEPARATORS}])[^{_SEPARATORS}\d]*+\d[^{_SEPARATORS}]*+(?:\s?(?:{_UNITS})\b)?"
 )
 _HAS_DIGIT = re.compile(r"\d")
 _ONLY_PUNCTUATION = re.compile(r"^[^\w]*$")
@@ -30,30 +31,35 @@ _ONLY_PUNCTUATION = re.compile(r"^[^\w]*$")
 _PATH = re.compile(r"^(?:[A-Za-z][\w+.-]*:)?(?:/{1,2}[^/\s]+){2,}/?$|^[A-Za-z]:\\")
 
 
-def mask_message(message: str) -> tuple[str, ...]:
+def mask_message(message: str, has_digit: bool | None = None) -> tuple[str, ...]:
     """The message's whitespace-separated tokens with variables replaced by ``<*>``.
 
     Besides words with digits: a unit after a number belongs to it (``12 KB``); a token that is
     a path (``/a/b``) or variables in punctuation (``(<*>)``, ``<*>:<*>``) is one variable; and
     a run of variables separated only by whitespace (a list of ids, a number and its unit in
     brackets) collapses into one ``<*>``, so that such lists of any length share a template.
+    ``has_digit`` says whether the message holds a digit, where the caller knows; it is looked
+    up otherwise.
     """
-    if _HAS_DIGIT.search(message) is not None:
+    if has_digit is None:
+        has_digit = _HAS_DIGIT.search(message) is not None
+    if has_digit:
         message = _VARIABLE_WORD.sub(WILDCARD, message)
     tokens: list[str] = []
     previous_is_variable = False
     for raw in message.split():
-        is_variable = raw == WILDCARD or (("/" in raw or WILDCARD in raw) and _is_variable(raw))
+        # The tests in the order that is cheapest on real logs; ``<*>`` is punctuation itself,
+        # so a token of variables in punctuation is a token of punctuation alone.
+        if raw == WILDCARD:
+            is_variable = True
+        elif WILDCARD in raw:
+            is_variable = _ONLY_PUNCTUATION.match(raw) is not None or _PATH.match(raw) is not None
+        else:
+            is_variable = "/" in raw and _PATH.match(raw) is not None
         if not (is_variable and previous_is_variable):
             tokens.append(WILDCARD if is_variable else raw)
         previous_is_variable = is_variable
     return tuple(tokens)
-
-
-def _is_variable(token: str) -> bool:
-    if _PATH.match(token) is not None:
-        return True
-    return WILDCARD in token and _ONLY_PUNCTUATION.match(token.replace(WILDCARD, "")) is not None
 
 
 @lru_cache(maxsize=1024)

@@ -132,8 +132,10 @@ class TemplateMiner:
         self._groups: dict[tuple[int, str], _Group] = {}
         # masked message -> id that it matched last; a cache, cleared when it outgrows its cap
         self._exact: dict[tuple[str, ...], tuple[_Template, int]] = {}
-        # message with its digits zeroed -> id that it matched last; the same kind of cache
+        # message with its digits zeroed, and with its runs of digits collapsed to one digit ->
+        # id that it matched last; the same kind of cache
         self._shapes: dict[bytes, tuple[_Template, int]] = {}
+        self._limit = self._cache_limit()
         self.evicted = 0
 
     def __len__(self) -> int:
@@ -155,19 +157,41 @@ class TemplateMiner:
                 seen.size += 1
                 self._templates.move_to_end(seen.id)
                 return TemplateMatch(seen.id, seen.text, message, False, (), seen)
-        tokens = mask_message(message)
+        # Lines of a template also differ in how many digits a number has. Masking does not
+        # look at that either, so the shape with each run of digits collapsed to one digit is a
+        # second key, looked up only when the first missed (collapsing costs more than a hit).
+        collapsed = shape
+        while b"00" in collapsed:
+            collapsed = collapsed.replace(b"00", b"0")
+        if collapsed is not shape:
+            cached = self._shapes.get(collapsed)
+            if cached is not None:
+                seen, version = cached
+                if seen.group.version == version:
+                    seen.size += 1
+                    self._templates.move_to_end(seen.id)
+                    self._cache_shape(shape, cached)
+                    return TemplateMatch(seen.id, seen.text, message, False, (), seen)
+        # (Whether the line has a digit: the shape tells, cheaper than a search, for ASCII.)
+        tokens = mask_message(message, b"0" in shape if message.isascii() else None)
         known = self._exact.get(tokens)
         if known is not None and known[0].group.version == known[1]:
-            return self._matched(known[0], tokens, shape, message, is_new=False, changes=())
+            return self._matched(
+                known[0], tokens, shape, collapsed, message, is_new=False, changes=()
+            )
         group = self._group((len(tokens), _group_token(tokens)))
         covering = self._covering(group, tokens)
         if covering is not None:
-            return self._matched(covering, tokens, shape, message, is_new=False, changes=())
+            return self._matched(
+                covering, tokens, shape, collapsed, message, is_new=False, changes=()
+            )
         # A new template may be more general than templates already held (a word with digits
         # where they had a word without); it absorbs them, as a generalization does.
         generalized = self._generalization(group, tokens) or list(tokens)
         merged, is_new, changes = self._merge(group, generalized)
-        return self._matched(merged, tokens, shape, message, is_new=is_new, changes=changes)
+        return self._matched(
+            merged, tokens, shape, collapsed, message, is_new=is_new, changes=changes
+        )
 
     def templates(self) -> list[TemplateInfo]:
         """The templates held now, most recently used last."""
@@ -236,6 +260,7 @@ class TemplateMiner:
         template: _Template,
         tokens: tuple[str, ...],
         shape: bytes,
+        collapsed: bytes,
         message: str,
         *,
         is_new: bool,
@@ -243,11 +268,21 @@ class TemplateMiner:
     ) -> TemplateMatch:
         template.size += 1
         self._templates.move_to_end(template.id)
-        self._remember(tokens, template)
-        if len(self._shapes) >= self._cache_limit():
-            self._shapes.clear()
-        self._shapes[shape] = (template, template.group.version)
+        entry = (template, template.group.version)
+        if len(self._exact) >= self._limit:
+            self._exact.clear()
+        self._exact[tokens] = entry
+        shapes = self._shapes
+        if len(shapes) >= self._limit - 1:
+            shapes.clear()
+        shapes[shape] = entry
+        shapes[collapsed] = entry  # the same key again when nothing collapsed
         return TemplateMatch(template.id, template.text, message, is_new, changes, template)
+
+    def _cache_shape(self, shape: bytes, entry: tuple[_Template, int]) -> None:
+        if len(self._shapes) >= self._limit:
+            self._shapes.clear()
+        self._shapes[shape] = entry
 
     def _covering(self, group: list[str], tokens: tuple[str, ...]) -> _Template | None:
         """The most specific template whose constant tokens all appear in ``tokens``."""
@@ -315,25 +350,26 @@ class TemplateMiner:
         # match differently, and a miner restored from its state must decide as this one does.
         group.version += 1
         new_id = template_id(self.service, text)
-        merged = self._templates.get(new_id)
-        is_new = merged is None and not any(
-            _covers(generalized, self._templates[other].tokens) for other in group
-        )
+        templates = self._templates
+        covered = [
+            other
+            for other in group
+            if other != new_id and _covers(generalized, templates[other].tokens)
+        ]
+        merged = templates.get(new_id)
+        is_new = merged is None and not covered
         if merged is None:
             merged = _Template(list(generalized), new_id, 0, text, group)
-            self._templates[new_id] = merged
+            templates[new_id] = merged
             group.append(new_id)
         changes: list[IdChange] = []
-        for other_id in list(group):
-            other = self._templates[other_id]
-            if other_id == new_id or not _covers(generalized, other.tokens):
-                continue
-            merged.size += other.size
-            del self._templates[other_id]
+        for other_id in covered:
+            merged.size += templates.pop(other_id).size
             group.remove(other_id)
             changes.append(IdChange(self.service, other_id, new_id, text))
         if len(self._templates) > self.max_templates:
             self._evict()
+        self._limit = self._cache_limit()
         return merged, is_new, tuple(changes)
 
     def _evict(self) -> None:
@@ -346,16 +382,12 @@ class TemplateMiner:
             del self._groups[key]
         self.evicted += 1
 
-    def _remember(self, tokens: tuple[str, ...], template: _Template) -> None:
-        if len(self._exact) >= self._cache_limit():
-            self._exact.clear()
-        self._exact[tokens] = (template, template.group.version)
-
     def _cache_limit(self) -> int:
         """Entries a cache may hold before it is cleared: sixteen per template held, at least
         4,096 and at most four per ``max_templates``, so that memory follows the templates a
         service has rather than the cap (a worker holds a miner per service, most with far
-        fewer templates than ``max_templates``)."""
+        fewer templates than ``max_templates``). Kept in ``_limit``, renewed when the templates
+        change (in ``_merge``, which every new template and eviction goes through)."""
         return min(4 * self.max_templates, max(16 * len(self._templates), 4096))
 
     def _group(self, key: tuple[int, str]) -> _Group:
@@ -368,9 +400,10 @@ class TemplateMiner:
 def _covers(general: list[str], specific: list[str]) -> bool:
     """Whether ``general`` matches everything ``specific`` does. A template of wildcards alone
     says nothing about a message, so it covers only itself."""
-    if all(token == WILDCARD for token in general):
-        return general == specific
-    return all(mine in (WILDCARD, theirs) for mine, theirs in zip(general, specific, strict=True))
+    for mine, theirs in zip(general, specific, strict=True):
+        if mine not in (theirs, WILDCARD):
+            return False
+    return general == specific or any(token != WILDCARD for token in general)
 
 
 def _group_token(tokens: tuple[str, ...] | list[str]) -> str:
