@@ -135,6 +135,9 @@ class Settings(BaseSettings):
     privacy_policy: Path | None = None
     # HMAC key of the "pseudonymize" action; empty makes pseudonyms fall back to masks.
     privacy_pseudonym_key: SecretStr = SecretStr("")
+    # Texts (up to 1,024 characters) whose spans the detectors remember, so that a repeated line
+    # or field value is not scanned again; process memory only. 0 turns the cache off.
+    privacy_span_cache_entries: int = Field(default=8192, ge=0)
     # Per event source, how its plain-text lines start: {"source": {"format": "<Date> <Time>
     # <Level> <Content>", "timestamp": "%Y-%m-%d %H:%M:%S", "timezone": "Europe/Paris"}}.
     enrich_sources: dict[str, dict[str, str]] = Field(default_factory=dict)

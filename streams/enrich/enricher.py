@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
+from enum import Enum
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -89,24 +91,33 @@ class SourceFormat:
         return cls(header, formats, zone)
 
     def parse(self, line: str) -> ParsedLine | None:
-        parts = self.header.parse(line)
-        if parts is None:
+        match = self.header.regex.match(line)
+        if match is None:
             return None
         fields: dict[str, Any] = {}
         stamp: list[str] = []
         message = level = host = None
-        for name, value in parts.items():
-            key = name.lower()
-            if key in _TIMESTAMP_PARTS:
-                stamp.append(value)
-            elif key in _MESSAGE_PARTS:
-                message = value
-            elif key in _LEVEL_PARTS:
-                level = value
-            elif key in _HOST_PARTS:
-                host = value
-            else:
+        names = self.header.fields
+        # The format's fields are its only groups, in order, unless a logparser-style format
+        # brought groups of its own.
+        values = (
+            match.groups()
+            if self.header.regex.groups == len(names)
+            else tuple(match.group(name) for name in names)
+        )
+        for (role, key), value in zip(_roles(names), values, strict=True):
+            if value is None:
+                continue
+            if role is _Role.FIELD:
                 fields[key] = value
+            elif role is _Role.TIMESTAMP:
+                stamp.append(value)
+            elif role is _Role.MESSAGE:
+                message = value
+            elif role is _Role.LEVEL:
+                level = value
+            else:
+                host = value
         return ParsedLine(
             format="header",
             message=line if message is None else message,
@@ -115,6 +126,34 @@ class SourceFormat:
             host=host,
             fields=fields,
         )
+
+
+class _Role(Enum):
+    TIMESTAMP = "timestamp"
+    MESSAGE = "message"
+    LEVEL = "level"
+    HOST = "host"
+    FIELD = "field"
+
+
+@lru_cache(maxsize=256)
+def _roles(names: tuple[str, ...]) -> tuple[tuple[_Role, str], ...]:
+    """What each field of a header format is, by its name, decided once per format rather than
+    once per line; the fields in the order of the format's groups."""
+    roles = []
+    for name in names:
+        key = name.lower()
+        if key in _TIMESTAMP_PARTS:
+            roles.append((_Role.TIMESTAMP, key))
+        elif key in _MESSAGE_PARTS:
+            roles.append((_Role.MESSAGE, key))
+        elif key in _LEVEL_PARTS:
+            roles.append((_Role.LEVEL, key))
+        elif key in _HOST_PARTS:
+            roles.append((_Role.HOST, key))
+        else:
+            roles.append((_Role.FIELD, key))
+    return tuple(roles)
 
 
 def _zone(name: str) -> tzinfo:

@@ -22,14 +22,15 @@ IBAN_LENGTHS: dict[str, int] = {
 }  # fmt: skip
 
 
+# Every second digit from the right is doubled, and a two-digit result counts as its digit sum.
+_DOUBLED = str.maketrans("0123456789", "0246813579")
+
+
 def luhn_valid(digits: str) -> bool:
-    """The Luhn check over a string of ASCII digits."""
-    total = 0
-    for index, char in enumerate(reversed(digits)):
-        value = ord(char) - 48
-        if index % 2:
-            value = value * 2 - 9 if value > 4 else value * 2
-        total += value
+    """The Luhn check over a string of ASCII digits (slices, ``translate`` and ``map`` keep the
+    loop in C: this runs on every long digit run of every log line)."""
+    backwards = digits[::-1]
+    total = sum(map(int, backwards[::2])) + sum(map(int, backwards[1::2].translate(_DOUBLED)))
     return total % 10 == 0
 
 

@@ -151,11 +151,14 @@ def _is_card(run: str, before: str) -> bool:
     if len(separators) > 1:
         return False
     digits = run.replace(" ", "").replace("-", "")
-    if not 12 <= len(digits) <= 19 or not luhn_valid(digits):
+    if not 12 <= len(digits) <= 19:
         return False
-    if card_issuer_plausible(digits):
-        return True
-    return 13 <= len(digits) <= 19 and _CARD_CONTEXT.search(before) is not None
+    # The prefix table and the context word are cheaper than Luhn and reject most ids first.
+    if not card_issuer_plausible(digits) and (
+        len(digits) < 13 or _CARD_CONTEXT.search(before) is None
+    ):
+        return False
+    return luhn_valid(digits)
 
 
 def _run_starts(text: str, stretch: re.Match[str]) -> list[int]:

@@ -9,6 +9,8 @@ import re
 import pytest
 
 from streams.privacy import PiiType, Redactor, Span
+from streams.privacy.detection import SpanFinder
+from streams.privacy.policy import default_policy
 from streams.privacy.tries import word_trie
 
 FINDER = Redactor()
@@ -209,7 +211,7 @@ def test_overlapping_detections_keep_the_more_certain_type() -> None:
 def test_spans_are_sorted_and_do_not_overlap() -> None:
     text = "a@b.io 10.0.0.1 555-123-4567 user dave"
     spans = FINDER.find(text)
-    assert spans == sorted(spans, key=lambda span: span.start)
+    assert list(spans) == sorted(spans, key=lambda span: span.start)
     assert all(a.end <= b.start for a, b in itertools.pairwise(spans))
     assert Span(PiiType.EMAIL, 0, 6) in spans
 
@@ -252,3 +254,24 @@ def test_a_word_trie_matches_exactly_its_words_preferring_the_longest() -> None:
     assert all(trie.fullmatch(word) for word in words)
     assert not any(trie.fullmatch(other) for other in ["m", "mrx", "use", "hel", "good"])
     assert [m.group() for m in trie.finditer("mrs username hello")] == ["mrs", "username", "hello"]
+
+
+def test_a_repeated_text_is_answered_from_the_cache_with_the_same_spans() -> None:
+    finder = SpanFinder(default_policy(), cache_entries=2)
+    text = "mail a@b.io from 10.0.0.1"
+    first = finder.find(text)
+    assert [span.type for span in first] == [PiiType.EMAIL, PiiType.IP_ADDRESS]
+    assert finder.find(text) == first
+    assert (finder.cache_hits, finder.cache_misses) == (1, 1)
+    # Two more texts push the first out (first in, first out): it is scanned again.
+    finder.find("call 555-123-4567 now")
+    finder.find("user dave logged in")
+    assert finder.find(text) == first
+    assert (finder.cache_hits, finder.cache_misses) == (1, 4)
+
+
+def test_without_a_cache_every_text_is_scanned() -> None:
+    finder = SpanFinder(default_policy(), cache_entries=0)
+    text = "mail a@b.io"
+    assert finder.find(text) == finder.find(text)
+    assert (finder.cache_hits, finder.cache_misses) == (0, 0)
