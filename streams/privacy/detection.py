@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
+from contextlib import suppress
 from typing import Protocol
 
 from streams.privacy.addresses import EmailDetector, Ipv6Detector
@@ -83,9 +84,8 @@ class SpanFinder:
         if cacheable:
             cache = self._cache
             if len(cache) >= self._cache_entries:
-                try:  # (the oldest entry; another thread may have taken it first)
+                # The oldest entry; another thread may have taken it first.
+                with suppress(KeyError):
                     cache.popitem(last=False)
-                except KeyError:
-                    pass
             cache[text] = spans
         return spans
