@@ -104,6 +104,8 @@ def _dead_letter_sender(
 
 def create_app(settings: Settings, endpoints: Endpoints) -> faust.App:
     """A Faust app wired to the configured Kafka and PostgreSQL; ``faust.Worker`` runs it."""
+    workers_dir = settings.state_dir / "worker"
+    workers_dir.mkdir(parents=True, exist_ok=True)  # Faust makes only the last level
     app = _App(
         settings.worker_id,
         broker=_broker_urls(endpoints.kafka_bootstrap_servers),
@@ -124,6 +126,8 @@ def create_app(settings: Settings, endpoints: Endpoints) -> faust.App:
         topic_replication_factor=settings.topic_replication_factor,
         topic_allow_declare=False,
         store="memory://",
+        # Faust's default is "<id>-data" in the working directory; keep it with the state.
+        datadir=workers_dir / settings.worker_id,
         Monitor=LeanMonitor,
     )
     # Our transport: a shorter fetch wait and a cheaper hand-off (see streams/transport.py).
