@@ -23,6 +23,7 @@ from api.publisher import EventPublisher, KafkaUnavailable
 from api.ratelimit import RateLimiter
 from opsassist.settings import Settings
 from schemas import AnyEvent, trace_id_from_traceparent
+from store.ticket_workflow import purge_status_requests
 
 _PURGE_EVERY_SECONDS = 3600.0
 log = structlog.get_logger(__name__)
@@ -43,6 +44,7 @@ class Ingestion:
             ttl=timedelta(hours=settings.webhook_idempotency_ttl_hours),
             lease=timedelta(seconds=settings.webhook_idempotency_lease_seconds),
         )
+        self._pool = pool
         self._purger: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
@@ -51,8 +53,18 @@ class Ingestion:
     async def _purge_forever(self) -> None:
         while True:
             with contextlib.suppress(Exception):  # a missed purge only keeps rows longer
-                await self.idempotency.purge_expired()
+                await self.purge_once()
             await asyncio.sleep(_PURGE_EVERY_SECONDS)
+
+    async def purge_once(self) -> tuple[int, int]:
+        """Forget expired idempotency keys: the webhooks' and those of ticket status changes
+        (``updateTicketStatus``), kept as long (``webhook_idempotency_ttl_hours``). Returns how
+        many of each were deleted."""
+        webhooks = await self.idempotency.purge_expired()
+        status_changes = await purge_status_requests(
+            self._pool, timedelta(hours=self.settings.webhook_idempotency_ttl_hours)
+        )
+        return webhooks, status_changes
 
     async def close(self) -> None:
         if self._purger is not None:
