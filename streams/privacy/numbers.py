@@ -55,7 +55,7 @@ class NumberDetector:
         self._want_phone = PiiType.PHONE in types
 
     def find(self, text: str) -> Iterator[Span]:
-        if self._want_ip and "." in text:
+        if self._want_ip and text.count(".") >= 3:  # a dotted quad has three dots
             # Addresses have their own scan: they also hide inside ids and paths
             # ("BP-1347-10.190.173.170-1444", "host/10.1.2.3:80"), where a digit run may not
             # start.
