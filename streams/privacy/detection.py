@@ -11,7 +11,7 @@ process memory only (it holds what the process already holds); it is never writt
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from contextlib import suppress
 from typing import Protocol
 
@@ -26,7 +26,7 @@ from streams.privacy.spans import PiiType, Span, resolve_overlaps
 
 
 class Detector(Protocol):
-    def find(self, text: str) -> Iterator[Span]: ...
+    def find(self, text: str) -> Iterable[Span]: ...
 
 
 # Longer texts rarely repeat, and would make the cache's memory depend on the traffic.

@@ -6,7 +6,6 @@ digits is much cheaper than running four regexes.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
 from streams.privacy.checksums import card_issuer_plausible, luhn_valid, us_ssn_plausible
 from streams.privacy.phones import PhoneRules
@@ -54,29 +53,35 @@ class NumberDetector:
         self._want_ssn = PiiType.US_SSN in types
         self._want_phone = PiiType.PHONE in types
 
-    def find(self, text: str) -> Iterator[Span]:
+    def find(self, text: str) -> list[Span]:
+        # Lists, not generators: this runs on every text, and most find nothing, so the frames
+        # of nested generators were a good part of its cost.
+        spans: list[Span] = []
         if self._want_ip and text.count(".") >= 3:  # a dotted quad has three dots
             # Addresses have their own scan: they also hide inside ids and paths
             # ("BP-1347-10.190.173.170-1444", "host/10.1.2.3:80"), where a digit run may not
             # start.
             for address in _IPV4_ANYWHERE.finditer(text):
-                if _ipv4_personal(address, text, address.start()):
-                    yield Span(PiiType.IP_ADDRESS, address.start(), address.end())
+                start = address.start()
+                if _ipv4_personal(address, text, start):
+                    spans.append(Span(PiiType.IP_ADDRESS, start, address.end()))
         length = len(text)
         for stretch in _STRETCH.finditer(text):
+            first, last = stretch.span()
             # One character past the stretch, so that _RUN's lookahead sees what follows.
-            stop = min(length, stretch.end() + 1)
-            done = stretch.start()
-            for candidate in _run_starts(text, stretch):
+            stop = last + 1 if last < length else length
+            done = first
+            for candidate in _run_starts(text, first, last):
                 if candidate < done:
                     continue
                 run = _RUN.match(text, candidate, stop)
                 if run is None:
                     continue
                 done = run.end()
-                yield from self._run(text, run)
+                self._run(text, run, spans)
+        return spans
 
-    def _run(self, text: str, match: re.Match[str]) -> Iterator[Span]:
+    def _run(self, text: str, match: re.Match[str], spans: list[Span]) -> None:
         start, end = match.span()
         if end - start < 7:
             return
@@ -90,11 +95,11 @@ class NumberDetector:
             return
         pii_type = self._classify(text, start, end, run)
         if pii_type is not None:
-            yield Span(pii_type, start, end)
+            spans.append(Span(pii_type, start, end))
         elif " " in run:
-            yield from self._pieces_inside(text, start, run)
+            self._pieces_inside(text, start, run, spans)
 
-    def _pieces_inside(self, text: str, start: int, run: str) -> Iterator[Span]:
+    def _pieces_inside(self, text: str, start: int, run: str, spans: list[Span]) -> None:
         """Values that share a run with other numbers: "id 7 555-123-4567"."""
         for piece in _PIECE.finditer(run):
             value = piece.group()
@@ -103,7 +108,7 @@ class NumberDetector:
             piece_start = start + piece.start()
             pii_type = self._classify(text, piece_start, piece_start + len(value), value)
             if pii_type is not None:
-                yield Span(pii_type, piece_start, piece_start + len(value))
+                spans.append(Span(pii_type, piece_start, piece_start + len(value)))
 
     def _classify(  # noqa: PLR0911 (one return per type reads best)
         self, text: str, start: int, end: int, run: str
@@ -161,12 +166,12 @@ def _is_card(run: str, before: str) -> bool:
     return luhn_valid(digits)
 
 
-def _run_starts(text: str, stretch: re.Match[str]) -> list[int]:
-    """Where a run may start inside a stretch: at its start, or after a space or a
-    parenthesis, since _RUN may not follow a word character, dot, dash or plus. Trying only
-    these, not every digit of a long id, is what makes the scan cheap."""
-    starts = [stretch.start()]
-    starts.extend(m.start() + 1 for m in _RUN_START.finditer(text, stretch.start(), stretch.end()))
+def _run_starts(text: str, first: int, last: int) -> list[int]:
+    """Where a run may start inside the stretch ``text[first:last]``: at its start, or after a
+    space or a parenthesis, since _RUN may not follow a word character, dot, dash or plus.
+    Trying only these, not every digit of a long id, is what makes the scan cheap."""
+    starts = [first]
+    starts.extend(m.start() + 1 for m in _RUN_START.finditer(text, first, last))
     return starts
 
 
