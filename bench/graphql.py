@@ -51,12 +51,14 @@ SELECT 'e' || i, 'svc-' || (i % 20), 'host-' || (i % 50),
        'bench', now() - (i * interval '2.592 seconds')
 FROM generate_series(1, $1) AS i
 """
+# reporter_id as the sink stores it (ticket events v2, migrations 0010-0012): the reporter's
+# identity in the source system, pseudonymized by the default privacy policy (docs/privacy.md).
 _LOAD_TICKETS = """
-INSERT INTO tickets (source_system, external_id, title, body, reporter, status, labels,
+INSERT INTO tickets (source_system, external_id, title, body, reporter_id, status, labels,
                      created_at, updated_at, category, priority, team, triage_layer,
                      triage_confidence, sla_due_at, changed_by)
 SELECT 'jira', 'T-' || i, 'Ticket ' || i, 'Body of ticket ' || i,
-       'user' || (i % 500) || '@example.com',
+       '<EMAIL:' || left(md5('user' || (i % 500) || '@example.com'), 12) || '>',
        (ARRAY['open', 'open', 'in progress', 'resolved', 'closed'])[1 + i % 5], '{}',
        now() - (i * interval '77.76 seconds'), now() - (i * interval '77.76 seconds'),
        (ARRAY['bug', 'feature', 'question', 'access', 'hr', 'billing'])[1 + i % 6],
@@ -69,7 +71,7 @@ PAGES = [
     """{ logEvents(first: 50, filter: {services: ["svc-3"], levels: ["ERROR"]}) {
          edges { cursor node { id ts level service message } } pageInfo { hasNextPage } } }""",
     """{ tickets(first: 50, filter: {statuses: ["open"], priorities: ["P1"]}) {
-         edges { cursor node { id title reporter status priority team slaDueAt slaBreached
+         edges { cursor node { id title reporterId status priority team slaDueAt slaBreached
                                triage { layer confidence } maskedFields } }
          pageInfo { hasNextPage } } }""",
 ]
