@@ -196,7 +196,43 @@ class Run:
     latencies: list[float]  # seconds, of the requests answered after the warm-up
     caching: Counter[str]  # the API's x-opsassist-cache answers of those requests
     failures: int  # requests that got no answer (a dropped connection)
-    client_cpu: float  # the load generator's CPU seconds per second of the measurement
+    cpu: dict[str, float]  # CPU seconds per second of the measurement, by who used them
+
+
+class CpuMeter:
+    """CPU seconds used so far, by process: the API's (the uvicorn parent and its workers), the
+    PostgreSQL backends serving the benchmark's database, and this load generator."""
+
+    def __init__(self, api_pid: int, database: str) -> None:
+        self.api_pid, self.database = api_pid, database
+
+    def __call__(self) -> dict[tuple[str, int], float]:
+        api = psutil.Process(self.api_pid)
+        groups = [("api", p) for p in (api, *api.children(recursive=True))]
+        for p in psutil.process_iter(["cmdline"]):
+            line = " ".join(p.info["cmdline"] or ())
+            if line.startswith("postgres:") and f" {self.database} " in line:
+                groups.append(("postgres", p))
+        groups.append(("client", psutil.Process()))
+        used: dict[tuple[str, int], float] = {}
+        for group, process in groups:
+            try:
+                times = process.cpu_times()
+            except psutil.Error:
+                continue
+            used[group, process.pid] = times.user + times.system
+        return used
+
+
+def cores(
+    before: dict[tuple[str, int], float], after: dict[tuple[str, int], float], seconds: float
+) -> dict[str, float]:
+    """CPU cores used between two CpuMeter readings (a process started between them counts
+    from its start)."""
+    total: dict[str, float] = {"api": 0.0, "postgres": 0.0, "client": 0.0}
+    for key, value in after.items():
+        total[key[0]] += (value - before.get(key, 0.0)) / seconds
+    return total
 
 
 async def closed_loop(
@@ -206,6 +242,7 @@ async def closed_loop(
     variables: dict[str, Any],
     clients: int,
     seconds: float,
+    meter: CpuMeter,
     warmup: float = 3.0,
 ) -> Run:
     """``clients`` connections, each sending its next request when the previous one is
@@ -216,7 +253,7 @@ async def closed_loop(
     failures: list[str] = []
     start = time.monotonic()
     measure_from, stop_at = start + warmup, start + warmup + seconds
-    cpu: dict[str, float] = {}
+    cpu: dict[str, dict[tuple[str, int], float]] = {}
 
     async def client_loop(n: int) -> None:
         i = n
@@ -227,7 +264,7 @@ async def closed_loop(
                 i += 1
                 sent = time.monotonic()
                 if sent >= measure_from and "from" not in cpu:
-                    cpu["from"] = time.process_time()
+                    cpu["from"] = meter()
                 try:
                     status, headers, body = await http.post(request)
                 except (OSError, asyncio.IncompleteReadError) as exc:
@@ -243,15 +280,15 @@ async def closed_loop(
                 if sent >= measure_from:
                     latencies.append(took)
                     caching[headers.get(CACHE_HEADER.encode(), b"none").decode()] += 1
-            cpu.setdefault("until", time.process_time())
+            if "until" not in cpu:
+                cpu["until"] = meter()
         finally:
             http.close()
 
     await asyncio.gather(*(client_loop(n) for n in range(clients)))
     if failures:
         print(f"{len(failures)} request(s) failed, e.g. {failures[0]}", file=sys.stderr)
-    used = cpu.get("until", 0.0) - cpu.get("from", 0.0)
-    return Run(latencies, caching, len(failures), used / seconds)
+    return Run(latencies, caching, len(failures), cores(cpu["from"], cpu["until"], seconds))
 
 
 def run_loop(coro: Coroutine[Any, Any, Run]) -> Run:
@@ -295,6 +332,7 @@ def measure(args: argparse.Namespace) -> tuple[dict[tuple[str, str, int], Run], 
             api = start_api(svc, database_url, port, extra)
             try:
                 processes[mode] = api_processes(api)
+                meter = CpuMeter(api.pid, database_url.rsplit("/", 1)[1])
                 token = asyncio.run(login(f"http://127.0.0.1:{port}/graphql"))
                 for name, queries in (("page", PAGES), ("aggregate", AGGREGATES)):
                     for clients in (1, args.clients):
@@ -303,7 +341,9 @@ def measure(args: argparse.Namespace) -> tuple[dict[tuple[str, str, int], Run], 
                             file=sys.stderr,
                         )
                         results[mode, name, clients] = run_loop(
-                            closed_loop(port, token, queries, variables, clients, args.seconds)
+                            closed_loop(
+                                port, token, queries, variables, clients, args.seconds, meter
+                            )
                         )
             finally:
                 api.terminate()
@@ -326,7 +366,8 @@ def main() -> None:
     ttl = Settings.model_fields["graphql_response_cache_seconds"].default
     rows = [
         "| response cache | workload | clients | requests | requests/s | p50 ms | p95 ms "
-        "| target p95 at 50 | answered from the cache | load generator CPU | no answer |",
+        "| target p95 at 50 | answered from the cache | CPU cores: API / PostgreSQL / load "
+        "generator | no answer |",
         "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for (mode, name, clients), run in results.items():
@@ -337,8 +378,8 @@ def main() -> None:
         rows.append(
             f"| {label} | {name} | {clients} | {len(values):,} "
             f"| {len(values) / args.seconds:,.0f} | {ms(values, 0.5)} | {ms(values, 0.95)} "
-            f"| < {TARGETS[name]:g} ms | {cached} | {run.client_cpu:.0%} of a core "
-            f"| {run.failures} |"
+            f"| < {TARGETS[name]:g} ms | {cached} | {run.cpu['api']:.2f} / "
+            f"{run.cpu['postgres']:.2f} / {run.cpu['client']:.2f} | {run.failures} |"
         )
     notes = [
         f"- API processes: {processes['on']} with the cache on, {processes['off']} with it off "
@@ -347,6 +388,9 @@ def main() -> None:
         "(`hit`) or by waiting for the same query already executing (`shared`), from its "
         f"`{CACHE_HEADER}` header. A reader may see data up to the TTL plus one execution old "
         "(docs/graphql.md).",
+        "- CPU cores: CPU seconds per second of the measurement (psutil) of the API's processes, "
+        "of the PostgreSQL backends serving the benchmark's database, and of the load generator; "
+        "whichever group nears the machine's cores is what limits the rate.",
     ]
     for mode in MODES:
         for name, target in TARGETS.items():
@@ -357,7 +401,9 @@ def main() -> None:
                 f"so each waits about {args.clients / rate * 1000:,.0f} ms (Little's law; "
                 f"measured mean {statistics.fmean(run.latencies) * 1000:,.0f} ms); a p95 under "
                 f"{target:g} ms needs more than {args.clients / (target / 1000):,.0f}"
-                f" requests/s. The load generator used {run.client_cpu:.0%} of a core."
+                f" requests/s. CPU: the API {run.cpu['api']:.2f} cores, PostgreSQL "
+                f"{run.cpu['postgres']:.2f}, the load generator {run.cpu['client']:.2f}, of "
+                f"{psutil.cpu_count()}."
             )
     text = "\n".join(
         [
