@@ -6,8 +6,11 @@ from __future__ import annotations
 
 import asyncio
 import re
+import threading
 import time
+from collections import Counter
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import asyncpg
@@ -195,3 +198,35 @@ async def test_subscriptions_work_on_every_worker_process(
         stop.set()
         await changer
     assert [change["ticket"]["externalId"] for change in seen] == ["BUG-4"] * 6
+
+
+def _statements(api: GraphqlApiProcess) -> float:
+    metrics = httpx.get(f"{api.url}/metrics", timeout=30).text
+    found = re.search(r"^opsassist_db_queries_total (\S+)$", metrics, re.MULTILINE)
+    assert found, "opsassist_db_queries_total is not exported"
+    return float(found.group(1))
+
+
+def test_fifty_clients_asking_the_same_query_at_once_cause_one_execution(
+    api: GraphqlApiProcess, database_url: str
+) -> None:
+    ticket_id = _ticket(database_url, "BUG-5")
+    token = _token(api, "olivia")
+    # what one execution costs in SQL statements, once the connection knows its types
+    for other in (1, 2):
+        before = _statements(api)
+        assert _post(api, token, TICKET, id=str(ticket_id + other))[0] == "miss"
+    one_execution = _statements(api) - before
+    assert one_execution >= 1
+    before = _statements(api)
+    barrier = threading.Barrier(50)
+
+    def ask(_: int) -> str:
+        barrier.wait()
+        return _post(api, token, TICKET, id=str(ticket_id))[0]
+
+    with ThreadPoolExecutor(50) as pool:
+        answers = Counter(pool.map(ask, range(50)))
+    assert answers["miss"] == 1, answers
+    assert answers["miss"] + answers["shared"] + answers["hit"] == 50, answers
+    assert _statements(api) - before == one_execution
