@@ -187,19 +187,17 @@ def api() -> None:
     # interpreter, which reads its settings from the environment set here.
     os.environ["KAFKA_BOOTSTRAP_SERVERS"] = endpoints.kafka_bootstrap_servers
     os.environ["DATABASE_URL"] = endpoints.database_url
+    log = structlog.get_logger(__name__)
     if not settings.graphql_jwt_secret.get_secret_value():
         # one random key for all the processes, or a token would only work on its issuer
-        console.print(
-            "[yellow]warning:[/] OPSASSIST_GRAPHQL_JWT_SECRET is unset: access tokens die "
-            "with this API"
-        )
+        log.warning("graphql_jwt_secret_unset", hint="set OPSASSIST_GRAPHQL_JWT_SECRET")
         os.environ["OPSASSIST_GRAPHQL_JWT_SECRET"] = secrets.token_urlsafe(48)
     # Prometheus metrics of all the processes, summed when /metrics is scraped (api/health.py)
     metrics_dir = None
     if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         metrics_dir = tempfile.mkdtemp(prefix="opsassist-api-metrics-")
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
-    structlog.get_logger(__name__).info("api_workers", workers=workers)
+    log.info("api_workers", workers=workers)
     try:
         uvicorn.run(
             "opsassist.commands.services:api_worker_app",
