@@ -22,7 +22,9 @@ from store.pool import create_pool
 def create_app(settings: Settings, endpoints: Endpoints) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        pool = await create_pool(endpoints.database_url, max_size=10, init=count_queries)
+        pool = await create_pool(
+            endpoints.database_url, max_size=10, init=count_queries, session_state=False
+        )
         async with pool.acquire() as conn:
             await check_schema(conn)
         app.state.pool = pool

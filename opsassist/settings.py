@@ -77,6 +77,8 @@ class Settings(BaseSettings):
     # -- api
     api_host: str = "127.0.0.1"
     api_port: int = 8000
+    # uvicorn worker processes of `opsassist api`; 0: one per CPU core this process may use.
+    api_workers: int = Field(default=0, ge=0)
 
     # -- logging
     log_level: str = "INFO"
@@ -177,6 +179,9 @@ class Settings(BaseSettings):
     graphql_max_page_size: int = Field(default=100, ge=1)
     graphql_default_page_size: int = Field(default=20, ge=1)
     graphql_max_buckets: int = Field(default=2000, ge=1)
+    # Read-only query results shared per API process for this long (0: off); a reader sees
+    # changes at most this long (plus one execution) late. See docs/graphql.md.
+    graphql_response_cache_seconds: float = Field(default=1.0, ge=0)
 
     @property
     def topics(self) -> dict[str, str]:

@@ -165,6 +165,11 @@ def settings(kafka_bootstrap: str, database_url: str, tmp_path: Path) -> Setting
         worker_web_port=free_port(),
         api_port=free_port(),
         log_level="INFO",
+        # One API process without the response cache: tests read their own direct database
+        # writes at once and count one process's queries. The defaults (a process per core,
+        # a 1 s cache) have their own tests (tests/integration/graphql/test_response_cache.py).
+        api_workers=1,
+        graphql_response_cache_seconds=0.0,
     )
 
 

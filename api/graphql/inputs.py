@@ -49,7 +49,11 @@ class RejectNulCharacters(SchemaExtension):
     def on_execute(self) -> Iterator[None]:
         context = self.execution_context
         literals = _StringValues()
-        if context.graphql_document is not None:
+        query = context.query
+        # A string literal holds NUL only if the text has it raw or as an escape (\u0000,
+        # \u{0}): without a "\u" there is no need to walk the document.
+        maybe_nul = query is None or "\x00" in query or "\\u" in query
+        if context.graphql_document is not None and maybe_nul:
             visit(context.graphql_document, literals)
         if literals.nul or _has_nul(context.variables or {}):
             context.result = ExecutionResult(

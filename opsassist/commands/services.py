@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import secrets
+import shutil
+import tempfile
+from typing import TYPE_CHECKING
 
 import asyncpg
+import structlog
 import typer
 from rich.console import Console
 
@@ -23,6 +29,9 @@ from streams.privacy import PrivacyError, Redactor
 from streams.ticket_triage import TicketTriage
 from streams.topics import ensure_topics
 from streams.triage import TriageError
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
 
 # soft_wrap: an error message stays on one line, whole, however narrow the terminal (and greppable).
 console = Console(stderr=True, soft_wrap=True)
@@ -146,8 +155,15 @@ def worker() -> None:
     worker_.execute_from_commandline()
 
 
+def api_worker_count(settings: Settings) -> int:
+    """OPSASSIST_API_WORKERS, or one process per CPU core this process may run on."""
+    if settings.api_workers > 0:
+        return settings.api_workers
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
 def api() -> None:
-    """Run the HTTP API (FastAPI on uvicorn)."""
+    """Run the HTTP API (FastAPI on uvicorn), in OPSASSIST_API_WORKERS processes."""
     import uvicorn
 
     from api.app import create_app
@@ -155,12 +171,54 @@ def api() -> None:
     settings = get_settings()
     configure_logging(settings.log_level, settings.log_format, _privacy(settings))
     endpoints = endpoints_or_exit(settings)
-    app = create_app(settings, endpoints)
+    workers = api_worker_count(settings)
+    if workers == 1:
+        app = create_app(settings, endpoints)
+        tune_garbage_collector()
+        uvicorn.run(
+            app,
+            host=settings.api_host,
+            port=settings.api_port,
+            log_config=None,
+            access_log=False,
+        )
+        return
+    # Several processes on one socket: uvicorn starts each from api_worker_app in a fresh
+    # interpreter, which reads its settings from the environment set here.
+    os.environ["KAFKA_BOOTSTRAP_SERVERS"] = endpoints.kafka_bootstrap_servers
+    os.environ["DATABASE_URL"] = endpoints.database_url
+    log = structlog.get_logger(__name__)
+    if not settings.graphql_jwt_secret.get_secret_value():
+        # one random key for all the processes, or a token would only work on its issuer
+        log.warning("graphql_jwt_secret_unset", hint="set OPSASSIST_GRAPHQL_JWT_SECRET")
+        os.environ["OPSASSIST_GRAPHQL_JWT_SECRET"] = secrets.token_urlsafe(48)
+    # Prometheus metrics of all the processes, summed when /metrics is scraped (api/health.py)
+    metrics_dir = None
+    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        metrics_dir = tempfile.mkdtemp(prefix="opsassist-api-metrics-")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
+    log.info("api_workers", workers=workers)
+    try:
+        uvicorn.run(
+            "opsassist.commands.services:api_worker_app",
+            factory=True,
+            workers=workers,
+            host=settings.api_host,
+            port=settings.api_port,
+            log_config=None,
+            access_log=False,
+        )
+    finally:
+        if metrics_dir is not None:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+def api_worker_app() -> FastAPI:
+    """The app of one API worker process (``opsassist api`` with several workers)."""
+    from api.app import create_app
+
+    settings = get_settings()
+    configure_logging(settings.log_level, settings.log_format, _privacy(settings))
+    app = create_app(settings, resolve_endpoints(settings))
     tune_garbage_collector()
-    uvicorn.run(
-        app,
-        host=settings.api_host,
-        port=settings.api_port,
-        log_config=None,
-        access_log=False,
-    )
+    return app

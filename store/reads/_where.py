@@ -28,6 +28,17 @@ class Where:
             self.add(fragment, value)
         return self
 
+    def add_any(self, values: list[Any] | None, column: str, sql_type: str = "text") -> Where:
+        """``column`` equal to one of ``values`` (when given). One value is written ``= $n``
+        rather than ``= ANY($n)``: PostgreSQL (before 17) reads an index in order only for
+        equality, so a filter on one service and level then seeks its index
+        (log_events_service_level_ts) instead of scanning the time index and filtering."""
+        if not values:
+            return self
+        if len(values) == 1:
+            return self.add(f"{column} = {{}}", values[0])
+        return self.add(f"{column} = ANY({{}}::{sql_type}[])", values)
+
     def sql(self) -> str:
         return " AND ".join(self.conditions) if self.conditions else "true"
 

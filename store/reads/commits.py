@@ -27,7 +27,7 @@ class CommitFilter:
 
     def where(self) -> Where:
         where = Where()
-        where.add_if(self.repositories, "repo = ANY({}::text[])")
+        where.add_any(self.repositories, "repo")
         where.add_if(self.since, "committed_at >= {}")
         where.add_if(self.until, "committed_at < {}")
         if self.text:

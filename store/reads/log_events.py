@@ -29,8 +29,8 @@ class LogEventFilter:
 
     def where(self) -> Where:
         where = Where()
-        where.add_if(self.services, "service = ANY({}::text[])")
-        where.add_if(self.levels, "level = ANY({}::text[])")
+        where.add_any(self.services, "service")
+        where.add_any(self.levels, "level")
         where.add_if(self.since, "ts >= {}")
         where.add_if(self.until, "ts < {}")
         where.add_if(self.trace_id, "trace_id = {}")

@@ -43,9 +43,9 @@ class IncidentFilter:
 
     def where(self) -> Where:
         where = Where()
-        where.add_if(self.services, "service = ANY({}::text[])")
-        where.add_if(self.statuses, "status = ANY({}::text[])")
-        where.add_if(self.severities, "severity = ANY({}::text[])")
+        where.add_any(self.services, "service")
+        where.add_any(self.statuses, "status")
+        where.add_any(self.severities, "severity")
         where.add_if(self.since, "opened_at >= {}")
         where.add_if(self.until, "opened_at < {}")
         return where
@@ -60,7 +60,7 @@ class SummaryFilter:
 
     def where(self) -> Where:
         where = Where()
-        where.add_if(self.services, "service = ANY({}::text[])")
+        where.add_any(self.services, "service")
         where.add_if(self.window_seconds, "window_seconds = {}")
         where.add_if(self.since, "window_start >= {}")
         where.add_if(self.until, "window_start < {}")
@@ -74,8 +74,8 @@ class TemplateFilter:
 
     def where(self) -> Where:
         where = Where()
-        where.add_if(self.services, "service = ANY({}::text[])")
-        where.add_if(self.statuses, "status = ANY({}::text[])")
+        where.add_any(self.services, "service")
+        where.add_any(self.statuses, "status")
         return where
 
 

@@ -24,7 +24,7 @@ class ReleaseFilter:
 
     def where(self) -> Where:
         where = Where()
-        where.add_if(self.repositories, "repo = ANY({}::text[])")
+        where.add_any(self.repositories, "repo")
         if not self.include_removed:
             where.add("present")
         return where

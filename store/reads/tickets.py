@@ -50,11 +50,11 @@ class TicketFilter:
 
     def where(self) -> Where:
         where = Where()
-        where.add_if(self.statuses, "status = ANY({}::text[])")
-        where.add_if(self.categories, "category = ANY({}::text[])")
-        where.add_if(self.priorities, "priority = ANY({}::text[])")
-        where.add_if(self.teams, "team = ANY({}::text[])")
-        where.add_if(self.source_systems, "source_system = ANY({}::text[])")
+        where.add_any(self.statuses, "status")
+        where.add_any(self.categories, "category")
+        where.add_any(self.priorities, "priority")
+        where.add_any(self.teams, "team")
+        where.add_any(self.source_systems, "source_system")
         if self.needs_triage is not None:
             where.add("needs_triage = {}", self.needs_triage)
         where.add_if(self.since, "created_at >= {}")

@@ -43,10 +43,13 @@ def test_filters_bind_values_and_never_splice_them() -> None:
     hostile = "x'; DROP TABLE tickets; --"
     where = TicketFilter(statuses=[hostile], text="50%_off", text_skips_hr=True).where()
     assert hostile not in where.sql()
-    assert where.args[0] == [hostile]
+    assert where.args[0] == hostile  # one value: "status = $1", so an index can keep its order
+    assert where.sql().startswith("status = $1 AND")
     assert where.args[1] == "%50\\%\\_off%"  # LIKE wildcards of the text are literal
     assert where.sql().count("$2") == 2  # title and body share one parameter
     assert Where().sql() == "true"
+    several = TicketFilter(statuses=["open", hostile]).where()
+    assert (several.sql(), several.args) == ("status = ANY($1::text[])", [["open", hostile]])
 
 
 def test_access_tokens_carry_the_role_and_nothing_else_passes() -> None:
