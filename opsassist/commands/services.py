@@ -155,11 +155,17 @@ def worker() -> None:
     worker_.execute_from_commandline()
 
 
+# Each API process holds up to five PostgreSQL connections (its pool and its LISTEN): on a big
+# host, one per core would exhaust PostgreSQL's default 100. More takes OPSASSIST_API_WORKERS.
+_MAX_AUTOMATIC_API_WORKERS = 8
+
+
 def api_worker_count(settings: Settings) -> int:
-    """OPSASSIST_API_WORKERS, or one process per CPU core this process may run on."""
+    """OPSASSIST_API_WORKERS, or one process per CPU core this process may run on, at most 8."""
     if settings.api_workers > 0:
         return settings.api_workers
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return max(1, min(cores or 1, _MAX_AUTOMATIC_API_WORKERS))
 
 
 def api() -> None:

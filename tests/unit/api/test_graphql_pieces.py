@@ -104,3 +104,16 @@ def test_the_partial_index_of_sla_breaches_has_the_query_predicate() -> None:
 
     migration = (PROJECT_ROOT / "migrations" / "0013_graphql_users.sql").read_text()
     assert f"WHERE {UNRESOLVED};" in migration
+
+
+def test_api_workers_default_to_the_cores_but_at_most_eight(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from opsassist.commands.services import api_worker_count
+    from opsassist.settings import Settings
+
+    monkeypatch.setattr("os.sched_getaffinity", lambda pid: set(range(64)))
+    assert api_worker_count(Settings(api_workers=0)) == 8
+    monkeypatch.setattr("os.sched_getaffinity", lambda pid: {0, 1})
+    assert api_worker_count(Settings(api_workers=0)) == 2
+    assert api_worker_count(Settings(api_workers=12)) == 12
