@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
@@ -178,3 +179,11 @@ async def insert_log_events(
             for i in range(count)
         ],
     )
+
+
+def db_queries_so_far(api_url: str) -> float:
+    """The API's ``opsassist_db_queries_total``: SQL statements run so far."""
+    text = httpx.get(f"{api_url}/metrics", timeout=30).text
+    match = re.search(r"^opsassist_db_queries_total (\S+)$", text, re.MULTILINE)
+    assert match, "the API exports no opsassist_db_queries_total"
+    return float(match.group(1))

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
 import asyncpg
-import httpx
 import pytest
 
 from tests.conftest import GraphqlApiProcess
@@ -18,6 +16,7 @@ from tests.integration.graphql.client import (
     Gql,
     as_user,
     create_user,
+    db_queries_so_far,
     insert_log_events,
     insert_ticket,
     on_database,
@@ -137,13 +136,6 @@ def _seed_tickets(database_url: str) -> None:
     on_database(database_url, run)
 
 
-def _queries_so_far(api: GraphqlApiProcess) -> float:
-    text = httpx.get(f"{api.url}/metrics", timeout=5).text
-    match = re.search(r"^opsassist_db_queries_total (\S+)$", text, re.MULTILINE)
-    assert match, "the API exports no opsassist_db_queries_total"
-    return float(match.group(1))
-
-
 def test_a_page_costs_the_same_queries_whatever_its_size(
     api: GraphqlApiProcess, ops: Gql, database_url: str
 ) -> None:
@@ -159,9 +151,9 @@ def test_a_page_costs_the_same_queries_whatever_its_size(
     ops.run(query, first=1)
     costs = {}
     for size in (1, 2, 30):
-        before = _queries_so_far(api)
+        before = db_queries_so_far(api.url)
         nodes = ops.run(query, first=size)["tickets"]["nodes"]
-        costs[size] = _queries_so_far(api) - before
+        costs[size] = db_queries_so_far(api.url) - before
         assert len(nodes) == size
         assert all(node["history"] for node in nodes)
     assert costs[1] == costs[2] == costs[30], costs

@@ -20,7 +20,13 @@ import pytest
 from pydantic import SecretStr
 
 from tests.conftest import GraphqlApiProcess
-from tests.integration.graphql.client import create_user, insert_ticket, login, on_database
+from tests.integration.graphql.client import (
+    create_user,
+    db_queries_so_far,
+    insert_ticket,
+    login,
+    on_database,
+)
 from tests.integration.graphql.test_subscriptions import _first_change, _keep_changing
 
 pytestmark = pytest.mark.integration
@@ -200,13 +206,6 @@ async def test_subscriptions_work_on_every_worker_process(
     assert [change["ticket"]["externalId"] for change in seen] == ["BUG-4"] * 6
 
 
-def _statements(api: GraphqlApiProcess) -> float:
-    metrics = httpx.get(f"{api.url}/metrics", timeout=30).text
-    found = re.search(r"^opsassist_db_queries_total (\S+)$", metrics, re.MULTILINE)
-    assert found, "opsassist_db_queries_total is not exported"
-    return float(found.group(1))
-
-
 def test_fifty_clients_asking_the_same_query_at_once_cause_one_execution(
     api: GraphqlApiProcess, database_url: str
 ) -> None:
@@ -214,11 +213,11 @@ def test_fifty_clients_asking_the_same_query_at_once_cause_one_execution(
     token = _token(api, "olivia")
     # what one execution costs in SQL statements, once the connection knows its types
     for other in (1, 2):
-        before = _statements(api)
+        before = db_queries_so_far(api.url)
         assert _post(api, token, TICKET, id=str(ticket_id + other))[0] == "miss"
-    one_execution = _statements(api) - before
+    one_execution = db_queries_so_far(api.url) - before
     assert one_execution >= 1
-    before = _statements(api)
+    before = db_queries_so_far(api.url)
     barrier = threading.Barrier(50)
 
     def ask(_: int) -> str:
@@ -229,4 +228,4 @@ def test_fifty_clients_asking_the_same_query_at_once_cause_one_execution(
         answers = Counter(pool.map(ask, range(50)))
     assert answers["miss"] == 1, answers
     assert answers["miss"] + answers["shared"] + answers["hit"] == 50, answers
-    assert _statements(api) - before == one_execution
+    assert db_queries_so_far(api.url) - before == one_execution
