@@ -82,11 +82,15 @@ class Ticket:
     triage: TriageDecision
     _row_id: strawberry.Private[int]
 
-    @strawberry.field(description="Due and not resolved at the time of the query.")
+    @strawberry.field(
+        description="Past its SLA due time at the time of the query and resolved nowhere: "
+        "neither in opsassist's workflow (workflowStatus) nor by the source system's status."
+    )
     def sla_breached(self) -> bool:
         return (
             self.sla_due_at is not None
             and self.sla_due_at < datetime.now(UTC)
+            and self.resolved_at is None
             and self.status.lower() not in RESOLVED_STATUSES
         )
 

@@ -30,7 +30,9 @@ SORTS = {
 # Written out (not bound) so that the partial index of migration 0013, which has the same
 # predicate, serves the SLA breach queries.
 UNRESOLVED = "lower(status) NOT IN ({})".format(", ".join(f"'{s}'" for s in RESOLVED_STATUSES))
-_BREACHED = "sla_due_at < {} AND " + UNRESOLVED
+# Past due and finished nowhere: neither the source system's status nor opsassist's workflow
+# (which sets resolved_at when a ticket is resolved there, and clears it on reopening) says so.
+_BREACHED = "sla_due_at < {} AND resolved_at IS NULL AND " + UNRESOLVED
 
 
 @dataclass(frozen=True, slots=True)

@@ -140,3 +140,44 @@ def test_a_correction_lands_in_history_and_retriage_keeps_it(
     # re-triage is for admin and ops
     hr = as_user(api.graphql_url, "harriet")
     assert hr.codes(RETRIAGE, id=str(ticket_id)) == ["FORBIDDEN"]
+
+
+BREACH = """
+query ($id: ID!) {
+  ticket(id: $id) { status workflowStatus slaBreached }
+  slaBreachCount
+  tickets(first: 10, filter: {slaBreached: true}) { nodes { externalId } }
+}
+"""
+
+
+def test_a_ticket_resolved_in_the_workflow_is_no_longer_an_sla_breach(
+    api: GraphqlApiProcess, database_url: str
+) -> None:
+    ticket_id, version = _ticket(database_url, "OPS-9")
+    on_database(
+        database_url,
+        lambda conn: conn.execute(
+            "UPDATE tickets SET sla_due_at = now() - interval '1 hour' WHERE id = $1", ticket_id
+        ),
+    )
+    version += 1  # the UPDATE above is a version too
+    ops = as_user(api.graphql_url, "olivia")
+
+    def breach() -> tuple[bool, int, list[str]]:
+        answer = ops.run(BREACH, id=str(ticket_id))
+        listed = [node["externalId"] for node in answer["tickets"]["nodes"]]
+        return answer["ticket"]["slaBreached"], answer["slaBreachCount"], listed
+
+    # past due, open in the source system and in the workflow
+    assert breach() == (True, 1, ["OPS-9"])
+    for step, status in enumerate(("in_progress", "resolved")):
+        moved = ops.run(UPDATE, id=str(ticket_id), status=status, v=version, key=f"sla-{step}")
+        version = moved["updateTicketStatus"]["ticket"]["version"]
+    # resolved in opsassist's workflow while the source system still says "open"
+    answer = ops.run(BREACH, id=str(ticket_id))
+    assert (answer["ticket"]["status"], answer["ticket"]["workflowStatus"]) == ("open", "resolved")
+    assert breach() == (False, 0, [])
+    # reopened: past due again
+    ops.run(UPDATE, id=str(ticket_id), status="triaged", v=version, key="sla-reopen")
+    assert breach() == (True, 1, ["OPS-9"])
