@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import statistics
 import subprocess
 import sys
@@ -41,7 +40,7 @@ import uvloop
 
 from api.graphql.response_cache import CACHE_HEADER
 from api.graphql.sessions import hash_password
-from bench.harness import Services, services
+from bench.harness import Services, services, start_api
 from bench.report import write_section
 from infra.processes import free_port
 from opsassist.settings import PROJECT_ROOT, Settings
@@ -108,38 +107,16 @@ async def load(database_url: str) -> None:
         await conn.close()
 
 
-def start_api(
+def start_graphql_api(
     svc: Services, database_url: str, port: int, extra: dict[str, str]
 ) -> subprocess.Popen[bytes]:
     """``opsassist api`` as configured by default, but for ``extra`` settings."""
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("OPSASSIST_")},
-        "KAFKA_BOOTSTRAP_SERVERS": svc.kafka_bootstrap_servers,
-        "DATABASE_URL": database_url,
-        "OPSASSIST_API_PORT": str(port),
-        "OPSASSIST_LOG_LEVEL": "WARNING",
-        "OPSASSIST_STATE_DIR": str(svc.work_dir / "state"),
-        "OPSASSIST_GRAPHQL_JWT_SECRET": uuid.uuid4().hex * 2,
-        **extra,
-    }
-    log = (svc.work_dir / "api.log").open("ab")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "opsassist", "api"],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        cwd=PROJECT_ROOT,
+    return start_api(
+        svc,
+        database_url,
+        port,
+        {"OPSASSIST_GRAPHQL_JWT_SECRET": uuid.uuid4().hex * 2, **extra},
     )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"the API exited; see {svc.work_dir / 'api.log'}")
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200:
-                return proc
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    raise SystemExit("the API did not answer within 60 s")
 
 
 async def login(url: str) -> str:
@@ -329,7 +306,7 @@ def measure(args: argparse.Namespace) -> tuple[dict[tuple[str, str, int], Run], 
         asyncio.run(load(database_url))
         for mode, extra in MODES.items():
             port = free_port()
-            api = start_api(svc, database_url, port, extra)
+            api = start_graphql_api(svc, database_url, port, extra)
             try:
                 processes[mode] = api_processes(api)
                 meter = CpuMeter(api.pid, database_url.rsplit("/", 1)[1])

@@ -1,23 +1,28 @@
 """Services for benchmarks: the same local Kafka and PostgreSQL the tests use (or the configured
-ones), a fresh migrated database, and the worker as a real process."""
+ones), a fresh migrated database, and the worker and the API as real processes."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import shutil
+import subprocess
+import sys
 import tempfile
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import asyncpg
+import httpx
 
 from infra.kafka import LocalKafka
 from infra.postgres import LocalPostgres
 from infra.processes import free_port
-from opsassist.settings import Settings
+from opsassist.settings import PROJECT_ROOT, Settings
 from store.migrations import migrate
 
 
@@ -72,3 +77,38 @@ def services(durable_postgres: bool = True) -> Iterator[Services]:
 
 def run(coro: object) -> object:
     return asyncio.run(coro)  # type: ignore[arg-type]
+
+
+def start_api(
+    svc: Services, database_url: str, port: int, settings: dict[str, str]
+) -> subprocess.Popen[bytes]:
+    """``opsassist api`` on ``port``, with the environment's settings but ``OPSASSIST_*`` ones
+    replaced by ``settings`` (full variable names), logging to ``api.log`` in the work dir;
+    returns once it answers ``/healthz``."""
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("OPSASSIST_")},
+        "KAFKA_BOOTSTRAP_SERVERS": svc.kafka_bootstrap_servers,
+        "DATABASE_URL": database_url,
+        "OPSASSIST_API_PORT": str(port),
+        "OPSASSIST_LOG_LEVEL": "WARNING",
+        "OPSASSIST_STATE_DIR": str(svc.work_dir / "state"),
+        **settings,
+    }
+    log = (svc.work_dir / "api.log").open("ab")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "opsassist", "api"],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        cwd=PROJECT_ROOT,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"the API exited; see {svc.work_dir / 'api.log'}")
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200:
+                return proc
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    raise SystemExit("the API did not answer within 60 s")

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import statistics
 import subprocess
 import sys
@@ -34,7 +33,7 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.partitioner import DefaultPartitioner
 
 from api.auth import generate_api_key, hash_secret
-from bench.harness import Services, services
+from bench.harness import Services, services, start_api
 from bench.report import write_section
 from infra.processes import free_port
 from opsassist.memory import tune_garbage_collector
@@ -88,39 +87,22 @@ async def create_key(database_url: str) -> str:
     return key.token
 
 
-def start_api(svc: Services, database_url: str, settings: Settings) -> subprocess.Popen[bytes]:
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("OPSASSIST_")},
-        "KAFKA_BOOTSTRAP_SERVERS": svc.kafka_bootstrap_servers,
-        "DATABASE_URL": database_url,
-        "OPSASSIST_TOPIC_LOGS": settings.topic_logs,
-        "OPSASSIST_TOPIC_COMMITS": settings.topic_commits,
-        "OPSASSIST_TOPIC_TICKETS": settings.topic_tickets,
-        "OPSASSIST_TOPIC_DEAD_LETTER": settings.topic_dead_letter,
-        "OPSASSIST_API_PORT": str(settings.api_port),
-        "OPSASSIST_LOG_LEVEL": "WARNING",
-        "OPSASSIST_STATE_DIR": str(svc.work_dir / "state"),
-        "OPSASSIST_WEBHOOK_RATE_LIMIT_PER_SECOND": "1000000",
-        "OPSASSIST_WEBHOOK_RATE_LIMIT_BURST": "1000000",
-    }
-    log = (svc.work_dir / "api.log").open("ab")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "opsassist", "api"],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        cwd=PROJECT_ROOT,
+def start_webhooks_api(
+    svc: Services, database_url: str, settings: Settings
+) -> subprocess.Popen[bytes]:
+    return start_api(
+        svc,
+        database_url,
+        settings.api_port,
+        {
+            "OPSASSIST_TOPIC_LOGS": settings.topic_logs,
+            "OPSASSIST_TOPIC_COMMITS": settings.topic_commits,
+            "OPSASSIST_TOPIC_TICKETS": settings.topic_tickets,
+            "OPSASSIST_TOPIC_DEAD_LETTER": settings.topic_dead_letter,
+            "OPSASSIST_WEBHOOK_RATE_LIMIT_PER_SECOND": "1000000",
+            "OPSASSIST_WEBHOOK_RATE_LIMIT_BURST": "1000000",
+        },
     )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"the API exited; see {svc.work_dir / 'api.log'}")
-        try:
-            if httpx.get(f"http://127.0.0.1:{settings.api_port}/healthz").status_code == 200:
-                return proc
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    raise SystemExit("the API did not answer within 60 s")
 
 
 # -- batch ingest ------------------------------------------------------------------------------
@@ -304,7 +286,7 @@ def main() -> None:
         )
         database_url = asyncio.run(svc.new_database())
         token = asyncio.run(create_key(database_url))
-        api = start_api(svc, database_url, settings)
+        api = start_webhooks_api(svc, database_url, settings)
         base = f"http://127.0.0.1:{settings.api_port}"
         try:
             print(f"batch ingest: {args.batches} x {BATCH_LINES} lines ...", file=sys.stderr)
