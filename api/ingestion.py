@@ -39,9 +39,11 @@ class Ingestion:
         self.authenticator = ApiKeyAuthenticator(
             pool, self.limiter, settings.webhook_api_key_cache_seconds
         )
+        # One retention for the webhooks' idempotency keys and those of ticket status changes.
+        self._key_ttl = timedelta(hours=settings.webhook_idempotency_ttl_hours)
         self.idempotency = IdempotentRequests(
             pool,
-            ttl=timedelta(hours=settings.webhook_idempotency_ttl_hours),
+            ttl=self._key_ttl,
             lease=timedelta(seconds=settings.webhook_idempotency_lease_seconds),
         )
         self._pool = pool
@@ -61,9 +63,7 @@ class Ingestion:
         (``updateTicketStatus``), kept as long (``webhook_idempotency_ttl_hours``). Returns how
         many of each were deleted."""
         webhooks = await self.idempotency.purge_expired()
-        status_changes = await purge_status_requests(
-            self._pool, timedelta(hours=self.settings.webhook_idempotency_ttl_hours)
-        )
+        status_changes = await purge_status_requests(self._pool, self._key_ttl)
         return webhooks, status_changes
 
     async def close(self) -> None:
