@@ -24,6 +24,9 @@ from streams.logs.masking import WILDCARD, mask_message, template_pattern
 
 STATE_VERSION = 1
 _ZERO_DIGITS = bytes.maketrans(b"123456789", b"000000000")
+# Two or more zeros: a regex replaces all runs in one pass, at less than half the cost of
+# replacing b"00" until none is left (a search per pass, a pass per halving of the longest run).
+_DIGIT_RUNS = re.compile(rb"00+")
 
 
 class MinerStateError(ValueError):
@@ -160,9 +163,7 @@ class TemplateMiner:
         # Lines of a template also differ in how many digits a number has. Masking does not
         # look at that either, so the shape with each run of digits collapsed to one digit is a
         # second key, looked up only when the first missed (collapsing costs more than a hit).
-        collapsed = shape
-        while b"00" in collapsed:
-            collapsed = collapsed.replace(b"00", b"0")
+        collapsed = _DIGIT_RUNS.sub(b"0", shape)  # the same object when nothing collapsed
         if collapsed is not shape:
             cached = self._shapes.get(collapsed)
             # The hit block above, written out again: folding the two into one cost 1.3-2.0% of
