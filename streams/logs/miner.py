@@ -49,26 +49,29 @@ class IdChange:
     new_template: str
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class TemplateMatch:
     """The outcome of adding one message: its template, whether the template is new, and the
-    generalizations it caused (ids that now stand for ``template_id``). Read-only by contract;
-    not frozen because a frozen dataclass costs half of the miner's time per line to build."""
+    generalizations it caused (ids that now stand for ``template_id``).
+
+    A line that joins a template without changing anything (most lines) gets the one match
+    object its template keeps for that, not a new one: building an object per line cost a
+    tenth of the miner's time. So a match does not hold its message; ``parameters`` takes it."""
 
     template_id: str
     template: str
-    message: str
     is_new: bool
     changes: tuple[IdChange, ...]
     _source: _Template = field(repr=False, compare=False)
 
-    def parameters(self) -> tuple[str, ...]:
-        """What the template's wildcards stand for in the message, in order (computed on
-        demand: a compiled pattern per template is the cost, and not every caller needs it)."""
+    def parameters(self, message: str) -> tuple[str, ...]:
+        """What the template's wildcards stand for in ``message`` (the line given to ``add``),
+        in order; computed on demand: a compiled pattern per template is the cost, and not every
+        caller needs it."""
         source = self._source
         if source.pattern is None:
             source.pattern = template_pattern(source.text)
-        found = source.pattern.match(self.message.strip())
+        found = source.pattern.match(message.strip())
         return found.groups() if found is not None else ()
 
 
@@ -92,6 +95,8 @@ class _Template:
     text: str
     group: _Group
     pattern: re.Pattern[str] | None = None  # compiled on the first parameters() call
+    # what add() returns for a line that joins this template and changes nothing
+    match: TemplateMatch = field(init=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,7 +164,7 @@ class TemplateMiner:
             if seen.group.version == version:  # else the group changed since (see _Group)
                 seen.size += 1
                 self._templates.move_to_end(seen.id)
-                return TemplateMatch(seen.id, seen.text, message, False, (), seen)
+                return seen.match
         # Lines of a template also differ in how many digits a number has. Masking does not
         # look at that either, so the shape with each run of digits collapsed to one digit is a
         # second key, looked up only when the first missed (collapsing costs more than a hit).
@@ -174,27 +179,21 @@ class TemplateMiner:
                     seen.size += 1
                     self._templates.move_to_end(seen.id)
                     self._cache_shape(shape, cached)
-                    return TemplateMatch(seen.id, seen.text, message, False, (), seen)
+                    return seen.match
         # (Whether the line has a digit: the shape tells, cheaper than a search, for ASCII.)
         tokens = mask_message(message, b"0" in shape if message.isascii() else None)
         known = self._exact.get(tokens)
         if known is not None and known[0].group.version == known[1]:
-            return self._matched(
-                known[0], tokens, shape, collapsed, message, is_new=False, changes=()
-            )
+            return self._matched(known[0], tokens, shape, collapsed, is_new=False, changes=())
         group = self._group((len(tokens), _group_token(tokens)))
         covering = self._covering(group, tokens)
         if covering is not None:
-            return self._matched(
-                covering, tokens, shape, collapsed, message, is_new=False, changes=()
-            )
+            return self._matched(covering, tokens, shape, collapsed, is_new=False, changes=())
         # A new template may be more general than templates already held (a word with digits
         # where they had a word without); it absorbs them, as a generalization does.
         generalized = self._generalization(group, tokens) or list(tokens)
         merged, is_new, changes = self._merge(group, generalized)
-        return self._matched(
-            merged, tokens, shape, collapsed, message, is_new=is_new, changes=changes
-        )
+        return self._matched(merged, tokens, shape, collapsed, is_new=is_new, changes=changes)
 
     def templates(self) -> list[TemplateInfo]:
         """The templates held now, most recently used last."""
@@ -264,7 +263,6 @@ class TemplateMiner:
         tokens: tuple[str, ...],
         shape: bytes,
         collapsed: bytes,
-        message: str,
         *,
         is_new: bool,
         changes: tuple[IdChange, ...],
@@ -280,7 +278,9 @@ class TemplateMiner:
             shapes.clear()
         shapes[shape] = entry
         shapes[collapsed] = entry  # the same key again when nothing collapsed
-        return TemplateMatch(template.id, template.text, message, is_new, changes, template)
+        if is_new or changes:
+            return TemplateMatch(template.id, template.text, is_new, changes, template)
+        return template.match
 
     def _cache_shape(self, shape: bytes, entry: tuple[_Template, int]) -> None:
         if len(self._shapes) >= self._limit:
@@ -363,6 +363,7 @@ class TemplateMiner:
         is_new = merged is None and not covered
         if merged is None:
             merged = _Template(list(generalized), new_id, 0, text, group)
+            merged.match = TemplateMatch(new_id, text, False, (), merged)
             templates[new_id] = merged
             group.append(new_id)
         changes: list[IdChange] = []

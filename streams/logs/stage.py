@@ -119,7 +119,7 @@ class LogStage:
                 self._apply(change, result, position)
             position.setdefault(match.template_id, []).append(len(result.lines))
             result.lines.append(
-                MinedLine(line, match.template_id, match.template, match.parameters())
+                MinedLine(line, match.template_id, match.template, match.parameters(line.message))
             )
             record = LogRecord(
                 service=line.service,

@@ -86,8 +86,8 @@ def test_the_cap_evicts_the_least_recently_used_template() -> None:
 
 def test_parameters_are_the_values_behind_the_wildcards() -> None:
     miner = TemplateMiner("svc")
-    match = miner.add("Timeout connecting to db-7:5432 after 30 ms")
-    assert match.parameters() == ("db-7:5432", "30 ms")
+    line = "Timeout connecting to db-7:5432 after 30 ms"
+    assert miner.add(line).parameters(line) == ("db-7:5432", "30 ms")
 
 
 def test_a_repeated_line_matches_its_template_without_creating_one() -> None:
