@@ -49,6 +49,26 @@ class IdChange:
     new_template: str
 
 
+class _Parameters:
+    """A template's regex for its parameters, compiled on the first call and shared by the
+    template and its matches. A separate object so that a match need not point back to its
+    template, which points to its match: a reference cycle per template would be left to the
+    cyclic garbage collector, and evicted templates would pile up until it ran."""
+
+    __slots__ = ("_compiled", "text")
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self._compiled: re.Pattern[str] | None = None
+
+    def of(self, message: str) -> tuple[str, ...]:
+        compiled = self._compiled
+        if compiled is None:
+            compiled = self._compiled = template_pattern(self.text)
+        found = compiled.match(message.strip())
+        return found.groups() if found is not None else ()
+
+
 @dataclass(frozen=True, slots=True)
 class TemplateMatch:
     """The outcome of adding one message: its template, whether the template is new, and the
@@ -62,17 +82,13 @@ class TemplateMatch:
     template: str
     is_new: bool
     changes: tuple[IdChange, ...]
-    _source: _Template = field(repr=False, compare=False)
+    _parameters: _Parameters = field(repr=False, compare=False)
 
     def parameters(self, message: str) -> tuple[str, ...]:
         """What the template's wildcards stand for in ``message`` (the line given to ``add``),
         in order; computed on demand: a compiled pattern per template is the cost, and not every
         caller needs it."""
-        source = self._source
-        if source.pattern is None:
-            source.pattern = template_pattern(source.text)
-        found = source.pattern.match(message.strip())
-        return found.groups() if found is not None else ()
+        return self._parameters.of(message)
 
 
 class _Group(list[str]):
@@ -94,7 +110,7 @@ class _Template:
     size: int
     text: str
     group: _Group
-    pattern: re.Pattern[str] | None = None  # compiled on the first parameters() call
+    parameters: _Parameters
     # what add() returns for a line that joins this template and changes nothing
     match: TemplateMatch = field(init=False, repr=False)
 
@@ -279,7 +295,7 @@ class TemplateMiner:
         shapes[shape] = entry
         shapes[collapsed] = entry  # the same key again when nothing collapsed
         if is_new or changes:
-            return TemplateMatch(template.id, template.text, is_new, changes, template)
+            return TemplateMatch(template.id, template.text, is_new, changes, template.parameters)
         return template.match
 
     def _cache_shape(self, shape: bytes, entry: tuple[_Template, int]) -> None:
@@ -362,8 +378,9 @@ class TemplateMiner:
         merged = templates.get(new_id)
         is_new = merged is None and not covered
         if merged is None:
-            merged = _Template(list(generalized), new_id, 0, text, group)
-            merged.match = TemplateMatch(new_id, text, False, (), merged)
+            parameters = _Parameters(text)
+            merged = _Template(list(generalized), new_id, 0, text, group, parameters)
+            merged.match = TemplateMatch(new_id, text, False, (), parameters)
             templates[new_id] = merged
             group.append(new_id)
         changes: list[IdChange] = []

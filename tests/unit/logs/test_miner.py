@@ -1,3 +1,4 @@
+import gc
 import random
 
 import pytest
@@ -132,3 +133,20 @@ def test_recently_used_lists_the_latest_templates_most_recent_last() -> None:
     assert [t.template for t in miner.recently_used(2)] == ["disk full on sda", "cache cold"]
     assert [t.size for t in miner.recently_used(10)] == [1, 2, 1]
     assert miner.recently_used(0) == []
+
+
+def test_evicted_templates_are_freed_at_once_not_left_to_the_cycle_collector() -> None:
+    # A template keeps the match it returns for its lines; were that match to point back to the
+    # template, every evicted template would wait in a reference cycle for the collector.
+    miner = TemplateMiner("svc", max_templates=2)
+    words = ["alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta"]
+    gc.collect()
+    gc.disable()
+    try:
+        for first in words:
+            for second in words:
+                miner.add(f"{first} {second} started")
+        assert miner.evicted > 0
+        assert gc.collect() == 0
+    finally:
+        gc.enable()
