@@ -28,7 +28,8 @@ _RUN = re.compile(
 _STRETCH = re.compile(r"[\d+(][\d .\-()+xet]{6,}")
 _RUN_START = re.compile(r"[ ()][\d+(]")
 _IPV4 = re.compile(r"(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})")
-_PIECE = re.compile(r"[^ ]+")
+# The pieces of a run long enough to be a value on their own (nothing shorter is classified).
+_PIECE = re.compile(r"[^ ]{7,}")
 # A dotted quad between anything but digits and dots; the plain digit first lets the regex
 # engine skip ahead, the lookbehind after it checks the character before.
 _IPV4_ANYWHERE = re.compile(
@@ -103,7 +104,7 @@ class NumberDetector:
         """Values that share a run with other numbers: "id 7 555-123-4567"."""
         for piece in _PIECE.finditer(run):
             value = piece.group()
-            if len(value) < 7 or _IPV4.fullmatch(value):
+            if _IPV4.fullmatch(value):
                 continue
             piece_start = start + piece.start()
             pii_type = self._classify(text, piece_start, piece_start + len(value), value)
@@ -128,9 +129,13 @@ class NumberDetector:
             return None
         if _DATE_START.match(run):
             return None
-        if self._want_ssn and self._is_ssn(text, start, run):
+        # An SSN is written in 11 characters ("078-05-1120") and a card has 12 digits or more:
+        # the length rules both out for most runs (an id and a status code, "12345 200") before
+        # any regex runs.
+        length = len(run)
+        if self._want_ssn and length == 11 and self._is_ssn(text, start, run):
             return PiiType.US_SSN
-        if self._want_card and _is_card(run, text[max(0, start - 40) : start]):
+        if self._want_card and length >= 12 and _is_card(run, text[max(0, start - 40) : start]):
             return PiiType.CREDIT_CARD
         if self._want_phone and self._phones.is_phone(text, start, end):
             return PiiType.PHONE

@@ -52,24 +52,28 @@ class PhoneRules:
         return (
             last[1]
             and self._has_context(text, start, end)
-            and _AFTER_UNIT_WORD.search(text, max(0, start - 16), start) is None
+            and not _after_unit_word(text, start)
             and self._possible(text[start:end], False)
         )
 
     def is_phone(self, text: str, start: int, end: int) -> bool:
-        if _AFTER_UNIT_WORD.search(text, max(0, start - 16), start):
-            return False
+        # The cheap rules on the candidate alone first; the unit word before it (a regex over
+        # the text) only for the candidates that pass them, right before libphonenumber.
         candidate = text[start:end]
-        body = _EXTENSION.sub("", candidate)
+        body = _EXTENSION.sub("", candidate) if "x" in candidate or "X" in candidate else candidate
         international = body.startswith("+") or body.startswith("00")
         groups = _GROUP.findall(body)
         digits = "".join(groups)
         if not 7 <= len(digits) <= 15:
             return False
-        separators = {char for char in body if char in " .-"}
+        separators = {char for char in " .-" if char in body}
         has_parens = "(" in body
         if not separators and not has_parens and not international:
-            return self._has_context(text, start, end) and self._possible(digits, False)
+            return (
+                not _after_unit_word(text, start)
+                and self._has_context(text, start, end)
+                and self._possible(digits, False)
+            )
         if not international and not self._shape_plausible(body, groups, separators, has_parens):
             return False
         if (
@@ -78,7 +82,7 @@ class PhoneRules:
             and not self._has_context(text, start, end)
         ):
             return False
-        return self._possible(body, international)
+        return not _after_unit_word(text, start) and self._possible(body, international)
 
     @staticmethod
     def _shape_plausible(  # noqa: PLR0911 (one return per rule reads best)
@@ -133,6 +137,11 @@ class PhoneRules:
         except phonenumbers.NumberParseException:
             return False
         return bool(phonenumbers.is_possible_number(parsed))
+
+
+def _after_unit_word(text: str, start: int) -> bool:
+    """Whether the candidate at ``start`` follows a unit, box or room word ("Suite 541 6343")."""
+    return _AFTER_UNIT_WORD.search(text, max(0, start - 16), start) is not None
 
 
 def _has_context_word(lowered: str) -> bool:

@@ -66,6 +66,7 @@ def test_phone_numbers_in_the_shapes_people_write_them(text: str, value: str) ->
         "block blk_-1608999687919862906 replicated",
         "took 1234567 ns",
         "at 12:34:56 and 10:20",
+        "GET /api/v1/orders/12345 200 17ms",
     ],
 )
 def test_versions_timestamps_uuids_hashes_and_ids_are_not_phones_or_cards(text: str) -> None:
