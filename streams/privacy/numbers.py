@@ -71,15 +71,22 @@ class NumberDetector:
             first, last = stretch.span()
             # One character past the stretch, so that _RUN's lookahead sees what follows.
             stop = last + 1 if last < length else length
+            # A run may start where the stretch does, or after a space or a parenthesis inside
+            # it (_RUN may not follow a word character, dot, dash or plus); trying only these,
+            # not every digit of a long id, is what makes the scan cheap.
+            run = _RUN.match(text, first, stop)
             done = first
-            for candidate in _run_starts(text, first, last):
+            if run is not None:
+                done = run.end()
+                self._run(text, run, spans)
+            for boundary in _RUN_START.finditer(text, first, last):
+                candidate = boundary.start() + 1
                 if candidate < done:
                     continue
                 run = _RUN.match(text, candidate, stop)
-                if run is None:
-                    continue
-                done = run.end()
-                self._run(text, run, spans)
+                if run is not None:
+                    done = run.end()
+                    self._run(text, run, spans)
         return spans
 
     def _run(self, text: str, match: re.Match[str], spans: list[Span]) -> None:
@@ -169,15 +176,6 @@ def _is_card(run: str, before: str) -> bool:
     ):
         return False
     return luhn_valid(digits)
-
-
-def _run_starts(text: str, first: int, last: int) -> list[int]:
-    """Where a run may start inside the stretch ``text[first:last]``: at its start, or after a
-    space or a parenthesis, since _RUN may not follow a word character, dot, dash or plus.
-    Trying only these, not every digit of a long id, is what makes the scan cheap."""
-    starts = [first]
-    starts.extend(m.start() + 1 for m in _RUN_START.finditer(text, first, last))
-    return starts
 
 
 def _ipv4_personal(match: re.Match[str], text: str, start: int) -> bool:
