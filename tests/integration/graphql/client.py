@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any
 
 import asyncpg
 import httpx
@@ -15,22 +13,11 @@ from gql.transport.exceptions import TransportQueryError
 from gql.transport.httpx import HTTPXTransport
 
 from api.graphql.sessions import hash_password
+from opsassist.commands._database import on_database
 from store.users import insert_user
 
-T = TypeVar("T")
 PASSWORD = "correct horse battery staple"
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
-
-
-def on_database(database_url: str, action: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
-    async def run() -> T:
-        conn = await asyncpg.connect(database_url)
-        try:
-            return await action(conn)
-        finally:
-            await conn.close()
-
-    return asyncio.run(run())
 
 
 def create_user(database_url: str, username: str, role: str, password: str = PASSWORD) -> int:

@@ -185,11 +185,7 @@ async def test_subscriptions_work_on_every_worker_process(
     graphql_api: Callable[..., GraphqlApiProcess], database_url: str
 ) -> None:
     await asyncio.to_thread(create_user, database_url, "olivia", "ops")
-    conn = await asyncpg.connect(database_url)
-    try:
-        ticket_id = await insert_ticket(conn, "BUG-4")
-    finally:
-        await conn.close()
+    ticket_id = await asyncio.to_thread(_ticket, database_url, "BUG-4")
     api = graphql_api(api_workers=2)
     await asyncio.to_thread(api.start)
     token = (await asyncio.to_thread(login, api.graphql_url, "olivia"))["accessToken"]
