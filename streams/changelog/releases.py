@@ -15,7 +15,7 @@ from streams.changelog.classify import entry_for, place_commit
 from streams.changelog.config import ChangelogConfig
 from streams.changelog.model import CommitRecord, Entry, Group, ParsedCommit, Release, Skipped
 from streams.changelog.parser import parse_commit
-from streams.changelog.versions import Version, implied_bump, parse_version
+from streams.changelog.versions import Version, implied_bump, parse_version, version_order
 
 _UNRELEASED = ""
 _NEVER = datetime.min.replace(tzinfo=UTC)
@@ -31,7 +31,7 @@ def _release_tag(record: CommitRecord, config: ChangelogConfig) -> str | None:
     ]
     if not tags:
         return None
-    return max(tags, key=lambda t: (parse_version(t) or Version(-1, 0, 0), t))
+    return max(tags, key=lambda t: (version_order(t), t))
 
 
 def _when(record: CommitRecord) -> datetime | None:
@@ -168,9 +168,9 @@ def build_changelog(commits: Iterable[CommitRecord], config: ChangelogConfig) ->
     for record in records:
         members.setdefault(release_of[record.sha], []).append(record)
 
-    def release_key(tag: str) -> tuple[Version, datetime]:
+    def release_key(tag: str) -> tuple[tuple[bool, Version], datetime]:
         dates = [d for r in members[tag] if (d := _when(r)) is not None]
-        return (parse_version(tag) or Version(-1, 0, 0), max(dates, default=_NEVER))
+        return (version_order(tag), max(dates, default=_NEVER))
 
     tags = sorted((t for t in members if t != _UNRELEASED), key=release_key)
     releases: list[Release] = []

@@ -1,28 +1,54 @@
-"""Semantic versions from tags, and the bump a set of commits implies (semver 2.0.0)."""
+"""Semantic versions from tags, and the bump a set of commits implies (semver 2.0.0).
+
+Precedence is the ``semver`` library's, which implements the specification's rules (§11): a
+pre-release sorts before its release, numeric identifiers compare as numbers (``rc.9`` <
+``rc.10``), build metadata is ignored. Plain tuple or string ordering gets the first two wrong.
+"""
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+import semver
 
 from streams.changelog.model import Bump, ParsedCommit
 
+# An optional component prefix as monorepos tag (``api/v1.2.3``, ``packages/web/v2.0.0``,
+# changesets' ``web@2.0.0``), an optional word (``v``, ``release-``), then the version.
+# Choosing one component's releases is the job of ``versions.tag_pattern`` (``^api/``).
 _SEMVER = re.compile(
-    r"^[A-Za-z-]*?(?P<major>0|[1-9]\d*)\.(?P<minor>0|[1-9]\d*)\.(?P<patch>0|[1-9]\d*)"
-    r"(?:-(?P<pre>[0-9A-Za-z.-]+))?(?:\+[0-9A-Za-z.-]+)?$"
+    r"^(?:[^\s]+[/@])?[A-Za-z-]*?"
+    r"(?P<major>0|[1-9]\d*)\.(?P<minor>0|[1-9]\d*)\.(?P<patch>0|[1-9]\d*)"
+    r"(?:-(?P<pre>[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*))?(?:\+[0-9A-Za-z.-]+)?$"
 )
 # Types whose commits are user-visible corrections: a patch release (commitizen and
 # release-please agree on fix and perf; a revert undoes a shipped change).
 _PATCH_TYPES = frozenset({"fix", "perf", "revert"})
 
 
-@dataclass(frozen=True, slots=True, order=True)
+@functools.total_ordering
+@dataclass(frozen=True, slots=True)
 class Version:
+    """A release version; equal and ordered as semver 2.0.0 says (build metadata dropped)."""
+
     major: int
     minor: int
     patch: int
     prerelease: str = ""
+    _precedence: semver.Version = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # Built once: sorting a long history's tags compares each version many times.
+        key = semver.Version(self.major, self.minor, self.patch, self.prerelease or None)
+        object.__setattr__(self, "_precedence", key)
+
+    def __lt__(self, other: object) -> bool:
+        if not isinstance(other, Version):
+            return NotImplemented
+        return bool(self._precedence < other._precedence)
 
     def __str__(self) -> str:
         core = f"{self.major}.{self.minor}.{self.patch}"
@@ -46,6 +72,15 @@ def parse_version(tag: str) -> Version | None:
     return Version(
         int(match["major"]), int(match["minor"]), int(match["patch"]), match["pre"] or ""
     )
+
+
+_NO_VERSION = Version(0, 0, 0)
+
+
+def version_order(tag: str) -> tuple[bool, Version]:
+    """A sort key for tags: those that are no version first, then by semver precedence."""
+    version = parse_version(tag)
+    return (False, _NO_VERSION) if version is None else (True, version)
 
 
 def bump_between(previous: Version, current: Version) -> Bump:
