@@ -106,6 +106,15 @@ BATCHES_FAILED = Counter(
     "Batches whose processing raised; they are not acknowledged and are read again.",
     ["topic"],
 )
+WORKER_STALLED = Gauge(
+    "opsassist_worker_stalled_seconds",
+    "How long the worker's pending work (a batch under way, or a partition whose committed "
+    "offset is behind) has gone without progress; 0 when progressing or idle.",
+)
+WORKER_STALL_BOUND = Gauge(
+    "opsassist_worker_stall_bound_seconds",
+    "Stalled longer than this, the worker's /healthz answers 503 (OPSASSIST_WORKER_STALL_SECONDS).",
+)
 
 #: Every reason code an event can be dead-lettered with (schemas.InvalidEvent codes and the
 #: ingest stage's own); a test checks the code raises no other.
