@@ -86,6 +86,11 @@ class Settings(BaseSettings):
     # uvicorn worker processes of `opsassist api`; 0: one per CPU core this process may use.
     api_workers: int = Field(default=0, ge=0)
 
+    # -- `opsassist run` (make run): restarting a worker or API process that exits
+    run_restart_backoff_seconds: float = Field(default=1.0, gt=0)
+    run_quick_crash_seconds: float = Field(default=60.0, gt=0)
+    run_max_quick_crashes: int = Field(default=5, ge=0)
+
     # -- logging
     log_level: str = "INFO"
     log_format: str = Field(default="json", pattern="^(json|console)$")
