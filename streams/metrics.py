@@ -103,7 +103,7 @@ LOG_INCIDENT_TRANSITIONS = Counter(
 )
 BATCHES_FAILED = Counter(
     "opsassist_batches_failed_total",
-    "Batches whose processing raised; they are not acknowledged and are read again.",
+    "Batch attempts that raised; the batch is tried again whole after a backoff.",
     ["topic"],
 )
 WORKER_STALLED = Gauge(
