@@ -73,12 +73,23 @@ class Settings(BaseSettings):
     worker_fetch_max_wait_ms: int = 100
     # How long a silent (crashed) worker keeps its partitions before the group reassigns them.
     worker_session_timeout_seconds: float = 10.0
+    # The longest wait between two attempts at a batch while PostgreSQL (or Kafka) is away; the
+    # wait doubles from 0.2 s up to this, with jitter (docs/reliability.md).
+    worker_retry_max_backoff_seconds: float = Field(default=30.0, gt=0)
+    # Work pending (a batch under way, or a partition behind) with no progress for longer than
+    # this makes the worker's /healthz answer 503, so that an orchestrator restarts it.
+    worker_stall_seconds: float = Field(default=300.0, gt=0)
 
     # -- api
     api_host: str = "127.0.0.1"
     api_port: int = 8000
     # uvicorn worker processes of `opsassist api`; 0: one per CPU core this process may use.
     api_workers: int = Field(default=0, ge=0)
+
+    # -- `opsassist run` (make run): restarting a worker or API process that exits
+    run_restart_backoff_seconds: float = Field(default=1.0, gt=0)
+    run_quick_crash_seconds: float = Field(default=60.0, gt=0)
+    run_max_quick_crashes: int = Field(default=5, ge=0)
 
     # -- logging
     log_level: str = "INFO"

@@ -32,6 +32,7 @@ from streams.ingest import IngestStage
 from streams.log_intelligence import LogIntelligence
 from streams.monitor import LeanMonitor
 from streams.privacy import Redactor
+from streams.progress import ProgressWatch
 from streams.sanitize import EventSanitizer
 from streams.ticket_triage import TicketTriage
 from streams.transport import RawSchema, Transport
@@ -142,6 +143,7 @@ def create_app(settings: Settings, endpoints: Endpoints) -> faust.App:
         pool = await create_pool(endpoints.database_url, settings.worker_db_pool_size)
         state["pool"] = pool
         sink = EventSink(pool)
+        backoff = settings.worker_retry_max_backoff_seconds
         llm = LLMClient.from_settings(settings, cache=PostgresAnswerCache(pool))
         state["llm"] = llm
         changelogs = ChangelogUpdater(
@@ -158,24 +160,36 @@ def create_app(settings: Settings, endpoints: Endpoints) -> faust.App:
             "log",
             sink,
             send_dead_letters,
+            max_backoff=backoff,
             before_write=logs.before_write,
             after_write=logs.after_write,
             sanitizer=sanitizer,
         )
         state["commit"] = IngestStage(
-            "commit", sink, send_dead_letters, after_write=changelogs, sanitizer=sanitizer
+            "commit",
+            sink,
+            send_dead_letters,
+            max_backoff=backoff,
+            after_write=changelogs,
+            sanitizer=sanitizer,
         )
         ticket_triage = TicketTriage.from_settings(settings, llm=llm, pool=pool)
         state["model_watcher"] = ticket_triage.model_watcher()
         if state["model_watcher"] is not None:
             await state["model_watcher"].refresh()
         state["ticket"] = IngestStage(
-            "ticket", sink, send_dead_letters, before_write=ticket_triage, sanitizer=sanitizer
+            "ticket",
+            sink,
+            send_dead_letters,
+            max_backoff=backoff,
+            before_write=ticket_triage,
+            sanitizer=sanitizer,
         )
         state["ready"].set()
 
     app.task(open_database)
     state["ready"] = asyncio.Event()
+    progress = ProgressWatch()
 
     async def refresh_triage_model() -> None:
         # A newer active model in PostgreSQL replaces the triage model without a restart.
@@ -194,12 +208,10 @@ def create_app(settings: Settings, endpoints: Endpoints) -> faust.App:
                 settings.worker_batch_size, within=settings.worker_batch_seconds
             ):
                 started = time.perf_counter()
-                try:
-                    with ack_fence(events):
-                        await stage.handle([event.message for event in events])
-                except Exception:
-                    metrics.BATCHES_FAILED.labels(topic_name).inc()
-                    raise
+                batch = progress.batch_started()
+                with ack_fence(events):
+                    await stage.handle_until_done([event.message for event in events])
+                progress.batch_done(batch)
                 metrics.BATCH_SECONDS.labels(topic_name).observe(time.perf_counter() - started)
 
         agent.__name__ = f"ingest_{kind}"
@@ -209,7 +221,9 @@ def create_app(settings: Settings, endpoints: Endpoints) -> faust.App:
         make_agent(kind, topic_name)  # type: ignore[arg-type]
 
     metrics.initialize(list(settings.topics.values()))
-    add_consumer_metrics(app, list(settings.topics.values()))
+    add_consumer_metrics(
+        app, list(settings.topics.values()), progress, settings.worker_stall_seconds
+    )
 
     return app
 

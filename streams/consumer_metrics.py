@@ -1,6 +1,7 @@
 """The worker's own view of its consumer, as Prometheus metrics: lag in messages and in seconds
 per partition, the time of each partition's last commit (the stuck-consumer signal), and the
-depth of the stream buffers; and the ``/metrics`` and ``/healthz`` pages of the worker."""
+depth of the stream buffers; and the ``/metrics`` and ``/healthz`` pages of the worker, whose
+``/healthz`` fails when pending work has stopped progressing (streams/progress.py)."""
 
 from __future__ import annotations
 
@@ -12,12 +13,23 @@ import faust
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from streams import metrics
+from streams.progress import ProgressWatch
 from streams.transport import transport_queues
 
 
-def add_consumer_metrics(app: faust.App, topics: list[str], interval: float = 5.0) -> None:
-    """Report the consumer's state every ``interval`` seconds and serve the worker's pages."""
+def add_consumer_metrics(
+    app: faust.App,
+    topics: list[str],
+    progress: ProgressWatch,
+    stall_seconds: float,
+    interval: float = 5.0,
+) -> None:
+    """Report the consumer's state every ``interval`` seconds and serve the worker's pages;
+    ``/healthz`` answers 503 once ``progress`` has been stalled for longer than
+    ``stall_seconds``."""
     reported: set[tuple[str, str]] = set()
+    metrics.WORKER_STALLED.set_function(progress.stalled_seconds)
+    metrics.WORKER_STALL_BOUND.set(stall_seconds)
 
     async def report_lag() -> None:
         consumer: Any = app.consumer  # the committed offsets it tracks are private
@@ -31,6 +43,7 @@ def add_consumer_metrics(app: faust.App, topics: list[str], interval: float = 5.
                 continue
             labels = (tp.topic, str(tp.partition))
             assigned.add(labels)
+            progress.partition(labels, committed, highwater)
             lag = max(0, highwater - (committed if committed is not None else 0))
             metrics.CONSUMER_LAG.labels(*labels).set(lag)
             last_event = monitor.event_timestamps.get(tp)
@@ -42,6 +55,7 @@ def add_consumer_metrics(app: faust.App, topics: list[str], interval: float = 5.
             for gauge in (metrics.CONSUMER_LAG, metrics.CONSUMER_LAG_SECONDS, metrics.LAST_COMMIT):
                 with contextlib.suppress(KeyError):
                     gauge.remove(*labels)
+        progress.keep_partitions(assigned)
         reported.clear()
         reported.update(assigned)
         for topic_name in topics:
@@ -56,4 +70,11 @@ def add_consumer_metrics(app: faust.App, topics: list[str], interval: float = 5.
 
     @app.page("/healthz")
     async def healthz(web: Any, request: Any) -> Any:
-        return web.json({"status": "ok"})
+        stalled = progress.stalled_seconds()
+        body = {
+            "status": "stalled" if stalled > stall_seconds else "ok",
+            "stalled_seconds": round(stalled, 1),
+            "stall_bound_seconds": stall_seconds,
+            "seconds_since_last_batch": round(progress.seconds_since_last_batch(), 1),
+        }
+        return web.json(body, status=503 if stalled > stall_seconds else 200)

@@ -6,7 +6,10 @@ Database errors are of two kinds. Transient ones (connection lost, server restar
 are retried with capped exponential backoff for as long as it takes: the partition waits rather
 than losing anything. Errors caused by the data itself (a value PostgreSQL refuses) would repeat
 forever, so the batch is split and only the rows the database refuses go to the dead-letter
-topic, with its message as the reason.
+topic, with its message as the reason. Recording the dead letters is retried like a write.
+
+:meth:`IngestStage.handle_until_done` is what the agents call: a batch that still fails is
+tried again whole, never given up while the worker runs (docs/reliability.md says why).
 """
 
 from __future__ import annotations
@@ -80,6 +83,23 @@ AfterWrite = Callable[[Sequence[Any]], Awaitable[None]]
 #: carries besides the event (the triage of a ticket).
 BeforeWrite = Callable[[Sequence[Any]], Awaitable[Sequence[Any]]]
 
+
+def backoff_delay(attempt: int, max_backoff: float) -> float:
+    """Seconds to wait before attempt ``attempt + 1``: doubling from 0.2 s up to ``max_backoff``,
+    with full jitter so that workers coming back together do not retry in step."""
+    return random.uniform(0, min(max_backoff, 0.2 * 2 ** min(attempt, 16)))  # noqa: S311
+
+
+# Errors of the database or the network that the same action may not meet again. asyncpg's
+# InternalClientError ("cannot switch to state 15; another operation (2) is in progress") is
+# raised by a connection that broke mid-operation, as seen during a PostgreSQL outage.
+_TRANSIENT = (
+    TimeoutError,
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+    asyncpg.InternalClientError,
+    OSError,
+)
 # Errors the same rows would raise again: refused values, and values the driver cannot encode.
 _PERMANENT = (asyncpg.DataError, asyncpg.IntegrityConstraintViolationError, ValueError, TypeError)
 
@@ -154,7 +174,10 @@ class IngestStage:
         metrics.BATCH_WRITE_SECONDS.labels(topic).observe(time.perf_counter() - started)
         dead.extend(letter for _, letter in refused)
         if dead:
-            await self._send_dead_letters(dead)
+            # Through the retries too: a batch of nothing but bad events reaches PostgreSQL only
+            # here, and an outage must make it wait like a write, not fail it.
+            send_dead_letters = self._send_dead_letters
+            await self._with_retries(topic, lambda: send_dead_letters(dead))
         written = len(rows) - len(refused)
         metrics.EVENTS_WRITTEN.labels(topic).inc(written)
         if self._after_write is not None and written:
@@ -167,6 +190,34 @@ class IngestStage:
                     "event written", event_id=event.id, kind=self.kind, trace_id=event.trace_id
                 )
         return BatchResult(written=written, dead_lettered=len(dead))
+
+    async def handle_until_done(self, messages: Sequence[RawMessage]) -> BatchResult:
+        """:meth:`handle`, with the whole batch tried again, after a backoff, whenever it raises.
+
+        The agent must not give a batch up while the worker runs: Faust would restart the agent
+        in the same process, past the batch, whose offsets then stay uncommitted (the partition's
+        committed offset freezes) and whose rows are written only after a restart. Every step of
+        a batch is idempotent, so trying it again writes nothing twice; a batch that fails for
+        good stalls its partition, which ``/healthz`` and ``OpsassistWorkerStalled`` report.
+        """
+        attempt = 0
+        while True:
+            try:
+                return await self.handle(messages)
+            except Exception as exc:
+                attempt += 1
+                topic = messages[0].topic
+                metrics.BATCHES_FAILED.labels(topic).inc()
+                delay = backoff_delay(attempt, self._max_backoff)
+                log.exception(
+                    "batch failed, retrying the whole batch",
+                    topic=topic,
+                    attempt=attempt,
+                    events=len(messages),
+                    error=f"{type(exc).__name__}: {exc}",
+                    retry_in_seconds=round(delay, 2),
+                )
+                await asyncio.sleep(delay)
 
     def _sanitize(
         self, decoded: list[tuple[RawMessage, AnyEvent]], dead: list[DeadLetter]
@@ -278,10 +329,10 @@ class IngestStage:
                 return
             except _PERMANENT:
                 raise
-            except (TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
+            except _TRANSIENT as exc:
                 attempt += 1
                 metrics.WRITE_RETRIES.labels(topic).inc()
-                delay = random.uniform(0, min(self._max_backoff, 0.2 * 2 ** min(attempt, 10)))  # noqa: S311
+                delay = backoff_delay(attempt, self._max_backoff)
                 log.error(
                     "batch write failed, retrying",
                     topic=topic,

@@ -77,7 +77,14 @@ from streams.privacy import Redactor
 log = structlog.get_logger(__name__)
 
 SUMMARIZE_TASK = "summarize"
-_TRANSIENT = (TimeoutError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError)
+# InternalClientError: a connection that broke mid-operation (streams/ingest.py).
+_TRANSIENT = (
+    TimeoutError,
+    OSError,
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+    asyncpg.InternalClientError,
+)
 _REFUSED = (asyncpg.DataError, asyncpg.IntegrityConstraintViolationError)
 _TEMPLATE_ID = re.compile(r"\b[0-9a-f]{16}\b")
 

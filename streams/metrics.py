@@ -103,8 +103,17 @@ LOG_INCIDENT_TRANSITIONS = Counter(
 )
 BATCHES_FAILED = Counter(
     "opsassist_batches_failed_total",
-    "Batches whose processing raised; they are not acknowledged and are read again.",
+    "Batch attempts that raised; the batch is tried again whole after a backoff.",
     ["topic"],
+)
+WORKER_STALLED = Gauge(
+    "opsassist_worker_stalled_seconds",
+    "How long the worker's pending work (a batch under way, or a partition whose committed "
+    "offset is behind) has gone without progress; 0 when progressing or idle.",
+)
+WORKER_STALL_BOUND = Gauge(
+    "opsassist_worker_stall_bound_seconds",
+    "Stalled longer than this, the worker's /healthz answers 503 (OPSASSIST_WORKER_STALL_SECONDS).",
 )
 
 #: Every reason code an event can be dead-lettered with (schemas.InvalidEvent codes and the

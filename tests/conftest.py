@@ -90,6 +90,16 @@ def postgres_server(session_dir: Path) -> Iterator[LocalPostgres | None]:
         server.destroy()
 
 
+@pytest.fixture
+def stoppable_postgres(postgres_server: LocalPostgres | None) -> Iterator[LocalPostgres]:
+    """The test PostgreSQL server, for a test that stops and starts it (an outage); it is
+    running again after the test, whatever happened."""
+    if postgres_server is None:
+        pytest.skip("stops the PostgreSQL server the tests start; DATABASE_URL points elsewhere")
+    yield postgres_server
+    postgres_server.start()
+
+
 def _with_database(url: str, name: str) -> str:
     base, _, _ = url.rpartition("/")
     return f"{base}/{name}"
@@ -290,6 +300,20 @@ class WorkerProcess(ServiceProcess):
     def metrics(self) -> str:
         url = f"http://127.0.0.1:{self.settings.worker_web_port}/metrics"
         return httpx.get(url, timeout=5).text
+
+    def metric(self, name: str, **labels: str) -> float:
+        """The sum of the samples of ``name`` on /metrics whose labels include ``labels``."""
+        from prometheus_client.parser import text_string_to_metric_families
+
+        return sum(
+            sample.value
+            for family in text_string_to_metric_families(self.metrics())
+            for sample in family.samples
+            if sample.name == name and labels.items() <= sample.labels.items()
+        )
+
+    def health(self) -> httpx.Response:
+        return httpx.get(self.health_url, timeout=5)
 
     def kill(self) -> None:
         """SIGKILL: no shutdown, no commit, nothing flushed."""

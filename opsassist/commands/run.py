@@ -1,4 +1,5 @@
-"""``opsassist run`` (``make run``): the whole product on one machine, stopped by Ctrl-C."""
+"""``opsassist run`` (``make run``): the whole product on one machine, stopped by Ctrl-C; a
+worker or API process that exits is restarted (infra/supervisor.py, docs/reliability.md)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from rich.console import Console
 
 from infra.errors import InfraError
 from infra.local import resolve_endpoints
+from infra.supervisor import GaveUp, Supervisor
 from opsassist.commands.infra import start_local_services, stop_local_services
 from opsassist.readers import commit_events_from_git, log_events_from_file, ticket_events_from_file
 from opsassist.settings import PROJECT_ROOT, Settings, get_settings
@@ -75,7 +77,12 @@ def _load_demo(settings: Settings) -> None:
 def run_all(demo: bool = True) -> None:
     settings = get_settings()
     started: dict[str, str] = {}
-    children: list[subprocess.Popen[bytes]] = []
+    supervisor = Supervisor(
+        backoff_seconds=settings.run_restart_backoff_seconds,
+        quick_seconds=settings.run_quick_crash_seconds,
+        max_quick_crashes=settings.run_max_quick_crashes,
+        report=lambda line: console.print(line, highlight=False),
+    )
 
     def stop(*_: object) -> None:
         raise KeyboardInterrupt
@@ -96,10 +103,8 @@ def run_all(demo: bool = True) -> None:
         if sys.stderr.isatty() and "log_format" not in settings.model_fields_set:
             env["OPSASSIST_LOG_FORMAT"] = "console"  # a person is watching; JSON otherwise
         opsassist = [sys.executable, "-m", "opsassist"]
-        worker = subprocess.Popen([*opsassist, "worker"], env=env)
-        children.append(worker)
-        api = subprocess.Popen([*opsassist, "api"], env=env)
-        children.append(api)
+        worker = supervisor.start("worker", [*opsassist, "worker"], env)
+        api = supervisor.start("API", [*opsassist, "api"], env)
         api_url = f"http://{settings.api_host}:{settings.api_port}"
         worker_url = f"http://127.0.0.1:{settings.worker_web_port}"
         _wait_http(f"{api_url}/readyz", api, "API")
@@ -126,23 +131,19 @@ Ctrl-C stops everything.""",
             soft_wrap=True,
             highlight=False,
         )
-        while all(child.poll() is None for child in children):
+        while True:
+            supervisor.check()
             time.sleep(0.5)
-        console.print("[red]A process exited; stopping everything.[/]")
+    except GaveUp as exc:
+        console.print(f"[red]error:[/] {exc}; stopping everything.")
+        raise typer.Exit(1) from None
     except KeyboardInterrupt:
         console.print("\nStopping ...")
     except InfraError as exc:
         console.print(f"[red]error:[/] {exc}")
         raise typer.Exit(1) from None
     finally:
-        for child in children:
-            if child.poll() is None:
-                child.send_signal(signal.SIGTERM)
-        for child in children:
-            try:
-                child.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                child.kill()
+        supervisor.stop_all()
         if started:
             stopped = stop_local_services(settings)
             console.print(f"Stopped: {', '.join(stopped) or 'nothing'}")
