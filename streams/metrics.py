@@ -119,6 +119,7 @@ DEAD_LETTER_REASONS = (
     "unencodable",
     "db_rejected",
     "redaction_failed",
+    "personal_data_in_identifier",
 )
 
 
