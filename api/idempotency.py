@@ -14,6 +14,7 @@ import asyncpg
 
 from api.problems import Conflict, IdempotencyKeyReused, Unprocessable
 from store import idempotency as store
+from streams.privacy import IdempotencyKeyDigest
 
 MAX_KEY_LENGTH = 255
 
@@ -34,10 +35,18 @@ def request_fingerprint(*parts: bytes) -> bytes:
 
 
 class IdempotentRequests:
-    def __init__(self, pool: asyncpg.Pool, ttl: timedelta, lease: timedelta) -> None:
+    def __init__(
+        self, pool: asyncpg.Pool, ttl: timedelta, lease: timedelta, keys: IdempotencyKeyDigest
+    ) -> None:
         self._pool = pool
+        self._keys = keys
         self._ttl = ttl
         self._lease = lease
+
+    @property
+    def keyed(self) -> bool:
+        """False when keys are stored as unkeyed hashes (no secret configured)."""
+        return self._keys.keyed
 
     async def run(
         self,
@@ -50,8 +59,10 @@ class IdempotentRequests:
             return await handle()
         if not key or len(key) > MAX_KEY_LENGTH or not key.isprintable():
             raise Unprocessable(f"an idempotency key is 1 to {MAX_KEY_LENGTH} printable characters")
+        # Only the key's HMAC is stored: callers choose keys, and some choose personal data.
+        stored_key = self._keys.digest(scope, key)
         found = await store.reserve(
-            self._pool, scope, key, fingerprint, ttl=self._ttl, lease=self._lease
+            self._pool, scope, stored_key, fingerprint, ttl=self._ttl, lease=self._lease
         )
         if isinstance(found, store.StoredAnswer):
             if found.request_hash != fingerprint:
@@ -66,9 +77,9 @@ class IdempotentRequests:
         try:
             answer = await handle()
         except BaseException:
-            await store.release(self._pool, scope, key)
+            await store.release(self._pool, scope, stored_key)
             raise
-        await store.complete(self._pool, scope, key, answer.status, answer.body)
+        await store.complete(self._pool, scope, stored_key, answer.status, answer.body)
         return answer
 
     async def purge_expired(self) -> int:

@@ -24,6 +24,7 @@ from api.ratelimit import RateLimiter
 from opsassist.settings import Settings
 from schemas import AnyEvent, trace_id_from_traceparent
 from store.ticket_workflow import purge_status_requests
+from streams.privacy import IdempotencyKeyDigest, Redactor
 
 _PURGE_EVERY_SECONDS = 3600.0
 log = structlog.get_logger(__name__)
@@ -45,7 +46,15 @@ class Ingestion:
             pool,
             ttl=self._key_ttl,
             lease=timedelta(seconds=settings.webhook_idempotency_lease_seconds),
+            keys=IdempotencyKeyDigest.from_settings(settings),
         )
+        if not self.idempotency.keyed:
+            log.warning(
+                "idempotency_key_secret_unset",
+                hint="set OPSASSIST_PRIVACY_IDEMPOTENCY_KEY_SECRET (or the pseudonym key)",
+            )
+        # The policy the worker redacts with: what it would refuse is refused here already.
+        self.redactor = Redactor.from_settings(settings)
         self._pool = pool
         self._purger: asyncio.Task[None] | None = None
 

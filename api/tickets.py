@@ -16,6 +16,7 @@ from api.ingestion import authenticated_caller, ingestion, respond, trace_id_of
 from api.problems import Unprocessable, UnsupportedMediaType, problem_responses
 from api.ticket_mapping import InvalidTicketPayload, map_ticket
 from schemas import utcnow
+from streams.sanitize import identifier_refusal
 
 router = APIRouter(tags=["webhooks"])
 
@@ -80,6 +81,9 @@ async def ticket_webhook(
             raise Unprocessable(f"not a {source} ticket: {exc}") from None
         if event is None:
             return Answer(202, {"produced": 0, "ignored": f"not a ticket change for {source}"})
+        refusal = identifier_refusal(service.redactor, event)
+        if refusal is not None:  # the worker would dead-letter it: say so to the sender now
+            raise Unprocessable(f"not a {source} ticket: {refusal.detail}")
         await service.publish([event], "tickets")
         return Answer(202, {"produced": 1, "event_ids": [event.id]})
 

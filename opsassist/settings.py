@@ -148,6 +148,9 @@ class Settings(BaseSettings):
     privacy_policy: Path | None = None
     # HMAC key of the "pseudonymize" action; empty makes pseudonyms fall back to masks.
     privacy_pseudonym_key: SecretStr = SecretStr("")
+    # HMAC key under which idempotency keys are stored (never the keys themselves); empty:
+    # derived from privacy_pseudonym_key, and without that one an unkeyed SHA-256.
+    privacy_idempotency_key_secret: SecretStr = SecretStr("")
     # Texts (up to 1,024 characters) whose spans the detectors remember, so that a repeated line
     # or field value is not scanned again; process memory only. 0 turns the cache off.
     privacy_span_cache_entries: int = Field(default=8192, ge=0)

@@ -24,6 +24,10 @@ def _as_utc(value: datetime) -> datetime:
 UtcDatetime = Annotated[datetime, AfterValidator(_as_utc)]
 NonEmpty = Annotated[str, Field(min_length=1)]
 TraceId = Annotated[str, Field(pattern=r"^[0-9a-f]{32}$")]
+#: A ticket's id in its source system (``OPS-123``, ``48213``, ``INC0010001``, ``acme/app#12``, a
+#: UUID) and the system's name. They key the ticket, so they are stored exactly as sent, never
+#: redacted: an e-mail address, a phone number or any text with spaces is refused instead.
+TICKET_IDENTIFIER = r"^[A-Za-z0-9][A-Za-z0-9._:/#-]*$"
 
 
 class _Payload(BaseModel):
@@ -75,8 +79,8 @@ class TicketPayloadV2(_Payload):
     identity in the source system (account id, login or address), as ``tickets.reporter_id``
     stores it. v1 payloads are upcast by renaming the field (``schemas.registry``)."""
 
-    external_id: NonEmpty = Field(max_length=200)
-    source_system: NonEmpty = Field(max_length=100)
+    external_id: str = Field(pattern=TICKET_IDENTIFIER, min_length=1, max_length=200)
+    source_system: str = Field(pattern=TICKET_IDENTIFIER, min_length=1, max_length=100)
     title: str = Field(max_length=10_000)
     body: str = Field(default="", max_length=1_000_000)
     reporter_id: str | None = Field(default=None, max_length=500)

@@ -38,6 +38,7 @@ from store.ticket_results import (
     result_to_json,
 )
 from store.triage_models import active_model, active_model_version
+from streams.privacy import IdempotencyKeyDigest, Redactor
 from streams.triage import (
     ALLOWED_TRANSITIONS,
     OVERRIDE_FIELDS,
@@ -115,6 +116,10 @@ WHERE t.human_fields <> '{}'
 """
 
 
+#: The scope of status-change keys in their digest (keys are global, not per ticket).
+_STATUS_KEY_SCOPE = "ticket-status"
+
+
 def _json(value: Any) -> str:
     return orjson.dumps(value).decode()
 
@@ -182,13 +187,26 @@ class TicketWorkflow:
     ``config`` is the triage configuration (taxonomy, SLA hours) the worker uses. ``triager``
     is used by :meth:`retriage`; without one, the configuration's rules and the newest active
     model stored in PostgreSQL are used (loaded again only when a newer one is stored).
+
+    ``redactor`` redacts what people type before it is stored (a correction's reason);
+    ``keys`` turns an idempotency key into what is stored instead of it. The defaults are the
+    packaged policy without a pseudonym key (masks) and an unkeyed hash: a process with
+    settings passes those made from them.
     """
 
     def __init__(
-        self, pool: asyncpg.Pool, config: TriageConfig, triager: Triager | None = None
+        self,
+        pool: asyncpg.Pool,
+        config: TriageConfig,
+        triager: Triager | None = None,
+        *,
+        redactor: Redactor | None = None,
+        keys: IdempotencyKeyDigest | None = None,
     ) -> None:
         self._pool = pool
         self._config = config
+        self._redactor = redactor if redactor is not None else Redactor()
+        self._keys = keys if keys is not None else IdempotencyKeyDigest(b"")
         self._triager = triager
         self._own_triager: Triager | None = None
         self._own_version: str | None = None
@@ -215,16 +233,18 @@ class TicketWorkflow:
         ``idempotency_key`` is stored in the same transaction: the same key with the same
         request returns that same result again without changing anything, the same key with a
         different request returns :class:`IdempotencyKeyReused`. Keys are global, not per
-        ticket. An empty key or actor is a caller's bug: ``ValueError``.
+        ticket, and stored as their HMAC (``keys``), never as given. An empty key or actor is a
+        caller's bug: ``ValueError``.
         """
         if not idempotency_key.strip() or not actor.strip():
             raise ValueError("an idempotency key and an actor are required")
         changed_by = _actor(actor)
         request = _request_hash(ticket_id, status, expected_version, changed_by)
+        stored_key = self._keys.digest(_STATUS_KEY_SCOPE, idempotency_key)
         async with self._pool.acquire() as conn, conn.transaction():
             # A concurrent request with the same key waits here for the first one's commit.
-            if not await conn.fetchval(_CLAIM_KEY, idempotency_key, ticket_id, request):
-                stored = await conn.fetchrow(_STORED_KEY, idempotency_key)
+            if not await conn.fetchval(_CLAIM_KEY, stored_key, ticket_id, request):
+                stored = await conn.fetchrow(_STORED_KEY, stored_key)
                 if bytes(stored["request_hash"]) != request:
                     return IdempotencyKeyReused(
                         idempotency_key,
@@ -234,7 +254,7 @@ class TicketWorkflow:
             result = await self._change_status(
                 conn, ticket_id, status, expected_version, changed_by
             )
-            await conn.execute(_SAVE_RESULT, idempotency_key, _json(result_to_json(result)))
+            await conn.execute(_SAVE_RESULT, stored_key, _json(result_to_json(result)))
             return result
 
     async def _change_status(
@@ -289,7 +309,9 @@ class TicketWorkflow:
         priority; a new priority moves the SLA due time. The change and ``correction`` (old
         and new values, who, why, when) land in the ticket's history; each field whose value
         changed counts in ``opsassist_triage_overrides_total{field}``; the next
-        ``opsassist triage train`` learns the corrected category.
+        ``opsassist triage train`` learns the corrected category. The reason is free text a
+        person typed: it is stored (in ``correction``, the triage notes and so the history)
+        only as the privacy policy redacts it.
         """
         wanted = {
             name: value
@@ -300,6 +322,7 @@ class TicketWorkflow:
         if problem is not None:
             return InvalidCorrection(ticket_id, problem)
         changed_by = _actor(actor)
+        reason = self._redactor.redact_text(reason.strip()).text
         async with self._pool.acquire() as conn, conn.transaction():
             row = await conn.fetchrow(_LOCK, ticket_id)
             if row is None:
@@ -317,10 +340,10 @@ class TicketWorkflow:
             correction = {
                 "fields": changes,
                 "by": changed_by,
-                "reason": reason.strip(),
+                "reason": reason,
                 "at": row["db_now"].astimezone(UTC).isoformat(),
             }
-            note = f"{', '.join(wanted)} set by {changed_by}: {reason.strip()}"
+            note = f"{', '.join(wanted)} set by {changed_by}: {reason}"
             notes = (*corrected.notes, note)
             await conn.execute(
                 _SET_TRIAGE,
@@ -362,6 +385,11 @@ class TicketWorkflow:
                 f"unknown priority {priority!r}; known: {', '.join(PRIORITIES)}",
             ),
             ("team" in wanted and not wanted["team"].strip(), "the team is empty"),
+            # A team is routed on by its exact value, so it is refused rather than redacted.
+            (
+                "team" in wanted and bool(self._redactor.find(wanted["team"])),
+                "the team holds personal data; a team is the name of a queue",
+            ),
         ]
         return next((message for failed, message in problems if failed), None)
 

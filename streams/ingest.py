@@ -157,6 +157,10 @@ class IngestStage:
             except InvalidEvent as exc:
                 dead.append(self._dead_letter(message, exc.code, str(exc)))
                 continue
+            refusal = self._sanitizer.refusal(event) if self._sanitizer is not None else None
+            if refusal is not None:
+                dead.append(self._dead_letter(message, refusal.code, str(refusal)))
+                continue
             decoded.append((message, event))
         decoded, records = self._sanitize(decoded, dead)
         extras = await self._prepare_rows(topic, [event for _, event in decoded])

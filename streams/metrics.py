@@ -128,6 +128,7 @@ DEAD_LETTER_REASONS = (
     "unencodable",
     "db_rejected",
     "redaction_failed",
+    "personal_data_in_identifier",
 )
 
 

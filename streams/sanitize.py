@@ -15,7 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from schemas import AnyEvent, LogEvent
+from schemas import AnyEvent, InvalidEvent, LogEvent, TicketEvent
 from schemas.envelope import LogPayloadV1
 from streams.enrich import Enricher
 from streams.privacy import RedactionRecord, Redactor, count_redactions
@@ -41,6 +41,10 @@ class EventSanitizer:
             results = [self._other(event) for event in events]
         count_redactions(record for _, record in results)
         return results
+
+    def refusal(self, event: AnyEvent) -> InvalidEvent | None:
+        """Why the event must not be stored at all, or None (see :func:`identifier_refusal`)."""
+        return identifier_refusal(self.redactor, event)
 
     def redact_text(self, text: str) -> str:
         """Free text (a reason, an error message) as it may be logged."""
@@ -82,6 +86,28 @@ class EventSanitizer:
         model = type(p)  # the newest version of the kind: decoding upcasts
         payload = model.model_construct(**_complete(model, result.payload))
         return event.model_copy(update={"payload": payload}), result.record
+
+
+#: Ticket fields stored exactly as sent because they key the ticket: redacting one would merge
+#: two tickets (two masked ids are equal) or lose the link to the source system.
+EXACT_TICKET_FIELDS = ("external_id", "source_system")
+
+
+def identifier_refusal(redactor: Redactor, event: AnyEvent) -> InvalidEvent | None:
+    """An event whose exact-value identifiers hold personal data (a card number or an IBAN as a
+    ticket's id: the schema checks the shape, which digits alone pass) is bad input, refused
+    with the types found, never the value."""
+    if not isinstance(event, TicketEvent):
+        return None
+    for name in EXACT_TICKET_FIELDS:
+        found = sorted({span.type.value for span in redactor.find(getattr(event.payload, name))})
+        if found:
+            return InvalidEvent(
+                "personal_data_in_identifier",
+                f"{name} holds personal data ({', '.join(found)}); an identifier is stored "
+                "exactly as sent, so it must not",
+            )
+    return None
 
 
 def _log_fields(p: LogPayloadV1) -> dict[str, Any]:

@@ -9,13 +9,16 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import strawberry
+from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 from strawberry.tools import merge_types
+from strawberry.types import ExecutionContext
 
 from api.graphql.accounts import AccountMutations, AccountQueries
 from api.graphql.aggregates import AggregateQueries
 from api.graphql.commits import CommitQueries
 from api.graphql.dead_letters import DeadLetterMutations, DeadLetterQueries
+from api.graphql.error_log import log_errors
 from api.graphql.inputs import RejectNulCharacters
 from api.graphql.limits import protection_extensions
 from api.graphql.log_events import LogEventQueries
@@ -44,6 +47,14 @@ Mutation = merge_types("Mutation", (AccountMutations, WorkflowMutations, DeadLet
 Subscription = merge_types("Subscription", (TicketSubscriptions, IncidentSubscriptions))
 
 
+class _Schema(strawberry.Schema):
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        # Strawberry's default logs str(error): the query's text, caret lines and all.
+        log_errors(errors, execution_context)
+
+
 def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     """The schema with its protections as ``settings`` configure them (none: the bare schema,
     as exported to schema.graphql)."""
@@ -52,9 +63,7 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     extensions: list[Callable[[], SchemaExtension]] = [RejectNulCharacters]
     if settings is not None:
         extensions.extend(protection_extensions(settings))
-    return strawberry.Schema(
-        query=Query, mutation=Mutation, subscription=Subscription, extensions=extensions
-    )
+    return _Schema(query=Query, mutation=Mutation, subscription=Subscription, extensions=extensions)
 
 
 def schema_sdl() -> str:

@@ -17,6 +17,7 @@ from api.graphql.tickets import Ticket
 from store import ticket_results as results
 from store.reads.tickets import tickets_by_ids
 from store.ticket_workflow import TicketWorkflow
+from streams.privacy import IdempotencyKeyDigest, Redactor
 from streams.triage import load_config
 
 
@@ -70,8 +71,13 @@ def _workflow(info: Info[Any, Any]) -> TicketWorkflow:
     state = info.context.app_state
     workflow: TicketWorkflow | None = getattr(state, "ticket_workflow", None)
     if workflow is None:
-        config = load_config(info.context.settings.triage_config)
-        workflow = state.ticket_workflow = TicketWorkflow(info.context.pool, config)
+        settings = info.context.settings
+        workflow = state.ticket_workflow = TicketWorkflow(
+            info.context.pool,
+            load_config(settings.triage_config),
+            redactor=Redactor.from_settings(settings),
+            keys=IdempotencyKeyDigest.from_settings(settings),
+        )
     return workflow
 
 

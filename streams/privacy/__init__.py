@@ -5,6 +5,7 @@ Build one ``Redactor`` per process (``Redactor.from_settings(settings)``) and ca
 """
 
 from streams.privacy.errors import PolicyError, PrivacyError
+from streams.privacy.idempotency_keys import IdempotencyKeyDigest
 from streams.privacy.policy import Action, RedactionPolicy, default_policy, load_policy
 from streams.privacy.redactor import (
     UNLISTED_FIELD,
@@ -19,6 +20,7 @@ from streams.privacy.spans import PiiType, Span
 __all__ = [
     "UNLISTED_FIELD",
     "Action",
+    "IdempotencyKeyDigest",
     "PiiType",
     "PolicyError",
     "PrivacyError",

@@ -128,7 +128,9 @@ def test_the_reporter_rename_rolls_out_while_both_app_versions_run(
                 await migrate(url, phase="migrate", batch_size=2, progress=interrupt)
             assert [(s.rows_scanned, s.rows_total) for s in seen] == [(2, 6)]
             resumed = await migrate(url, phase="migrate", batch_size=2, progress=seen.append)
-            assert [m.label for m in resumed] == ["0011_ticket_reporter_id_backfill"]
+            # 0011, then the later migrate steps of other features (0016 forgets clear keys)
+            assert resumed[0].label == "0011_ticket_reporter_id_backfill"
+            assert {m.phase for m in resumed} == {"migrate"}
             assert [(s.rows_scanned, s.rows_total) for s in seen[1:]] == [(4, 6), (6, 6)]
             assert seen[-1].rows_changed == 3  # OPS-3, 4, 5; OPS-2 has no reporter
             state = await columns(conn)

@@ -163,3 +163,37 @@ def test_every_log_line_is_redacted_whoever_writes_it(capsys: pytest.CaptureFixt
     err = capsys.readouterr().err
     assert "ana@example.com" not in err and "10.20.30.40" not in err
     assert "<EMAIL>" in err and "failed for <IP_ADDRESS>" in err
+
+
+def test_a_ticket_id_holding_personal_data_is_refused_with_the_types_only(
+    sanitizer: EventSanitizer,
+) -> None:
+    ticket = ticket_event(1)
+    assert sanitizer.refusal(ticket) is None
+    card = ticket.model_copy(update={"payload": ticket.payload.model_copy(
+        update={"external_id": "4111111111111111"})})  # fmt: skip
+    refusal = sanitizer.refusal(card)
+    assert refusal is not None and refusal.code == "personal_data_in_identifier"
+    assert "external_id" in str(refusal) and "CREDIT_CARD" in str(refusal)
+    assert "4111" not in str(refusal)
+    assert sanitizer.refusal(commit_event(1)) is None
+
+
+def test_the_worker_dead_letters_a_ticket_whose_id_holds_personal_data(
+    sanitizer: EventSanitizer,
+) -> None:
+    ticket = ticket_event(1)
+    iban = ticket.model_copy(update={"payload": ticket.payload.model_copy(
+        update={"external_id": "GB82WEST12345698765432"})})  # fmt: skip
+    sink = _Sink()
+    letters: list[DeadLetter] = []
+
+    async def send(batch: Sequence[DeadLetter]) -> None:
+        letters.extend(batch)
+
+    stage = IngestStage("ticket", sink, send, sanitizer=sanitizer)  # type: ignore[arg-type]
+    record = RawRecord("t.tickets.raw", 0, 7, b"k", encode_event(iban))
+    result = asyncio.run(stage.handle([record]))
+    assert (result.written, result.dead_lettered, sink.rows) == (0, 1, [])
+    [letter] = letters
+    assert read_dead_letter_headers(letter.headers)["code"] == "personal_data_in_identifier"
