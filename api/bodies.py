@@ -7,7 +7,7 @@ import zlib
 from typing import Any
 
 import orjson
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.problems import PayloadTooLarge, Unprocessable, UnsupportedMediaType, problem_response
@@ -112,6 +112,8 @@ class BodyLimit:
         request = Request(scope, receive)
         try:
             body = await read_body(request, self.limit)
+        except ClientDisconnect:
+            return  # nobody is left to answer
         except PayloadTooLarge as exc:
             response = problem_response(exc.status, exc.slug, exc.detail, request)
             # The rest of the body is not read: the connection cannot carry another request.

@@ -8,11 +8,13 @@ from collections.abc import Awaitable
 from datetime import timedelta
 from typing import Any
 
+import cross_web
 import orjson
 import structlog
 from fastapi.requests import HTTPConnection
 from fastapi.responses import Response
 from graphql import GraphQLError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from strawberry.fastapi import GraphQLRouter
 from strawberry.http import GraphQLRequestData
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
@@ -74,6 +76,14 @@ class _Router(GraphQLRouter[Context, None]):
         super().__init__(*args, **kwargs)
         self.response_cache = response_cache
         self.max_query_chars = max_query_chars
+
+    async def run(self, *args: Any, **kwargs: Any) -> Any:
+        # strawberry answers its own refusals (no query, a GET mutation, a wrong content type)
+        # as plain text: raised as HTTP errors instead, they become problem details like the rest.
+        try:
+            return await super().run(*args, **kwargs)
+        except cross_web.HTTPException as exc:
+            raise StarletteHTTPException(exc.status_code, exc.reason) from None
 
     def decode_json(self, data: str | bytes) -> object:
         # The same JSON (and nesting) rules as every other route, and the same 422 when broken.

@@ -74,6 +74,11 @@ def test_production_masks_unexpected_errors_and_hides_graphiql(
     # no queries by GET (a link must not run them)
     by_get = httpx.get(api.graphql_url, params={"query": "{ __typename }"}, timeout=5)
     assert by_get.status_code >= 400
+    # strawberry's own refusals are problem details too, not plain text
+    no_query = ops.raw({"variables": {}})
+    for refused in (page, by_get, no_query):
+        assert refused.headers["content-type"] == "application/problem+json", refused.text
+    assert no_query.status_code == 400
     # no introspection, nor suggestions that would spell the schema out, for anyone
     for client in (Gql(api.graphql_url), ops):
         assert "introspection" in _messages(client, INTROSPECTION)[0].lower()
