@@ -8,10 +8,12 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from api import github, health, ingest, tickets, traces
+from api.bodies import BodyLimit
 from api.graphql import INCIDENT_CHANNEL, ChangeFeed, graphql_router
 from api.ingestion import Ingestion
 from api.metrics import HttpMetrics, count_queries
 from api.problems import install_problem_handlers
+from api.security_headers import SecurityHeaders
 from infra.local import Endpoints
 from opsassist import __version__
 from opsassist.settings import Settings
@@ -47,7 +49,10 @@ def create_app(settings: Settings, endpoints: Endpoints) -> FastAPI:
     app = FastAPI(title="Opsassist", version=__version__, lifespan=lifespan)
     app.state.settings = settings
     app.state.endpoints = endpoints
+    # Added innermost first: the security headers go on every answer, the body limit included.
+    app.add_middleware(BodyLimit, path="/graphql", limit=settings.graphql_max_body_bytes)
     app.add_middleware(HttpMetrics)
+    app.add_middleware(SecurityHeaders)
     install_problem_handlers(app)
     app.include_router(health.router)
     app.include_router(github.router)

@@ -1,12 +1,21 @@
-"""Reading request bodies within limits: size as sent, gzip, and size once decompressed."""
+"""Reading request bodies within limits: size as sent, gzip, size once decompressed, and how
+deep their JSON nests."""
 
 from __future__ import annotations
 
 import zlib
+from typing import Any
 
-from starlette.requests import Request
+import orjson
+from starlette.requests import ClientDisconnect, Request
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.problems import PayloadTooLarge, Unprocessable, UnsupportedMediaType
+from api.problems import PayloadTooLarge, Unprocessable, UnsupportedMediaType, problem_response
+
+#: How deep JSON may nest (objects and arrays inside each other) in any body the API reads.
+#: Real payloads (GitHub pushes, Jira issues, log attributes) stay far below; the serializers and
+#: validators downstream recurse, and a thousand levels made them fail as a plain 500.
+MAX_JSON_DEPTH = 64
 
 
 async def read_body(request: Request, limit: int) -> bytes:
@@ -52,3 +61,72 @@ def decode_content(body: bytes, content_encoding: str | None, limit: int) -> byt
 def media_type(request: Request) -> str:
     """The request's media type without parameters, lower case (empty when absent)."""
     return request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+
+
+class InvalidJson(ValueError):
+    """Not JSON, or JSON nested deeper than :data:`MAX_JSON_DEPTH`; ``str()`` says which."""
+
+
+def _nests_deeper_than(value: Any, limit: int) -> bool:
+    # A loop, not recursion: the point is to refuse depth before anything recurses into it.
+    pending: list[tuple[Any, int]] = [(value, 1)]
+    while pending:
+        item, depth = pending.pop()
+        children = item.values() if isinstance(item, dict) else item
+        if depth > limit:
+            return True
+        pending.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return False
+
+
+def load_json(data: bytes | str) -> Any:
+    """The JSON value of ``data``: :class:`InvalidJson` when it is not JSON or nests deeper than
+    :data:`MAX_JSON_DEPTH` levels, with the same reason whatever route or line it came from."""
+    too_deep = f"JSON nested deeper than {MAX_JSON_DEPTH} levels"
+    try:
+        value = orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        # orjson stops on its own at 1,024 levels: the same depth problem, said the same way.
+        reason = too_deep if "depth limit" in str(exc) else f"not JSON: {exc}"
+        raise InvalidJson(reason) from None
+    if isinstance(value, dict | list) and _nests_deeper_than(value, MAX_JSON_DEPTH):
+        raise InvalidJson(too_deep)
+    return value
+
+
+class BodyLimit:
+    """ASGI middleware for routes that read their body through a library (strawberry's
+    ``/graphql``): 413 problem details when the body exceeds ``limit`` bytes, by its
+    Content-Length before anything is read, or, chunked, as soon as the bytes read pass it.
+    The body is read here (at most ``limit`` bytes) and handed on whole."""
+
+    def __init__(self, app: ASGIApp, *, path: str, limit: int) -> None:
+        self.app = app
+        self.path = path
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith(self.path):
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope, receive)
+        try:
+            body = await read_body(request, self.limit)
+        except ClientDisconnect:
+            return  # nobody is left to answer
+        except PayloadTooLarge as exc:
+            response = problem_response(exc.status, exc.slug, exc.detail, request)
+            # The rest of the body is not read: the connection cannot carry another request.
+            response.headers["Connection"] = "close"
+            await response(scope, receive, send)
+            return
+        delivered = False
+
+        async def replay() -> Message:
+            nonlocal delivered
+            if delivered:
+                return await receive()
+            delivered = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        await self.app(scope, replay, send)

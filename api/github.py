@@ -6,11 +6,10 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import parse_qs
 
-import orjson
 from fastapi import APIRouter, Header, Request
 from fastapi.responses import JSONResponse
 
-from api.bodies import media_type, read_body
+from api.bodies import InvalidJson, load_json, media_type, read_body
 from api.github_push import InvalidPushPayload, commit_events_from_push, signature_matches
 from api.idempotency import Answer, request_fingerprint
 from api.ingestion import ingestion, respond, trace_id_of
@@ -48,9 +47,9 @@ def _payload(body: bytes, content_type: str) -> dict[str, Any]:
             f"not {content_type or 'untyped'}"
         )
     try:
-        payload = orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
-        raise Unprocessable(f"the payload is not JSON: {exc}") from None
+        payload = load_json(body)
+    except InvalidJson as exc:
+        raise Unprocessable(f"the body is {exc}") from None
     if not isinstance(payload, dict):
         raise Unprocessable("the payload must be a JSON object")
     return payload

@@ -16,6 +16,7 @@ from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBea
 
 from api.auth import ApiKeyAuthenticator, Caller, token_from_headers
 from api.bodies import decode_content, read_body
+from api.graphql.login_throttle import LoginThrottle
 from api.idempotency import Answer, IdempotentRequests
 from api.metrics import WEBHOOK_EVENTS, WEBHOOK_KAFKA_UNAVAILABLE
 from api.problems import ServiceUnavailable
@@ -65,6 +66,8 @@ class Ingestion:
         while True:
             with contextlib.suppress(Exception):  # a missed purge only keeps rows longer
                 await self.purge_once()
+            with contextlib.suppress(Exception):
+                await LoginThrottle(self.settings).purge(self._pool)
             await asyncio.sleep(_PURGE_EVERY_SECONDS)
 
     async def purge_once(self) -> tuple[int, int]:

@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-import orjson
 from pydantic import ValidationError
 
+from api.bodies import InvalidJson, load_json
 from schemas import LogEvent, LogPayloadV1
 
 LineFormat = Literal["ndjson", "text"]
@@ -66,7 +66,7 @@ def _fields(raw: bytes, fmt: LineFormat, defaults: LogDefaults, received_at: dat
             base[name] = getattr(defaults, name)
     if fmt == "text":
         return {**base, "message": raw.decode("utf-8").rstrip("\r")}
-    data = orjson.loads(raw)
+    data = load_json(raw)
     if not isinstance(data, dict):
         raise TypeError(f"a line is a JSON object, got {type(data).__name__}")
     return {**base, **{k: v for k, v in data.items() if v is not None or k not in base}}
@@ -97,8 +97,8 @@ def parse_log_lines(
         except UnicodeDecodeError:
             parsed.reject(number, "not UTF-8", max_listed)
             continue
-        except orjson.JSONDecodeError as exc:
-            parsed.reject(number, f"not JSON: {exc}", max_listed)
+        except InvalidJson as exc:
+            parsed.reject(number, str(exc), max_listed)
             continue
         except TypeError as exc:
             parsed.reject(number, str(exc), max_listed)

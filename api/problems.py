@@ -8,10 +8,15 @@ from http import HTTPStatus
 from typing import Any
 
 import asyncpg
+import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from api.security_headers import COMMON_HEADERS, DATA_CSP
+
+log = structlog.get_logger(__name__)
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 #: Problem types are URNs: stable identifiers that need no web page to resolve.
@@ -173,6 +178,25 @@ async def _on_database_unreachable(request: Request, exc: Exception) -> JSONResp
 DATABASE_RETRY_AFTER_SECONDS = 5
 
 
+async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+    # Starlette answers this outside every middleware (then re-raises for the server to log):
+    # the security headers are added here, and the details go to our log, not to the caller.
+    log.error(
+        "unexpected_error",
+        method=request.method,
+        path=request.url.path,
+        error=type(exc).__name__,
+        exc_info=exc,
+    )
+    return problem_response(
+        500,
+        "internal-error",
+        "the request failed on an unexpected error; it is logged",
+        request,
+        headers={**COMMON_HEADERS, "Content-Security-Policy": DATA_CSP},
+    )
+
+
 def install_problem_handlers(app: FastAPI) -> None:
     """Every error the app answers becomes problem details, in this one place."""
     app.add_exception_handler(Problem, _on_problem)
@@ -180,6 +204,7 @@ def install_problem_handlers(app: FastAPI) -> None:
         app.add_exception_handler(error, _on_database_unreachable)
     app.add_exception_handler(RequestValidationError, _on_validation_error)
     app.add_exception_handler(StarletteHTTPException, _on_http_exception)
+    app.add_exception_handler(Exception, _on_unexpected)
 
 
 #: OpenAPI description of a problem answer, for the ``responses`` of the routes.

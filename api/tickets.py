@@ -5,12 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
 from fastapi import APIRouter, Depends, Header, Path, Request
 from fastapi.responses import JSONResponse
 
 from api.auth import Caller
-from api.bodies import media_type
+from api.bodies import InvalidJson, load_json, media_type
 from api.idempotency import Answer, request_fingerprint
 from api.ingestion import authenticated_caller, ingestion, respond, trace_id_of
 from api.problems import Unprocessable, UnsupportedMediaType, problem_responses
@@ -74,9 +73,9 @@ async def ticket_webhook(
 
     async def produce() -> Answer:
         try:
-            event = map_ticket(orjson.loads(body), source, utcnow(), trace_id_of(request))
-        except orjson.JSONDecodeError as exc:
-            raise Unprocessable(f"the body is not JSON: {exc}") from None
+            event = map_ticket(load_json(body), source, utcnow(), trace_id_of(request))
+        except InvalidJson as exc:
+            raise Unprocessable(f"the body is {exc}") from None
         except InvalidTicketPayload as exc:
             raise Unprocessable(f"not a {source} ticket: {exc}") from None
         if event is None:

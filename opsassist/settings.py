@@ -185,8 +185,25 @@ class Settings(BaseSettings):
     # Anyone may sign up (as ops); otherwise only an admin creates accounts.
     graphql_open_signup: bool = False
     # Production: unexpected errors are masked and GraphiQL is off (unless graphql_graphiql).
+    # `opsassist run` (make run) sets it false: that is what "development" means here.
     graphql_production: bool = True
     graphql_graphiql: bool = False
+    # Introspection (__schema, __type) and "Did you mean ...?" suggestions in errors: always on
+    # in development, off in production unless this says otherwise (GraphiQL needs it).
+    graphql_introspection: bool = False
+    # Largest /graphql request body (and WebSocket message), refused before it is read, and the
+    # longest query text, refused before it is parsed.
+    graphql_max_body_bytes: int = Field(default=2**20, ge=1024)
+    graphql_max_query_chars: int = Field(default=100_000, ge=100)
+    # Login throttling, kept in PostgreSQL so that it holds across API processes: per (account,
+    # client address) some free failures, then a capped exponential backoff; per account, a
+    # ceiling on failures from addresses that never logged in to it. See docs/graphql.md.
+    graphql_login_free_failures: int = Field(default=5, ge=1)
+    graphql_login_backoff_seconds: float = Field(default=2.0, gt=0)
+    graphql_login_backoff_max_seconds: float = Field(default=900.0, gt=0)
+    graphql_login_account_ceiling: int = Field(default=50, ge=1)
+    graphql_login_account_window_seconds: float = Field(default=900.0, gt=0)
+    graphql_login_known_address_days: float = Field(default=30.0, gt=0)
     graphql_max_depth: int = Field(default=10, ge=2)
     graphql_max_aliases: int = Field(default=15, ge=1)
     graphql_max_tokens: int = Field(default=2000, ge=100)

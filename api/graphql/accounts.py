@@ -12,7 +12,14 @@ import strawberry
 from strawberry.types import Info
 
 from api.auth import InvalidScope, generate_api_key, hash_secret, validate_scopes
-from api.graphql.errors import Conflict, Forbidden, NotFound, Unauthorized, ValidationFailed
+from api.graphql.errors import (
+    Conflict,
+    Forbidden,
+    LoginThrottled,
+    NotFound,
+    Unauthorized,
+    ValidationFailed,
+)
 from api.graphql.history import Version, versions
 from api.graphql.inputs import int_id
 from api.graphql.pagination import Connection, connection, page_request
@@ -137,7 +144,9 @@ class LoggedOut:
 SignupResult = Annotated[
     SignupSuccess | ValidationFailed | Conflict | Forbidden, strawberry.union("SignupResult")
 ]
-LoginResult = Annotated[AuthPayload | Unauthorized, strawberry.union("LoginResult")]
+LoginResult = Annotated[
+    AuthPayload | Unauthorized | LoginThrottled, strawberry.union("LoginResult")
+]
 LogoutResult = Annotated[LoggedOut | Unauthorized, strawberry.union("LogoutResult")]
 CreateApiKeyResult = Annotated[
     ApiKeyCreated | ValidationFailed | Conflict, strawberry.union("CreateApiKeyResult")
@@ -222,12 +231,25 @@ class AccountMutations:
             return Conflict(message=str(exc))
         return SignupSuccess(user=User.from_stored(user))
 
-    @strawberry.mutation(description="Exchange a username and password for tokens.")
+    @strawberry.mutation(
+        description="Exchange a username and password for tokens. Failed logins are throttled "
+        "per account and client address (each aliased login counts): LoginThrottled says when "
+        "to retry."
+    )
     async def login(self, info: Info[Any, Any], username: str, password: str) -> LoginResult:
         context = info.context
+        throttle = context.login_throttle
+        wait = await throttle.admit(context.pool, username, context.client_address)
+        if wait is not None:
+            if context.response is not None:
+                context.response.headers["Retry-After"] = str(wait)
+            return LoginThrottled(
+                message=f"too many failed logins; retry in {wait} s", retry_after_seconds=wait
+            )
         user = await context.sessions.login(context.pool, username, password)
         if user is None:
             return Unauthorized(message="wrong username or password")
+        await throttle.succeeded(context.pool, username, context.client_address)
         return AuthPayload.of(user, await context.sessions.issue(context.pool, user))
 
     @strawberry.mutation(

@@ -11,6 +11,7 @@ import asyncpg
 from strawberry.dataloader import DataLoader
 from strawberry.fastapi import BaseContext
 
+from api.graphql.login_throttle import LoginThrottle
 from api.graphql.sessions import InvalidToken, Sessions, Viewer
 from opsassist.settings import Settings
 from store.reads.history import changes_of
@@ -59,6 +60,10 @@ class Context(BaseContext):
         self.incident_feed: ChangeFeed | None = None
         #: the app's state (per-process objects such as the ticket workflow)
         self.app_state: Any = None
+        self.login_throttle: LoginThrottle = LoginThrottle(settings)
+        #: the caller's address as the server saw it (behind a proxy: X-Forwarded-For, from
+        #: uvicorn's forwarded_allow_ips only)
+        self.client_address = "unknown"
 
     def authenticate(self, authorization: Any) -> None:
         """Take the viewer from an ``Authorization: Bearer <access token>`` value, if any."""

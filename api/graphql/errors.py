@@ -33,3 +33,8 @@ class Unauthorized(UserError):
 @strawberry.type(description="The caller's role may not do this.")
 class Forbidden(UserError):
     pass
+
+
+@strawberry.type(description="Too many failed logins: retry after retryAfterSeconds.")
+class LoginThrottled(UserError):
+    retry_after_seconds: int

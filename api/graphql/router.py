@@ -8,19 +8,30 @@ from collections.abc import Awaitable
 from datetime import timedelta
 from typing import Any
 
+import cross_web
 import orjson
 import structlog
 from fastapi.requests import HTTPConnection
 from fastapi.responses import Response
+from graphql import GraphQLError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from strawberry.fastapi import GraphQLRouter
 from strawberry.http import GraphQLRequestData
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
+    BaseGraphQLTransportWSHandler,
+)
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import SubscribeMessage
 from strawberry.types import ExecutionResult
 
+from api.bodies import InvalidJson, load_json
 from api.graphql.context import Context
+from api.graphql.limits import query_too_long
+from api.graphql.login_throttle import LoginThrottle
 from api.graphql.response_cache import CACHE_HEADER, RESPONSES, ResponseCache
 from api.graphql.schema import build_schema
 from api.graphql.sessions import Sessions
+from api.problems import PayloadTooLarge, Unprocessable
 from opsassist.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -40,14 +51,46 @@ def sessions_from_settings(settings: Settings) -> Sessions:
     )
 
 
+class _TransportWs(BaseGraphQLTransportWSHandler[Context, None]):
+    """graphql-transport-ws with the query length limit of HTTP requests (the message size is
+    uvicorn's ws_max_size): a longer subscription gets an error message, before any parsing."""
+
+    async def handle_subscribe(self, message: SubscribeMessage) -> None:
+        query = message["payload"].get("query") or ""
+        max_chars = self.view.max_query_chars  # type: ignore[attr-defined]
+        if len(query) > max_chars:
+            error = GraphQLError(query_too_long(len(query), max_chars))
+            await self.send_message(
+                {"id": message["id"], "type": "error", "payload": [error.formatted]}
+            )
+            return
+        await super().handle_subscribe(message)
+
+
 class _Router(GraphQLRouter[Context, None]):
-    def __init__(self, *args: Any, response_cache: ResponseCache, **kwargs: Any) -> None:
+    graphql_transport_ws_handler_class = _TransportWs
+
+    def __init__(
+        self, *args: Any, response_cache: ResponseCache, max_query_chars: int, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.response_cache = response_cache
+        self.max_query_chars = max_query_chars
+
+    async def run(self, *args: Any, **kwargs: Any) -> Any:
+        # strawberry answers its own refusals (no query, a GET mutation, a wrong content type)
+        # as plain text: raised as HTTP errors instead, they become problem details like the rest.
+        try:
+            return await super().run(*args, **kwargs)
+        except cross_web.HTTPException as exc:
+            raise StarletteHTTPException(exc.status_code, exc.reason) from None
 
     def decode_json(self, data: str | bytes) -> object:
-        # orjson's JSONDecodeError is the standard one's subclass: a bad body still answers 400
-        return orjson.loads(data)
+        # The same JSON (and nesting) rules as every other route, and the same 422 when broken.
+        try:
+            return load_json(data)
+        except InvalidJson as exc:
+            raise Unprocessable(f"the body is {exc}") from None
 
     def encode_json(self, data: object) -> str:
         # orjson rather than the standard json module: about 5 % of a page's time (py-spy).
@@ -63,6 +106,9 @@ class _Router(GraphQLRouter[Context, None]):
         request_data: GraphQLRequestData,
     ) -> ExecutionResult:
         """One HTTP operation, through the response cache when it is a cacheable query."""
+        query = request_data.query or ""
+        if len(query) > self.max_query_chars:
+            raise PayloadTooLarge(query_too_long(len(query), self.max_query_chars))
 
         def execute() -> Awaitable[ExecutionResult]:
             return super(_Router, self).execute_single(
@@ -100,6 +146,7 @@ class _Router(GraphQLRouter[Context, None]):
 
 def graphql_router(settings: Settings) -> GraphQLRouter[Context, None]:
     sessions = sessions_from_settings(settings)
+    login_throttle = LoginThrottle(settings)
 
     async def context(connection: HTTPConnection) -> Context:
         state = connection.app.state
@@ -107,6 +154,9 @@ def graphql_router(settings: Settings) -> GraphQLRouter[Context, None]:
         ctx.ticket_feed = state.ticket_feed
         ctx.incident_feed = state.incident_feed
         ctx.app_state = state
+        ctx.login_throttle = login_throttle
+        if connection.client is not None:
+            ctx.client_address = connection.client.host
         ctx.authenticate(connection.headers.get("authorization"))
         return ctx
 
@@ -118,4 +168,5 @@ def graphql_router(settings: Settings) -> GraphQLRouter[Context, None]:
         context_getter=context,
         subscription_protocols=[GRAPHQL_TRANSPORT_WS_PROTOCOL],
         response_cache=ResponseCache(settings.graphql_response_cache_seconds),
+        max_query_chars=settings.graphql_max_query_chars,
     )

@@ -102,6 +102,9 @@ def run_all(demo: bool = True) -> None:
         }
         if sys.stderr.isatty() and "log_format" not in settings.model_fields_set:
             env["OPSASSIST_LOG_FORMAT"] = "console"  # a person is watching; JSON otherwise
+        if "graphql_production" not in settings.model_fields_set:
+            # A local stack is development: full errors, GraphiQL and introspection.
+            env["OPSASSIST_GRAPHQL_PRODUCTION"] = "false"
         opsassist = [sys.executable, "-m", "opsassist"]
         worker = supervisor.start("worker", [*opsassist, "worker"], env)
         api = supervisor.start("API", [*opsassist, "api"], env)

@@ -187,6 +187,8 @@ def api() -> None:
             port=settings.api_port,
             log_config=None,
             access_log=False,
+            # a subscription message is a /graphql request: the same size limit
+            ws_max_size=settings.graphql_max_body_bytes,
         )
         return
     # Several processes on one socket: uvicorn starts each from api_worker_app in a fresh
@@ -213,6 +215,8 @@ def api() -> None:
             port=settings.api_port,
             log_config=None,
             access_log=False,
+            # a subscription message is a /graphql request: the same size limit
+            ws_max_size=settings.graphql_max_body_bytes,
         )
     finally:
         if metrics_dir is not None:
