@@ -11,8 +11,9 @@ from typing import Annotated, Any
 import strawberry
 from strawberry.types import Info
 
-from api.graphql.errors import NotFound, UserError, ValidationFailed
+from api.graphql.errors import Forbidden, NotFound, UserError, ValidationFailed
 from api.graphql.inputs import int_id
+from api.graphql.masking import refusal
 from api.graphql.tickets import Ticket
 from store import ticket_results as results
 from store.reads.tickets import tickets_by_ids
@@ -59,10 +60,10 @@ TicketStatusResult = Annotated[
     strawberry.union("TicketStatusResult"),
 ]
 TriageCorrectionResult = Annotated[
-    TicketUpdated | VersionConflict | NotFound | ValidationFailed,
+    TicketUpdated | VersionConflict | NotFound | ValidationFailed | Forbidden,
     strawberry.union("TriageCorrectionResult"),
 ]
-RetriageResult = Annotated[TicketUpdated | NotFound, strawberry.union("RetriageResult")]
+RetriageResult = Annotated[TicketUpdated | NotFound | Forbidden, strawberry.union("RetriageResult")]
 
 
 def _workflow(info: Info[Any, Any]) -> TicketWorkflow:
@@ -84,6 +85,19 @@ def _actor(info: Info[Any, Any]) -> str:
 async def _ticket(info: Info[Any, Any], ticket_id: int) -> Ticket | None:
     rows = await tickets_by_ids(info.context.pool, [ticket_id])
     return Ticket.from_row(rows[0]) if rows else None
+
+
+async def _refused(info: Info[Any, Any], ticket_id: int) -> NotFound | Forbidden | None:
+    """Why the caller may not change the triage of the ticket as it is now (masking.py's rules
+    of the mutation being resolved), or None if it may.
+
+    For a correction this holds without a race: the correction applies only to the version
+    the caller expects, so a ticket that became HR after this check is a version conflict."""
+    ticket = await _ticket(info, ticket_id)
+    if ticket is None:
+        return _not_found(ticket_id)
+    reason = refusal(info.context.role, "Mutation", info.field_name, ticket)
+    return None if reason is None else Forbidden(message=reason)
 
 
 async def _updated(info: Info[Any, Any], ticket_id: int) -> TicketUpdated | NotFound:
@@ -176,6 +190,8 @@ class WorkflowMutations:
         ticket_id = int_id(id)
         if ticket_id is None:
             return _not_found(id)
+        if (refused := await _refused(info, ticket_id)) is not None:
+            return refused
         result = await _workflow(info).correct_triage(
             ticket_id,
             category=category,
@@ -202,6 +218,8 @@ class WorkflowMutations:
         ticket_id = int_id(id)
         if ticket_id is None:
             return _not_found(id)
+        if (refused := await _refused(info, ticket_id)) is not None:
+            return refused
         result = await _workflow(info).retriage(ticket_id)
         if isinstance(result, results.Updated):
             return await _updated(info, ticket_id)

@@ -88,6 +88,8 @@ def test_each_role_sees_exactly_its_fields(api: GraphqlApiProcess, database_url:
             assert ticket["category"] == ("hr" if kind == "hr" else "bug")
             assert ticket["triage"]["layer"] == "rule"
             masked = {"title", "body", "reporterId", "labels"} - visible
+            if (role, kind) == ("ops", "hr"):  # null here, but masked if it held a value
+                masked.add("correction")
             assert set(ticket["maskedFields"]) == masked, (role, kind)
             # history hides the same fields, in every version
             for version in ticket["history"]:
@@ -184,3 +186,85 @@ def test_the_created_api_key_authenticates_a_webhook_sender(
     assert sent.status_code == 202, sent.text
     # The key is a webhook key, not a login: GraphQL does not accept it.
     assert Gql(api.graphql_url, token).codes("{ viewer { username } }") == ["UNAUTHENTICATED"]
+
+
+CORRECT = """
+mutation ($id: ID!, $v: Int!, $reason: String!, $category: String, $priority: String) {
+  correctTriage(id: $id, expectedVersion: $v, reason: $reason, category: $category,
+                priority: $priority) {
+    __typename
+    ... on TicketUpdated { ticket { category title body correction triage { notes } } }
+    ... on UserError { message }
+  }
+}
+"""
+RETRIAGE = """
+mutation ($id: ID!) {
+  retriageTicket(id: $id) { __typename ... on TicketUpdated { ticket { title body } } }
+}
+"""
+CURRENT = "query ($id: ID!) { ticket(id: $id) { version category priority title body } }"
+
+
+def test_ops_may_not_correct_or_retriage_an_hr_ticket_nor_read_it_by_trying(
+    api: GraphqlApiProcess, database_url: str
+) -> None:
+    ids = _seed(database_url)
+    hr_id, bug_id = str(ids["hr"]), str(ids["bug"])
+    ops, hr = as_user(api.graphql_url, "olivia"), as_user(api.graphql_url, "harriet")
+    admin = as_user(api.graphql_url, "ada")
+    before = admin.run(CURRENT, id=hr_id)["ticket"]
+
+    for change in ({"category": "incident"}, {"priority": "P1"}):
+        answer = ops.run(CORRECT, id=hr_id, v=before["version"], reason="mine now", **change)
+        assert answer["correctTriage"]["__typename"] == "Forbidden", answer
+        assert "Complaint" not in str(answer), answer
+    answer = ops.run(RETRIAGE, id=hr_id)
+    assert answer["retriageTicket"]["__typename"] == "Forbidden", answer
+    assert admin.run(CURRENT, id=hr_id)["ticket"] == before  # nothing changed
+
+    # ops may still correct other tickets, and route one to HR: the answer is then masked
+    routed = ops.run(CORRECT, id=bug_id, v=2, reason="a personal matter", category="hr")
+    assert routed["correctTriage"]["__typename"] == "TicketUpdated", routed
+    assert routed["correctTriage"]["ticket"] == {
+        "category": "hr", "title": None, "body": None, "correction": None,
+        "triage": {"notes": None},
+    }  # fmt: skip
+    # hr may move a ticket out of HR, and reads it while doing so
+    moved = hr.run(CORRECT, id=hr_id, v=before["version"], reason="an outage", category="incident")
+    assert moved["correctTriage"]["__typename"] == "TicketUpdated", moved
+    assert moved["correctTriage"]["ticket"]["body"] == HR_TEXT["body"]
+
+
+CORRECTION_READ = """
+query ($id: ID!) {
+  ticket(id: $id) {
+    correction triage { notes } maskedFields
+    history { changes { field before after masked } }
+  }
+}
+"""
+
+
+def test_the_correction_of_an_hr_ticket_is_masked_for_ops(
+    api: GraphqlApiProcess, database_url: str
+) -> None:
+    hr_id = str(_seed(database_url)["hr"])
+    hr = as_user(api.graphql_url, "harriet")
+    reason = "Jane is on sick leave until May"
+    corrected = hr.run(CORRECT, id=hr_id, v=2, reason=reason, priority="P1")["correctTriage"]
+    assert corrected["__typename"] == "TicketUpdated", corrected
+
+    seen = {
+        username: as_user(api.graphql_url, username).run(CORRECTION_READ, id=hr_id)["ticket"]
+        for username in ("ada", "harriet", "olivia")
+    }
+    for username in ("ada", "harriet"):
+        assert seen[username]["correction"]["reason"] == reason
+        assert any(reason in note for note in seen[username]["triage"]["notes"])
+    ops = seen["olivia"]
+    assert ops["correction"] is None and ops["triage"]["notes"] is None
+    assert "correction" in ops["maskedFields"]
+    changes = [c for v in ops["history"] for c in v["changes"] if c["field"] == "correction"]
+    assert changes and all(c["masked"] and c["after"] is None for c in changes), changes
+    assert reason not in str(ops)

@@ -117,6 +117,7 @@ async def test_subscribers_see_ticket_changes_masked_for_their_role(
                 "body",
                 "reporterId",
                 "labels",
+                "correction",
             }
         else:
             assert change["ticket"]["reporterId"] == "jane.doe@example.com"
