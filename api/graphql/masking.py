@@ -11,7 +11,7 @@ decided before the resolver has loaded that object: the resolver asks :func:`ref
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,7 +32,20 @@ PUBLIC_ROOT_FIELDS = frozenset(
 
 
 def _is_hr_ticket(ticket: Any) -> bool:
-    return HR_CATEGORY in (ticket.category, ticket.suggested_category)
+    """HR now, or (for a past state or a version, which carry ``hr_in_history``) in any
+    version: a ticket's text from before it left HR is still HR text."""
+    return getattr(ticket, "hr_in_history", False) or HR_CATEGORY in (
+        ticket.category,
+        ticket.suggested_category,
+    )
+
+
+def hr_in_any_version(deltas: Iterable[Mapping[str, Any]]) -> bool:
+    """Whether a ticket whose history wrote ``deltas`` (every field in an insert, the changed
+    ones in an update) was HR in any version."""
+    return any(
+        HR_CATEGORY in (delta.get("category"), delta.get("suggested_category")) for delta in deltas
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,7 +66,10 @@ _EVERYONE_BUT_OPS = frozenset({"admin", "hr"})
 #: The roles that read HR tickets' text, and so may find those tickets by a text search.
 HR_TICKET_TEXT_ROLES = _EVERYONE_BUT_OPS
 _ADMIN = frozenset({"admin"})
-_HR_TICKET = "the ticket's category (or suggested category) is HR"
+_HR_TICKET = (
+    "the ticket is HR (category or suggested category); in `history`, `asOf` and "
+    "subscribed changes: it was HR in any version"
+)
 _ON_HR_TICKET = "on a ticket whose category (or suggested category) is HR"
 
 RULES: tuple[Rule, ...] = (

@@ -4,6 +4,7 @@ its history, and of the admin-only fields."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 
 import asyncpg
 import httpx
@@ -268,3 +269,59 @@ def test_the_correction_of_an_hr_ticket_is_masked_for_ops(
     changes = [c for v in ops["history"] for c in v["changes"] if c["field"] == "correction"]
     assert changes and all(c["masked"] and c["after"] is None for c in changes), changes
     assert reason not in str(ops)
+
+
+HISTORY_READ = """
+query ($id: ID!, $at: DateTime) {
+  ticket(id: $id, asOf: $at) {
+    title body labels triage { explanation }
+    history { version changes { field before after masked } }
+  }
+}
+"""
+LIST_AS_OF = """
+query ($at: DateTime!) { tickets(asOf: $at) { nodes { externalId title body labels } } }
+"""
+
+
+def test_ops_never_reads_a_ticket_text_from_any_time_it_was_hr(
+    api: GraphqlApiProcess, database_url: str
+) -> None:
+    async def seed(conn: asyncpg.Connection) -> tuple[dict[str, int], datetime]:
+        was_hr = await insert_ticket(conn, "HR-2", category="hr", team="people", **HR_TEXT)
+        becomes_hr = await insert_ticket(
+            conn, "BUG-2", title="Printer jam", body="My manager shouts at me by the printer"
+        )
+        moment: datetime = await conn.fetchval("SELECT clock_timestamp()")
+        # the source system rewrote HR-2 without the complaint, and it was triaged again
+        await conn.execute(
+            "UPDATE tickets SET category = 'bug', team = 'it', title = 'Laptop replacement', "
+            "body = 'Needs a new laptop' WHERE id = $1",
+            was_hr,
+        )
+        await conn.execute("UPDATE tickets SET category = 'hr' WHERE id = $1", becomes_hr)
+        return {"was_hr": was_hr, "becomes_hr": becomes_hr}, moment
+
+    ids, while_first_hr = on_database(database_url, seed)
+    at = while_first_hr.isoformat()
+    ops, admin = as_user(api.graphql_url, "olivia"), as_user(api.graphql_url, "ada")
+    hr_words = ("Complaint", "complaint", "shouts")
+
+    # the present of the ticket that stopped being HR is ops' to read, its past is not
+    now = ops.run(HISTORY_READ, id=str(ids["was_hr"]))["ticket"]
+    assert (now["title"], now["body"]) == ("Laptop replacement", "Needs a new laptop")
+    for ticket_id in ids.values():
+        for as_of in (None, at):
+            ticket = ops.run(HISTORY_READ, id=str(ticket_id), at=as_of)["ticket"]
+            text = [c for v in ticket["history"] for c in v["changes"] if c["field"] == "body"]
+            assert text and all(c["masked"] for c in text), (ticket_id, as_of, text)
+            if as_of is not None:
+                assert (ticket["title"], ticket["body"], ticket["labels"]) == (None, None, None)
+                assert ticket["triage"]["explanation"] is None
+            assert not any(word in str(ticket) for word in hr_words), (ticket_id, as_of, ticket)
+        # admin reads them all, so the queries above did ask for the text
+        past = admin.run(HISTORY_READ, id=str(ticket_id), at=at)["ticket"]
+        assert any(word in str(past["body"]) for word in hr_words), past
+    listed = ops.run(LIST_AS_OF, at=at)["tickets"]["nodes"]
+    assert [n["externalId"] for n in listed] == ["HR-2", "BUG-2"]
+    assert all((n["title"], n["body"], n["labels"]) == (None, None, None) for n in listed)
