@@ -87,17 +87,29 @@ async def _ticket(info: Info[Any, Any], ticket_id: int) -> Ticket | None:
     return Ticket.from_row(rows[0]) if rows else None
 
 
-async def _refused(info: Info[Any, Any], ticket_id: int) -> NotFound | Forbidden | None:
-    """Why the caller may not change the triage of the ticket as it is now (masking.py's rules
-    of the mutation being resolved), or None if it may.
-
-    For a correction this holds without a race: the correction applies only to the version
-    the caller expects, so a ticket that became HR after this check is a version conflict."""
-    ticket = await _ticket(info, ticket_id)
+def _refused(
+    info: Info[Any, Any], ticket_id: int, ticket: Ticket | None
+) -> NotFound | Forbidden | None:
+    """Why the caller may not change the triage of ``ticket`` as it is now (masking.py's rules
+    of the mutation being resolved), or None if it may."""
     if ticket is None:
         return _not_found(ticket_id)
     reason = refusal(info.context.role, "Mutation", info.field_name, ticket)
     return None if reason is None else Forbidden(message=reason)
+
+
+async def _correction_refused(
+    info: Info[Any, Any], ticket_id: int, expected_version: int
+) -> NotFound | Forbidden | VersionConflict | None:
+    """:func:`_refused` for a correction, without a race: the correction applies only at
+    ``expected_version``, so the version checked must be that one (else the ticket could turn
+    HR between the check and the change, at the very version the caller expected)."""
+    ticket = await _ticket(info, ticket_id)
+    if (refused := _refused(info, ticket_id, ticket)) is not None:
+        return refused
+    if ticket is not None and ticket.version != expected_version:
+        return await _conflict(info, results.Conflict(ticket_id, expected_version, ticket.version))
+    return None
 
 
 async def _updated(info: Info[Any, Any], ticket_id: int) -> TicketUpdated | NotFound:
@@ -190,7 +202,7 @@ class WorkflowMutations:
         ticket_id = int_id(id)
         if ticket_id is None:
             return _not_found(id)
-        if (refused := await _refused(info, ticket_id)) is not None:
+        if (refused := await _correction_refused(info, ticket_id, expected_version)) is not None:
             return refused
         result = await _workflow(info).correct_triage(
             ticket_id,
@@ -218,7 +230,9 @@ class WorkflowMutations:
         ticket_id = int_id(id)
         if ticket_id is None:
             return _not_found(id)
-        if (refused := await _refused(info, ticket_id)) is not None:
+        # No expected version here: a ticket that turns HR between this check and the
+        # re-triage is re-triaged (the worker's own triage races the same way).
+        if (refused := _refused(info, ticket_id, await _ticket(info, ticket_id))) is not None:
             return refused
         result = await _workflow(info).retriage(ticket_id)
         if isinstance(result, results.Updated):
