@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -39,6 +39,12 @@ def camel(column: str) -> str:
     return head + "".join(part.title() for part in rest)
 
 
+def delta_of(change: Mapping[str, Any]) -> dict[str, Any]:
+    """The fields a change wrote, with their new values."""
+    delta = change["delta"]
+    return orjson.loads(delta) if isinstance(delta, str) else dict(delta)
+
+
 def versions(
     changes: Sequence[asyncpg.Record],
     role: str | None,
@@ -49,9 +55,7 @@ def versions(
     state: dict[str, Any] = {}
     out = []
     for change in changes:
-        delta = change["delta"]
-        if isinstance(delta, str):
-            delta = orjson.loads(delta)
+        delta = delta_of(change)
         fields = []
         for column in sorted(delta):
             name = camel(column)

@@ -5,12 +5,13 @@ Every rule names a GraphQL type and field, the roles that see it, and when the r
 for other roles; a root field refuses with ``FORBIDDEN``, and every root field but the login
 ones needs a login), history diffs apply the same rules per changed field, and
 ``docs/graphql.md`` shows the table that :func:`markdown_table` renders (a test keeps the two
-equal).
+equal). A root field's rule that depends on the object it acts on (``applies``) cannot be
+decided before the resolver has loaded that object: the resolver asks :func:`refusal`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,7 +32,20 @@ PUBLIC_ROOT_FIELDS = frozenset(
 
 
 def _is_hr_ticket(ticket: Any) -> bool:
-    return HR_CATEGORY in (ticket.category, ticket.suggested_category)
+    """HR now, or (for a past state or a version, which carry ``hr_in_history``) in any
+    version: a ticket's text from before it left HR is still HR text."""
+    return getattr(ticket, "hr_in_history", False) or HR_CATEGORY in (
+        ticket.category,
+        ticket.suggested_category,
+    )
+
+
+def hr_in_any_version(deltas: Iterable[Mapping[str, Any]]) -> bool:
+    """Whether a ticket whose history wrote ``deltas`` (every field in an insert, the changed
+    ones in an update) was HR in any version."""
+    return any(
+        HR_CATEGORY in (delta.get("category"), delta.get("suggested_category")) for delta in deltas
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,13 +66,19 @@ _EVERYONE_BUT_OPS = frozenset({"admin", "hr"})
 #: The roles that read HR tickets' text, and so may find those tickets by a text search.
 HR_TICKET_TEXT_ROLES = _EVERYONE_BUT_OPS
 _ADMIN = frozenset({"admin"})
-_HR_TICKET = "the ticket's category (or suggested category) is HR"
+_HR_TICKET = (
+    "the ticket is HR (category or suggested category); in `history`, `asOf` and "
+    "subscribed changes: it was HR in any version"
+)
+_ON_HR_TICKET = "on a ticket whose category (or suggested category) is HR"
 
 RULES: tuple[Rule, ...] = (
     Rule("Ticket", "reporterId", _EVERYONE_BUT_OPS),
     Rule("Ticket", "title", _EVERYONE_BUT_OPS, _HR_TICKET, _is_hr_ticket),
     Rule("Ticket", "body", _EVERYONE_BUT_OPS, _HR_TICKET, _is_hr_ticket),
     Rule("Ticket", "labels", _EVERYONE_BUT_OPS, _HR_TICKET, _is_hr_ticket),
+    # the reason a person typed, as triage.notes repeats it
+    Rule("Ticket", "correction", _EVERYONE_BUT_OPS, _HR_TICKET, _is_hr_ticket),
     Rule("TriageDecision", "explanation", _EVERYONE_BUT_OPS, _HR_TICKET, _is_hr_ticket),
     Rule("TriageDecision", "notes", _EVERYONE_BUT_OPS, _HR_TICKET, _is_hr_ticket),
     Rule("Query", "users", _ADMIN),
@@ -67,17 +87,33 @@ RULES: tuple[Rule, ...] = (
     Rule("Mutation", "createApiKey", _ADMIN),
     Rule("Mutation", "revokeApiKey", _ADMIN),
     Rule("Mutation", "retriageTicket", frozenset({"admin", "ops"})),
+    # Ops do not read HR tickets, so they may not change their triage either: a correction
+    # or re-triage could move the ticket out of HR and so unmask it (to them, in the answer).
+    Rule("Mutation", "retriageTicket", _ADMIN, _ON_HR_TICKET, _is_hr_ticket),
+    Rule("Mutation", "correctTriage", _EVERYONE_BUT_OPS, _ON_HR_TICKET, _is_hr_ticket),
     Rule("Query", "deadLetters", _ADMIN),
     Rule("Mutation", "replayDeadLetters", _ADMIN),
 )
-_BY_FIELD: dict[tuple[str, str], Rule] = {(r.type_name, r.field): r for r in RULES}
+_BY_FIELD: dict[tuple[str, str], tuple[Rule, ...]] = {
+    key: tuple(r for r in RULES if (r.type_name, r.field) == key)
+    for key in {(r.type_name, r.field) for r in RULES}
+}
 _ROOTS = frozenset({"Query", "Mutation", "Subscription"})
 
 
 def hidden(role: str | None, type_name: str, field: str, parent: Any) -> bool:
-    """Whether ``role`` may not see ``type_name.field`` of ``parent``."""
-    rule = _BY_FIELD.get((type_name, field))
-    return rule is not None and rule.hides(role, parent)
+    """Whether ``role`` may not see ``type_name.field`` of ``parent`` (any rule of it hides)."""
+    return any(rule.hides(role, parent) for rule in _BY_FIELD.get((type_name, field), ()))
+
+
+def refusal(role: str | None, type_name: str, field: str, target: Any) -> str | None:
+    """Why ``role`` may not call the root field ``type_name.field`` on ``target`` (the object
+    it acts on, as the resolver loaded it), or ``None`` if it may."""
+    for rule in _BY_FIELD.get((type_name, field), ()):
+        if rule.applies is not None and rule.hides(role, target):
+            roles = ", ".join(name for name in ROLES if name in rule.roles)
+            return f"{field} {rule.when} is for the role(s) {roles}"
+    return None
 
 
 def masked_fields(role: str | None, type_name: str, parent: Any) -> list[str]:
@@ -104,9 +140,12 @@ def check_root_access(info: Info[Any, Any], type_name: str) -> None:
     viewer = info.context.viewer
     if viewer is None and field not in PUBLIC_ROOT_FIELDS:
         raise graphql_error(info.context.unauthenticated_reason(), "UNAUTHENTICATED")
-    if hidden(None if viewer is None else viewer.role, type_name, field, None):
-        roles = ", ".join(sorted(_BY_FIELD[type_name, field].roles))
-        raise graphql_error(f"{field} is for the role(s) {roles}", "FORBIDDEN")
+    role = None if viewer is None else viewer.role
+    for rule in _BY_FIELD.get((type_name, field), ()):
+        # rules on the object acted on are the resolver's to check (refusal)
+        if rule.applies is None and rule.hides(role, None):
+            roles = ", ".join(sorted(rule.roles))
+            raise graphql_error(f"{field} is for the role(s) {roles}", "FORBIDDEN")
 
 
 class _RootAccess(FieldExtension):

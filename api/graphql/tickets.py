@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -16,10 +17,10 @@ import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
-from api.graphql.history import Version, versions
+from api.graphql.history import Version, delta_of, versions
 from api.graphql.inputs import int_id
 from api.graphql.log_events import json_value
-from api.graphql.masking import HR_TICKET_TEXT_ROLES, masked_fields
+from api.graphql.masking import HR_TICKET_TEXT_ROLES, hr_in_any_version, masked_fields
 from api.graphql.pagination import Connection, Order, connection, page_request
 from api.graphql.time_travel import state_filter, ticket_as_of, tickets_as_of_page
 from store.reads._keyset import Page, PageRequest
@@ -42,6 +43,8 @@ class TriageDecision:
     suggested_category: str | None
     explanation: str | None
     notes: list[str] | None
+    #: the ticket was HR in some version (set for past states and versions: masking.py)
+    hr_in_history: strawberry.Private[bool] = False
 
 
 @strawberry.type
@@ -81,6 +84,8 @@ class Ticket:
     changed_by: str
     triage: TriageDecision
     _row_id: strawberry.Private[int]
+    #: the ticket was HR in some version (set for past states and versions: masking.py)
+    hr_in_history: strawberry.Private[bool] = False
 
     @strawberry.field(
         description="Past its SLA due time at the time of the query and resolved nowhere: "
@@ -104,20 +109,26 @@ class Ticket:
         return self.versions_for(info.context.role, changes)
 
     def versions_for(self, role: str | None, changes: Sequence[asyncpg.Record]) -> list[Version]:
-        triage = self.triage
+        """The versions, each masked as HR if the ticket was HR in any of them: the text of an
+        HR version does not become ops' to read when the ticket leaves HR."""
+        was_hr = self.hr_in_history or hr_in_any_version(map(delta_of, changes))
+        ticket = replace(self, hr_in_history=was_hr)
+        triage = replace(self.triage, hr_in_history=was_hr)
 
         def target(field: str) -> tuple[str, str, Any]:
             # The triage column carries the explanation: masked like it.
             if field == "triage":
                 return ("TriageDecision", "explanation", triage)
             if field == "reporter":  # the column's name before migration 0010 renamed it
-                return ("Ticket", "reporterId", self)
-            return ("Ticket", field, self)
+                return ("Ticket", "reporterId", ticket)
+            return ("Ticket", field, ticket)
 
         return versions(changes, role, target)
 
     @classmethod
-    def from_row(cls, row: Mapping[str, Any]) -> Ticket:
+    def from_row(cls, row: Mapping[str, Any], *, hr_in_history: bool = False) -> Ticket:
+        """The ticket of a row; ``hr_in_history`` for a past state of a ticket that was HR in
+        some version (its text is masked as HR's)."""
         details = json_value(row["triage"]) or {}
         return cls(
             id=strawberry.ID(str(row["id"])),
@@ -152,9 +163,22 @@ class Ticket:
                 suggested_category=row["suggested_category"],
                 explanation=_summary(details.get("explanation")),
                 notes=details.get("notes"),
+                hr_in_history=hr_in_history,
             ),
             _row_id=row["id"],
+            hr_in_history=hr_in_history,
         )
+
+
+async def _hr_in_history(info: Info[Any, Any], ids: Sequence[int]) -> set[int]:
+    """The tickets among ``ids`` that were HR in some version: their past states are masked as
+    HR (a past state that was not HR still holds the text that later was)."""
+    histories = await info.context.loaders.ticket_changes.load_many(list(ids))
+    return {
+        ticket_id
+        for ticket_id, changes in zip(ids, histories, strict=True)
+        if hr_in_any_version(map(delta_of, changes))
+    }
 
 
 def _summary(explanation: Any) -> str | None:
@@ -236,10 +260,19 @@ class TicketQueries:
             given = filter or TicketFilterInput()
             conditions = {name: getattr(given, name) for name in _FILTER_FIELDS}
 
-            async def past(req: PageRequest, size: int) -> Page[dict[str, Any]]:
-                return await tickets_as_of_page(pool, as_of, state_filter(conditions), req, size)
+            was_hr: set[int] = set()
 
-            return await connection(info, past, request, Ticket.from_row)
+            async def past(req: PageRequest, size: int) -> Page[dict[str, Any]]:
+                page = await tickets_as_of_page(pool, as_of, state_filter(conditions), req, size)
+                was_hr.update(await _hr_in_history(info, [row["id"] for row in page.rows]))
+                return page
+
+            return await connection(
+                info,
+                past,
+                request,
+                lambda row: Ticket.from_row(row, hr_in_history=row["id"] in was_hr),
+            )
         store_filter = (filter or TicketFilterInput()).to_store(info.context.role)
         return await connection(
             info,
@@ -272,7 +305,9 @@ class TicketQueries:
             return None
         if as_of is not None:
             past = await ticket_as_of(info.context.pool, key, as_of)
-            return Ticket.from_row(past) if past is not None else None
+            if past is None:
+                return None
+            return Ticket.from_row(past, hr_in_history=bool(await _hr_in_history(info, [key])))
         rows = await tickets_by_ids(info.context.pool, [key])
         return Ticket.from_row(rows[0]) if rows else None
 

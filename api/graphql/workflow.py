@@ -11,8 +11,9 @@ from typing import Annotated, Any
 import strawberry
 from strawberry.types import Info
 
-from api.graphql.errors import NotFound, UserError, ValidationFailed
+from api.graphql.errors import Forbidden, NotFound, UserError, ValidationFailed
 from api.graphql.inputs import int_id
+from api.graphql.masking import refusal
 from api.graphql.tickets import Ticket
 from store import ticket_results as results
 from store.reads.tickets import tickets_by_ids
@@ -60,10 +61,10 @@ TicketStatusResult = Annotated[
     strawberry.union("TicketStatusResult"),
 ]
 TriageCorrectionResult = Annotated[
-    TicketUpdated | VersionConflict | NotFound | ValidationFailed,
+    TicketUpdated | VersionConflict | NotFound | ValidationFailed | Forbidden,
     strawberry.union("TriageCorrectionResult"),
 ]
-RetriageResult = Annotated[TicketUpdated | NotFound, strawberry.union("RetriageResult")]
+RetriageResult = Annotated[TicketUpdated | NotFound | Forbidden, strawberry.union("RetriageResult")]
 
 
 def _workflow(info: Info[Any, Any]) -> TicketWorkflow:
@@ -90,6 +91,31 @@ def _actor(info: Info[Any, Any]) -> str:
 async def _ticket(info: Info[Any, Any], ticket_id: int) -> Ticket | None:
     rows = await tickets_by_ids(info.context.pool, [ticket_id])
     return Ticket.from_row(rows[0]) if rows else None
+
+
+def _refused(
+    info: Info[Any, Any], ticket_id: int, ticket: Ticket | None
+) -> NotFound | Forbidden | None:
+    """Why the caller may not change the triage of ``ticket`` as it is now (masking.py's rules
+    of the mutation being resolved), or None if it may."""
+    if ticket is None:
+        return _not_found(ticket_id)
+    reason = refusal(info.context.role, "Mutation", info.field_name, ticket)
+    return None if reason is None else Forbidden(message=reason)
+
+
+async def _correction_refused(
+    info: Info[Any, Any], ticket_id: int, expected_version: int
+) -> NotFound | Forbidden | VersionConflict | None:
+    """:func:`_refused` for a correction, without a race: the correction applies only at
+    ``expected_version``, so the version checked must be that one (else the ticket could turn
+    HR between the check and the change, at the very version the caller expected)."""
+    ticket = await _ticket(info, ticket_id)
+    if (refused := _refused(info, ticket_id, ticket)) is not None:
+        return refused
+    if ticket is not None and ticket.version != expected_version:
+        return await _conflict(info, results.Conflict(ticket_id, expected_version, ticket.version))
+    return None
 
 
 async def _updated(info: Info[Any, Any], ticket_id: int) -> TicketUpdated | NotFound:
@@ -182,6 +208,8 @@ class WorkflowMutations:
         ticket_id = int_id(id)
         if ticket_id is None:
             return _not_found(id)
+        if (refused := await _correction_refused(info, ticket_id, expected_version)) is not None:
+            return refused
         result = await _workflow(info).correct_triage(
             ticket_id,
             category=category,
@@ -208,6 +236,10 @@ class WorkflowMutations:
         ticket_id = int_id(id)
         if ticket_id is None:
             return _not_found(id)
+        # No expected version here: a ticket that turns HR between this check and the
+        # re-triage is re-triaged (the worker's own triage races the same way).
+        if (refused := _refused(info, ticket_id, await _ticket(info, ticket_id))) is not None:
+            return refused
         result = await _workflow(info).retriage(ticket_id)
         if isinstance(result, results.Updated):
             return await _updated(info, ticket_id)

@@ -4,6 +4,7 @@ its history, and of the admin-only fields."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 
 import asyncpg
 import httpx
@@ -88,6 +89,8 @@ def test_each_role_sees_exactly_its_fields(api: GraphqlApiProcess, database_url:
             assert ticket["category"] == ("hr" if kind == "hr" else "bug")
             assert ticket["triage"]["layer"] == "rule"
             masked = {"title", "body", "reporterId", "labels"} - visible
+            if (role, kind) == ("ops", "hr"):  # null here, but masked if it held a value
+                masked.add("correction")
             assert set(ticket["maskedFields"]) == masked, (role, kind)
             # history hides the same fields, in every version
             for version in ticket["history"]:
@@ -184,3 +187,141 @@ def test_the_created_api_key_authenticates_a_webhook_sender(
     assert sent.status_code == 202, sent.text
     # The key is a webhook key, not a login: GraphQL does not accept it.
     assert Gql(api.graphql_url, token).codes("{ viewer { username } }") == ["UNAUTHENTICATED"]
+
+
+CORRECT = """
+mutation ($id: ID!, $v: Int!, $reason: String!, $category: String, $priority: String) {
+  correctTriage(id: $id, expectedVersion: $v, reason: $reason, category: $category,
+                priority: $priority) {
+    __typename
+    ... on TicketUpdated { ticket { category title body correction triage { notes } } }
+    ... on UserError { message }
+  }
+}
+"""
+RETRIAGE = """
+mutation ($id: ID!) {
+  retriageTicket(id: $id) { __typename ... on TicketUpdated { ticket { title body } } }
+}
+"""
+CURRENT = "query ($id: ID!) { ticket(id: $id) { version category priority title body } }"
+
+
+def test_ops_may_not_correct_or_retriage_an_hr_ticket_nor_read_it_by_trying(
+    api: GraphqlApiProcess, database_url: str
+) -> None:
+    ids = _seed(database_url)
+    hr_id, bug_id = str(ids["hr"]), str(ids["bug"])
+    ops, hr = as_user(api.graphql_url, "olivia"), as_user(api.graphql_url, "harriet")
+    admin = as_user(api.graphql_url, "ada")
+    before = admin.run(CURRENT, id=hr_id)["ticket"]
+
+    for change in ({"category": "incident"}, {"priority": "P1"}):
+        answer = ops.run(CORRECT, id=hr_id, v=before["version"], reason="mine now", **change)
+        assert answer["correctTriage"]["__typename"] == "Forbidden", answer
+        assert "Complaint" not in str(answer), answer
+    answer = ops.run(RETRIAGE, id=hr_id)
+    assert answer["retriageTicket"]["__typename"] == "Forbidden", answer
+    assert admin.run(CURRENT, id=hr_id)["ticket"] == before  # nothing changed
+
+    # ops may still correct other tickets, and route one to HR: the answer is then masked
+    routed = ops.run(CORRECT, id=bug_id, v=2, reason="a personal matter", category="hr")
+    assert routed["correctTriage"]["__typename"] == "TicketUpdated", routed
+    assert routed["correctTriage"]["ticket"] == {
+        "category": "hr", "title": None, "body": None, "correction": None,
+        "triage": {"notes": None},
+    }  # fmt: skip
+    # hr may move a ticket out of HR, and reads it while doing so
+    moved = hr.run(CORRECT, id=hr_id, v=before["version"], reason="an outage", category="incident")
+    assert moved["correctTriage"]["__typename"] == "TicketUpdated", moved
+    assert moved["correctTriage"]["ticket"]["body"] == HR_TEXT["body"]
+
+
+CORRECTION_READ = """
+query ($id: ID!) {
+  ticket(id: $id) {
+    correction triage { notes } maskedFields
+    history { changes { field before after masked } }
+  }
+}
+"""
+
+
+def test_the_correction_of_an_hr_ticket_is_masked_for_ops(
+    api: GraphqlApiProcess, database_url: str
+) -> None:
+    hr_id = str(_seed(database_url)["hr"])
+    hr = as_user(api.graphql_url, "harriet")
+    reason = "Jane is on sick leave until May"
+    corrected = hr.run(CORRECT, id=hr_id, v=2, reason=reason, priority="P1")["correctTriage"]
+    assert corrected["__typename"] == "TicketUpdated", corrected
+
+    seen = {
+        username: as_user(api.graphql_url, username).run(CORRECTION_READ, id=hr_id)["ticket"]
+        for username in ("ada", "harriet", "olivia")
+    }
+    for username in ("ada", "harriet"):
+        assert seen[username]["correction"]["reason"] == reason
+        assert any(reason in note for note in seen[username]["triage"]["notes"])
+    ops = seen["olivia"]
+    assert ops["correction"] is None and ops["triage"]["notes"] is None
+    assert "correction" in ops["maskedFields"]
+    changes = [c for v in ops["history"] for c in v["changes"] if c["field"] == "correction"]
+    assert changes and all(c["masked"] and c["after"] is None for c in changes), changes
+    assert reason not in str(ops)
+
+
+HISTORY_READ = """
+query ($id: ID!, $at: DateTime) {
+  ticket(id: $id, asOf: $at) {
+    title body labels triage { explanation }
+    history { version changes { field before after masked } }
+  }
+}
+"""
+LIST_AS_OF = """
+query ($at: DateTime!) { tickets(asOf: $at) { nodes { externalId title body labels } } }
+"""
+
+
+def test_ops_never_reads_a_ticket_text_from_any_time_it_was_hr(
+    api: GraphqlApiProcess, database_url: str
+) -> None:
+    async def seed(conn: asyncpg.Connection) -> tuple[dict[str, int], datetime]:
+        was_hr = await insert_ticket(conn, "HR-2", category="hr", team="people", **HR_TEXT)
+        becomes_hr = await insert_ticket(
+            conn, "BUG-2", title="Printer jam", body="My manager shouts at me by the printer"
+        )
+        moment: datetime = await conn.fetchval("SELECT clock_timestamp()")
+        # the source system rewrote HR-2 without the complaint, and it was triaged again
+        await conn.execute(
+            "UPDATE tickets SET category = 'bug', team = 'it', title = 'Laptop replacement', "
+            "body = 'Needs a new laptop' WHERE id = $1",
+            was_hr,
+        )
+        await conn.execute("UPDATE tickets SET category = 'hr' WHERE id = $1", becomes_hr)
+        return {"was_hr": was_hr, "becomes_hr": becomes_hr}, moment
+
+    ids, while_first_hr = on_database(database_url, seed)
+    at = while_first_hr.isoformat()
+    ops, admin = as_user(api.graphql_url, "olivia"), as_user(api.graphql_url, "ada")
+    hr_words = ("Complaint", "complaint", "shouts")
+
+    # the present of the ticket that stopped being HR is ops' to read, its past is not
+    now = ops.run(HISTORY_READ, id=str(ids["was_hr"]))["ticket"]
+    assert (now["title"], now["body"]) == ("Laptop replacement", "Needs a new laptop")
+    for ticket_id in ids.values():
+        for as_of in (None, at):
+            ticket = ops.run(HISTORY_READ, id=str(ticket_id), at=as_of)["ticket"]
+            text = [c for v in ticket["history"] for c in v["changes"] if c["field"] == "body"]
+            assert text and all(c["masked"] for c in text), (ticket_id, as_of, text)
+            if as_of is not None:
+                assert (ticket["title"], ticket["body"], ticket["labels"]) == (None, None, None)
+                assert ticket["triage"]["explanation"] is None
+            assert not any(word in str(ticket) for word in hr_words), (ticket_id, as_of, ticket)
+        # admin reads them all, so the queries above did ask for the text
+        past = admin.run(HISTORY_READ, id=str(ticket_id), at=at)["ticket"]
+        assert any(word in str(past["body"]) for word in hr_words), past
+    listed = ops.run(LIST_AS_OF, at=at)["tickets"]["nodes"]
+    assert [n["externalId"] for n in listed] == ["HR-2", "BUG-2"]
+    assert all((n["title"], n["body"], n["labels"]) == (None, None, None) for n in listed)

@@ -23,7 +23,7 @@ SUBSCRIPTION = """
 subscription ($ids: [ID!]) {
   ticketChanges(ticketIds: $ids) {
     ticket { externalId status reporterId title maskedFields }
-    change { version changedBy changes { field after masked } }
+    change { version changedBy changes { field before after masked } }
   }
 }
 """
@@ -117,6 +117,7 @@ async def test_subscribers_see_ticket_changes_masked_for_their_role(
                 "body",
                 "reporterId",
                 "labels",
+                "correction",
             }
         else:
             assert change["ticket"]["reporterId"] == "jane.doe@example.com"
@@ -181,3 +182,57 @@ async def test_a_lost_notification_connection_ends_subscriptions_and_recovers(
         stop.set()
         await changer
     assert again["ticket"]["externalId"] == "BUG-9"
+
+
+async def test_a_change_that_takes_a_ticket_out_of_hr_does_not_show_ops_its_hr_text(
+    graphql_api: Callable[..., GraphqlApiProcess], database_url: str
+) -> None:
+    await asyncio.to_thread(create_user, database_url, "olivia", "ops")
+    conn = await asyncpg.connect(database_url)
+    try:
+        ticket_id = await insert_ticket(
+            conn, "HR-8", category="hr", title="Complaint", body="My manager shouts at me"
+        )
+    finally:
+        await conn.close()
+    api = graphql_api()
+    await asyncio.to_thread(api.start)
+    token = (await asyncio.to_thread(login, api.graphql_url, "olivia"))["accessToken"]
+    seen: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+
+    async def subscribe() -> None:
+        async with Client(transport=_transport(api, token)) as session:
+            request = gql(SUBSCRIPTION)
+            request.variable_values = {"ids": [str(ticket_id)]}
+            async for result in session.subscribe(request):
+                await seen.put(result["ticketChanges"])
+
+    subscriber = asyncio.create_task(subscribe())
+    try:
+        # status changes until the subscriber sees one: from then on it is listening
+        stop = asyncio.Event()
+        changer = asyncio.create_task(_keep_changing(database_url, ticket_id, stop))
+        try:
+            await asyncio.wait_for(seen.get(), timeout=60)
+        finally:
+            stop.set()
+            await changer
+        conn = await asyncpg.connect(database_url)
+        try:
+            out_of_hr = await conn.fetchval(
+                "UPDATE tickets SET category = 'bug', title = 'Chair broken', body = 'Wobbles' "
+                "WHERE id = $1 RETURNING version",
+                ticket_id,
+            )
+        finally:
+            await conn.close()
+        change = await asyncio.wait_for(seen.get(), timeout=60)
+        while change["change"]["version"] != out_of_hr:  # status changes still queued
+            change = await asyncio.wait_for(seen.get(), timeout=60)
+    finally:
+        subscriber.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await subscriber
+    text = [c for c in change["change"]["changes"] if c["field"] in ("title", "body")]
+    assert len(text) == 2 and all(c["masked"] and c["after"] is None for c in text), text
+    assert "shouts" not in str(change) and "Complaint" not in str(change), change

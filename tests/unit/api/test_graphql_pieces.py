@@ -9,7 +9,7 @@ import jwt
 import pytest
 
 from api.graphql.inputs import int_id
-from api.graphql.masking import hidden, masked_fields
+from api.graphql.masking import hidden, hr_in_any_version, masked_fields, refusal
 from api.graphql.sessions import InvalidToken, Sessions, password_problem
 from store.reads import Cursor, InvalidCursor, Where
 from store.reads.log_events import BY_TIME
@@ -81,7 +81,9 @@ def test_masking_rules_by_role() -> None:
     suggested_hr = SimpleNamespace(category=None, suggested_category="hr")
     bug = SimpleNamespace(category="bug", suggested_category=None)
     assert masked_fields("ops", "Ticket", bug) == ["reporterId"]
-    assert masked_fields("ops", "Ticket", hr_ticket) == ["reporterId", "title", "body", "labels"]
+    assert masked_fields("ops", "Ticket", hr_ticket) == [
+        "reporterId", "title", "body", "labels", "correction",
+    ]  # fmt: skip
     assert masked_fields("ops", "Ticket", suggested_hr) == masked_fields("ops", "Ticket", hr_ticket)
     for role in ("admin", "hr"):
         assert masked_fields(role, "Ticket", hr_ticket) == []
@@ -89,6 +91,30 @@ def test_masking_rules_by_role() -> None:
     assert hidden("hr", "Mutation", "createApiKey", None)
     assert not hidden("admin", "Query", "users", None)
     assert not hidden("ops", "Query", "tickets", None)
+
+
+def test_a_ticket_that_was_hr_in_any_version_is_masked_as_hr_in_its_past() -> None:
+    left_hr = [{"category": "hr", "title": "Complaint"}, {"category": "bug"}]
+    suggested = [{"category": None, "suggested_category": "hr"}, {"suggested_category": None}]
+    assert hr_in_any_version(left_hr) and hr_in_any_version(suggested)
+    assert not hr_in_any_version([{"category": "bug"}, {"title": "hr"}])
+    past = SimpleNamespace(category="bug", suggested_category=None, hr_in_history=True)
+    assert masked_fields("ops", "Ticket", past) == masked_fields(
+        "ops", "Ticket", SimpleNamespace(category="hr", suggested_category=None)
+    )
+    assert masked_fields("hr", "Ticket", past) == []
+
+
+def test_ops_may_not_change_the_triage_of_an_hr_ticket() -> None:
+    hr_ticket = SimpleNamespace(category="hr", suggested_category=None)
+    bug = SimpleNamespace(category="bug", suggested_category=None)
+    refused = refusal("ops", "Mutation", "correctTriage", hr_ticket)
+    assert refused is not None and "admin, hr" in refused
+    assert refusal("ops", "Mutation", "retriageTicket", hr_ticket) is not None
+    assert refusal("ops", "Mutation", "correctTriage", bug) is None
+    for role in ("admin", "hr"):
+        assert refusal(role, "Mutation", "correctTriage", hr_ticket) is None
+    assert refusal("admin", "Mutation", "retriageTicket", hr_ticket) is None
 
 
 def test_ids() -> None:
