@@ -27,11 +27,14 @@ async def _group_lag(
 ) -> dict[TopicPartition, int]:
     """Messages after the group's committed offset, per partition of ``topics`` (a partition the
     group never committed counts from its start)."""
-    await consumer.topics()  # refreshes the metadata, so that new partitions are seen
+    # Listed first: describing a topic that does not exist yet may create it (auto-create).
+    existing = [t for t in topics if t in await admin.list_topics()]
+    described = await admin.describe_topics(existing) if existing else []
     partitions = [
-        TopicPartition(topic, p)
-        for topic in topics
-        for p in sorted(consumer.partitions_for_topic(topic) or ())
+        TopicPartition(t["topic"], p["partition"])
+        for t in described
+        if not t.get("error_code")
+        for p in t.get("partitions", ())
     ]
     if not partitions:
         return {}
