@@ -6,7 +6,8 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install jars run test test-unit bench lint check-observability check-deploy format schemas clean
+.PHONY: install jars run test test-unit bench lint check-observability check-deploy format schemas clean \
+	images runtime-lock compose-up compose-down
 
 $(STAMP): pyproject.toml requirements.lock
 	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found; install Python 3.11 or run 'make PYTHON=/path/to/python3.11 ...'" >&2; exit 1; }
@@ -47,6 +48,24 @@ check-observability:  ## validate the Prometheus config, rules and their unit te
 	promtool check rules observability/prometheus/rules/*.yml
 	promtool test rules observability/prometheus/tests/*.yml
 	amtool check-config observability/alertmanager/alertmanager.yml
+
+# -- containers (docs/containers.md)
+
+images: install  ## the base images (stand-ins built where missing) and the opsassist image
+	deploy/images/build-local.sh
+	deploy/build-image.sh
+
+compose-up: images  ## the compose stack, up and healthy (docker compose up -d --wait)
+	docker compose up -d --wait
+
+compose-down:  ## stop the compose stack (its volumes stay; `docker compose down -v` drops them)
+	docker compose down
+
+UV ?= uv
+runtime-lock:  ## requirements-runtime.lock: the runtime dependencies with hashes, pinned as in requirements.lock
+	$(UV) pip compile pyproject.toml -o requirements-runtime.lock --generate-hashes \
+		--python-version 3.11 --python-platform x86_64-manylinux_2_28 \
+		--constraint requirements.lock --custom-compile-command "make runtime-lock"
 
 check-deploy:  ## validate docker-compose.yml (docker compose, or Debian's docker-compose)
 	@if docker compose version >/dev/null 2>&1; then docker compose config -q; \

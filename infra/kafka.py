@@ -14,12 +14,13 @@ import subprocess
 import time
 import uuid
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 
 from infra.errors import InfraError
 from infra.processes import port_free, port_open, read_pid, stop_pid, tail
 
-POM_TEMPLATE = Path(__file__).with_name("kafka-pom.xml")
+POM_TEMPLATE = resources.files("infra").joinpath("kafka-pom.xml")
 MIN_JAVA = 17
 
 _LOG4J2 = """\

@@ -22,7 +22,7 @@ import asyncio
 import tomllib
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
+from importlib.resources.abc import Traversable
 from typing import Any
 
 from llm.errors import PromptError
@@ -71,7 +71,7 @@ class Chain:
         return needed
 
 
-def load_chain(name: str, directory: Path = PROMPTS_DIR) -> Chain:
+def load_chain(name: str, directory: Traversable = PROMPTS_DIR) -> Chain:
     path = directory / f"{name}.chain.toml"
     try:
         data = tomllib.loads(path.read_text())

@@ -10,7 +10,7 @@ import random
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
+from importlib.resources.abc import Traversable
 from typing import Any, TypeVar
 
 import structlog
@@ -70,7 +70,7 @@ class LLMClient:
         breaker_reset_seconds: float = 30.0,
         max_concurrency: int = 4,
         max_cost_per_hour_usd: float = 2.0,
-        prompts_dir: Path = PROMPTS_DIR,
+        prompts_dir: Traversable = PROMPTS_DIR,
         clock: Clock = time.monotonic,
         sleep: Sleep = asyncio.sleep,
         rng: random.Random | None = None,

@@ -10,7 +10,7 @@ applies. The provider ``openai`` always comes from the settings (``OPENAI_API_KE
 from __future__ import annotations
 
 import tomllib
-from pathlib import Path
+from importlib import resources
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from llm.errors import ConfigError
 from opsassist.settings import Settings
 
-DEFAULT_CONFIG_FILE = Path(__file__).resolve().parent / "default_config.toml"
+DEFAULT_CONFIG_FILE = resources.files("llm").joinpath("default_config.toml")
 OPENAI_PROVIDER = "openai"
 TASKS = ("summarize", "triage", "changelog", "changelog_polish")
 

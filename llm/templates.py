@@ -13,7 +13,8 @@ import json
 import re
 import tomllib
 from dataclasses import dataclass, field
-from pathlib import Path
+from importlib import resources
+from importlib.resources.abc import Traversable
 from string import Template
 from typing import Any
 
@@ -21,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError, create_model
 
 from llm.errors import MalformedOutput, PromptError
 
-PROMPTS_DIR = Path(__file__).resolve().parent / "prompts"
+PROMPTS_DIR = resources.files("llm").joinpath("prompts")
 _FENCE = re.compile(r"^\s*```(?:json)?\s*(.*?)\s*```\s*$", re.DOTALL)
 _FILE_NAME = re.compile(r"^(?P<id>[a-z0-9_.]+)\.v(?P<version>\d+)\.toml$")
 _FIELD_TYPES: dict[str, Any] = {
@@ -98,7 +99,7 @@ def _as_text(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
 
 
-def load_template(path: Path) -> PromptTemplate:
+def load_template(path: Traversable) -> PromptTemplate:
     match = _FILE_NAME.match(path.name)
     if match is None:
         raise PromptError(f"{path.name}: prompt files are named <id>.v<version>.toml")
@@ -131,8 +132,12 @@ class PromptLibrary:
             versions[template.version] = template
 
     @classmethod
-    def from_directory(cls, directory: Path = PROMPTS_DIR) -> PromptLibrary:
-        paths = [p for p in sorted(directory.glob("*.toml")) if not p.name.endswith(".chain.toml")]
+    def from_directory(cls, directory: Traversable = PROMPTS_DIR) -> PromptLibrary:
+        paths = sorted(
+            (p for p in directory.iterdir() if p.name.endswith(".toml")),
+            key=lambda p: p.name,
+        )
+        paths = [p for p in paths if not p.name.endswith(".chain.toml")]
         return cls([load_template(p) for p in paths])
 
     def get(self, prompt_id: str, at_most: int | None = None) -> PromptTemplate:

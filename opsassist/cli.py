@@ -11,6 +11,7 @@ from opsassist.commands import (
     graphql,
     history,
     infra,
+    lag,
     llm,
     logs,
     produce,
@@ -39,6 +40,7 @@ app.add_typer(graphql.graphql_app, name="graphql")
 app.command()(services.migrate)
 app.command()(services.worker)
 app.command()(services.api)
+app.command("lag-exporter")(lag.lag_exporter)
 app.command()(changelog.changelog)
 app.command()(redact.redact)
 app.command()(logs.templates)

@@ -63,6 +63,10 @@ class Settings(BaseSettings):
     # -- worker
     worker_id: str = "opsassist-worker"
     worker_web_port: int = 6066
+    # -- lag exporter (`opsassist lag-exporter`): the group's lag read from Kafka, on /metrics
+    lag_exporter_host: str = "127.0.0.1"
+    lag_exporter_port: int = 9308
+    lag_exporter_interval_seconds: float = Field(default=5.0, gt=0)
     worker_batch_size: int = 2000
     worker_batch_seconds: float = 0.5
     worker_db_pool_size: int = 4

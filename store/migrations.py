@@ -25,14 +25,15 @@ import hashlib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
+from importlib import resources
+from importlib.resources.abc import Traversable
 
 import asyncpg
 
-from opsassist.settings import PROJECT_ROOT
 from store.errors import SchemaMismatch
 
-MIGRATIONS_DIR = PROJECT_ROOT / "migrations"
+# Package data, so that an installed wheel (the container image) has them, not only a checkout.
+MIGRATIONS_DIR = resources.files("migrations")
 PHASES = ("expand", "migrate", "contract")
 _NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
 _PHASE = re.compile(r"^--\s*phase:\s*(expand|migrate|contract)\s*$", re.MULTILINE)
@@ -109,7 +110,7 @@ class BatchProgress:
 Progress = Callable[[BatchProgress], None]
 
 
-def _sections(path: Path, sql: str, phase: str) -> tuple[str | None, str | None]:
+def _sections(path: Traversable, sql: str, phase: str) -> tuple[str | None, str | None]:
     parts = _SECTION.split(sql)
     if len(parts) == 1:
         return None, None
@@ -122,9 +123,10 @@ def _sections(path: Path, sql: str, phase: str) -> tuple[str | None, str | None]
     return sections["count"], sections["batch"]
 
 
-def load_migrations(directory: Path = MIGRATIONS_DIR) -> list[Migration]:
+def load_migrations(directory: Traversable = MIGRATIONS_DIR) -> list[Migration]:
     found: list[Migration] = []
-    for path in sorted(directory.glob("*.sql")):
+    files = (p for p in directory.iterdir() if p.is_file() and p.name.endswith(".sql"))
+    for path in sorted(files, key=lambda p: p.name):
         match = _NAME.match(path.name)
         if match is None:
             raise SchemaMismatch(f"{path.name}: migration files are named NNNN_name.sql")

@@ -1,9 +1,10 @@
 """``opsassist users create|list`` (the accounts of the GraphQL API, the first admin among them)
-and ``opsassist graphql schema`` (the SDL kept in schema.graphql)."""
+and ``opsassist graphql schema`` (the SDL kept in api/graphql/schema.graphql)."""
 
 from __future__ import annotations
 
 import sys
+from importlib import resources
 from pathlib import Path
 
 import asyncpg
@@ -15,13 +16,14 @@ from api.graphql.accounts import USERNAME
 from api.graphql.sessions import hash_password, password_problem
 from opsassist.commands._database import on_database
 from opsassist.commands.services import endpoints_or_exit
-from opsassist.settings import PROJECT_ROOT, get_settings
+from opsassist.settings import get_settings
 from store.users import ROLES, DuplicateUsername, StoredUser, insert_user, users_page
 
 users_app = typer.Typer(help="Accounts of the GraphQL API.", no_args_is_help=True)
 graphql_app = typer.Typer(help="The GraphQL API's schema.", no_args_is_help=True)
 console = Console(stderr=True, soft_wrap=True)
-SCHEMA_FILE = PROJECT_ROOT / "schema.graphql"
+# Package data beside the code that defines the schema, so that an installed wheel carries it.
+SCHEMA_FILE = resources.files("api.graphql").joinpath("schema.graphql")
 
 
 @users_app.command()
@@ -83,18 +85,23 @@ def list_users() -> None:
 @graphql_app.command()
 def schema(
     check: bool = typer.Option(False, help="Fail (exit 1) if the file differs instead of writing."),
-    output: Path = typer.Option(SCHEMA_FILE, help="Where the SDL goes."),  # noqa: B008
+    output: Path | None = typer.Option(  # noqa: B008
+        None, help="Where the SDL goes (default: the package's api/graphql/schema.graphql)."
+    ),
 ) -> None:
-    """Write the GraphQL schema (SDL) to schema.graphql, or check that it is current."""
+    """Write the GraphQL schema (SDL) to api/graphql/schema.graphql, or check that it is current."""
     from api.graphql import schema_sdl
 
     sdl = schema_sdl()
-    if check:
-        current = output.read_text() if output.exists() else ""
-        if current != sdl:
-            console.print(f"[red]error:[/] {output} is stale: run `opsassist graphql schema`")
-            raise typer.Exit(1)
-        console.print(f"{output} is current")
-        return
-    output.write_text(sdl)
-    console.print(f"wrote {output}")
+    # In a checkout (the editable install) the package's file is the one in the source tree.
+    with resources.as_file(SCHEMA_FILE) as packaged:
+        target = output or packaged
+        if check:
+            current = target.read_text() if target.exists() else ""
+            if current != sdl:
+                console.print(f"[red]error:[/] {target} is stale: run `opsassist graphql schema`")
+                raise typer.Exit(1)
+            console.print(f"{target} is current")
+            return
+        target.write_text(sdl)
+        console.print(f"wrote {target}")

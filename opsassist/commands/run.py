@@ -9,6 +9,8 @@ import signal
 import subprocess
 import sys
 import time
+from contextlib import ExitStack
+from importlib import resources
 from pathlib import Path
 
 import httpx
@@ -24,7 +26,7 @@ from opsassist.settings import PROJECT_ROOT, Settings, get_settings
 from store.migrations import migrate
 
 console = Console(stderr=True)
-DEMO_DIR = Path(__file__).resolve().parent.parent / "demo"
+DEMO_DIR = resources.files("opsassist").joinpath("demo")
 
 
 def _wait_http(url: str, proc: subprocess.Popen[bytes], what: str, timeout: float = 120) -> None:
@@ -41,31 +43,38 @@ def _wait_http(url: str, proc: subprocess.Popen[bytes], what: str, timeout: floa
     raise InfraError(f"the {what} did not answer {url} within {timeout:.0f}s")
 
 
-def _demo_sources(settings: Settings) -> tuple[list[tuple[Path, str]], Path]:
-    """Real log samples and tickets from the shared evaluation data where present, else ours."""
+def _demo_sources(settings: Settings, files: ExitStack) -> tuple[list[tuple[Path, str]], Path]:
+    """Real log samples and tickets from the shared evaluation data where present, else ours
+    (package data, as files for as long as ``files`` stays open)."""
     loghub = settings.eval_data / "loghub_2k"
     logs = [(loghub / s / f"{s}_2k.log", s.lower()) for s in ("HDFS", "Apache", "OpenSSH")]
-    logs = [(p, svc) for p, svc in logs if p.exists()] or [(DEMO_DIR / "logs.ndjson", "demo-api")]
+    logs = [(p, svc) for p, svc in logs if p.exists()]
+    if not logs:
+        demo_logs = files.enter_context(resources.as_file(DEMO_DIR.joinpath("logs.ndjson")))
+        logs = [(demo_logs, "demo-api")]
     tickets = (
         settings.eval_data / "tickets" / "nlbse24_issue_report_classification" / "issues_train.csv"
     )
-    return logs, tickets if tickets.exists() else DEMO_DIR / "tickets.jsonl"
+    if not tickets.exists():
+        tickets = files.enter_context(resources.as_file(DEMO_DIR.joinpath("tickets.jsonl")))
+    return logs, tickets
 
 
 def _load_demo(settings: Settings) -> None:
     from opsassist.producer import produce_events
 
     endpoints = resolve_endpoints(settings)
-    logs, tickets = _demo_sources(settings)
     events: list[object] = []
-    for path, service in logs:
-        events.extend(log_events_from_file(path, service, source="demo"))
+    with ExitStack() as files:
+        logs, tickets = _demo_sources(settings, files)
+        for path, service in logs:
+            events.extend(log_events_from_file(path, service, source="demo"))
+        ticket_events = list(ticket_events_from_file(tickets, "demo", source="demo"))
     if (PROJECT_ROOT / ".git").exists():
         try:
             events.extend(commit_events_from_git(PROJECT_ROOT, name="opsassist", source="demo"))
         except Exception as exc:  # a repository without commits yet is fine for a demo
             console.print(f"(no commits loaded: {exc})")
-    ticket_events = list(ticket_events_from_file(tickets, "demo", source="demo"))
     events.extend(ticket_events[:300])
     sent = asyncio.run(produce_events(endpoints.kafka_bootstrap_servers, settings.topics, events))  # type: ignore[arg-type]
     console.print(

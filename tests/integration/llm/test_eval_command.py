@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import shutil
 import sys
 from pathlib import Path
 from typing import Any
@@ -53,8 +52,8 @@ async def test_eval_compares_prompt_versions_over_fixtures(
 ) -> None:
     prompts = tmp_path / "prompts"
     prompts.mkdir()
-    for path in PROMPTS_DIR.glob("triage.*"):
-        shutil.copy(path, prompts / path.name)
+    for path in (p for p in PROMPTS_DIR.iterdir() if p.name.startswith("triage.")):
+        (prompts / path.name).write_text(path.read_text())
     v1 = (prompts / "triage.classify.v1.toml").read_text()
     v2 = v1.replace("version = 1", "version = 2").replace(
         "You triage", "Outages come first. You triage"

@@ -1,14 +1,15 @@
-"""The GraphQL schema's artefacts stay true: schema.graphql and the masking table of the docs."""
+"""The GraphQL schema's artefacts stay true: the packaged SDL and the docs' masking table."""
 
 from __future__ import annotations
 
 from api.graphql import build_schema, schema_sdl
 from api.graphql.masking import RULES, markdown_table
+from opsassist.commands.graphql import SCHEMA_FILE
 from opsassist.settings import PROJECT_ROOT
 
 
 def test_schema_graphql_is_current() -> None:
-    current = (PROJECT_ROOT / "schema.graphql").read_text()
+    current = SCHEMA_FILE.read_text()
     assert current == schema_sdl(), "schema.graphql is stale: run `opsassist graphql schema`"
 
 

@@ -38,7 +38,7 @@ def test_every_shipped_prompt_and_chain_loads() -> None:
     }.items():
         chain = load_chain(task)
         assert chain.required_inputs(library, None) == inputs
-    assert sorted(PROMPTS_DIR.glob("*.toml"))
+    assert [p for p in PROMPTS_DIR.iterdir() if p.name.endswith(".toml")]
 
 
 def test_render_fills_placeholders_and_appends_the_output_schema(tmp_path: Path) -> None:

@@ -1,0 +1,2 @@
+#!/bin/sh
+exec /opt/kafka/bin/kafka-tool.sh kafka.tools.StorageTool "$@"
