@@ -10,6 +10,7 @@ generalize when they vary. ``mask_message`` lists the few rules on top of that.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from functools import lru_cache
 
 WILDCARD = "<*>"
@@ -25,13 +26,43 @@ _UNITS = r"[KMGTP]i?B|B|bytes?|[mun]s|µs|s|secs?|seconds?|mins?|minutes?|h|hour
 _VARIABLE_WORD = re.compile(
     rf"(?<![^{_SEPARATORS}])[^{_SEPARATORS}\d]*+\d[^{_SEPARATORS}]*+(?:\s?(?:{_UNITS})\b)?"
 )
+# The same word without the unit, for when that rule is switched off.
+_VARIABLE_WORD_NO_UNIT = re.compile(
+    rf"(?<![^{_SEPARATORS}])[^{_SEPARATORS}\d]*+\d[^{_SEPARATORS}]*+"
+)
 _HAS_DIGIT = re.compile(r"\d")
 _ONLY_PUNCTUATION = re.compile(r"^[^\w]*$")
 # Two or more path segments, optionally after a scheme: /var/log/x, hdfs://host/a, C:\\x\\y.
 _PATH = re.compile(r"^(?:[A-Za-z][\w+.-]*:)?(?:/{1,2}[^/\s]+){2,}/?$|^[A-Za-z]:\\")
 
 
-def mask_message(message: str, has_digit: bool | None = None) -> tuple[str, ...]:
+@dataclass(frozen=True, slots=True)
+class MaskingRules:
+    """Which masking rules apply; all of them by default (what the product ships). Each can be
+    switched off so that a benchmark can ablate it: a rule that exists for one log system's
+    quirks shows up as a drop on that system alone.
+
+    ``digits``: a word that holds a digit is a variable. ``units``: a size or time unit after a
+    number belongs to it. ``paths``: a path is one variable. ``punctuation``: a token of
+    variables and punctuation only is one variable. ``runs``: a run of variables separated by
+    spaces is one ``<*>``."""
+
+    digits: bool = True
+    units: bool = True
+    paths: bool = True
+    punctuation: bool = True
+    runs: bool = True
+
+    def switched_off(self) -> tuple[str, ...]:
+        return tuple(name for name in self.__slots__ if not getattr(self, name))
+
+
+ALL_RULES = MaskingRules()
+
+
+def mask_message(
+    message: str, has_digit: bool | None = None, rules: MaskingRules = ALL_RULES
+) -> tuple[str, ...]:
     """The message's whitespace-separated tokens with variables replaced by ``<*>``.
 
     Besides words with digits: a unit after a number belongs to it (``12 KB``); a token that is
@@ -39,8 +70,10 @@ def mask_message(message: str, has_digit: bool | None = None) -> tuple[str, ...]
     a run of variables separated only by whitespace (a list of ids, a number and its unit in
     brackets) collapses into one ``<*>``, so that such lists of any length share a template.
     ``has_digit`` says whether the message holds a digit, where the caller knows; it is looked
-    up otherwise.
+    up otherwise. ``rules`` switches rules off (see ``MaskingRules``).
     """
+    if rules is not ALL_RULES:
+        return _mask_with(message, rules)
     if has_digit is None:
         has_digit = _HAS_DIGIT.search(message) is not None
     if has_digit:
@@ -57,6 +90,27 @@ def mask_message(message: str, has_digit: bool | None = None) -> tuple[str, ...]
         else:
             is_variable = "/" in raw and _PATH.match(raw) is not None
         if not (is_variable and previous_is_variable):
+            tokens.append(WILDCARD if is_variable else raw)
+        previous_is_variable = is_variable
+    return tuple(tokens)
+
+
+def _mask_with(message: str, rules: MaskingRules) -> tuple[str, ...]:
+    """``mask_message`` with some rules off: a second copy of its loop, so that the shipped
+    rules keep their hot path free of the switches (the benchmark's ablation is its only user)."""
+    if rules.digits:
+        word = _VARIABLE_WORD if rules.units else _VARIABLE_WORD_NO_UNIT
+        message = word.sub(WILDCARD, message)
+    tokens: list[str] = []
+    previous_is_variable = False
+    for raw in message.split():
+        # As in mask_message: a path is looked for only in a token with a slash or a variable.
+        is_variable = (
+            raw == WILDCARD
+            or (rules.punctuation and WILDCARD in raw and _ONLY_PUNCTUATION.match(raw) is not None)
+            or (rules.paths and ("/" in raw or WILDCARD in raw) and _PATH.match(raw) is not None)
+        )
+        if not (rules.runs and is_variable and previous_is_variable):
             tokens.append(WILDCARD if is_variable else raw)
         previous_is_variable = is_variable
     return tuple(tokens)

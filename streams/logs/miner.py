@@ -20,13 +20,17 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
-from streams.logs.masking import WILDCARD, mask_message, template_pattern
+from streams.logs.masking import ALL_RULES, WILDCARD, MaskingRules, mask_message, template_pattern
 
 STATE_VERSION = 1
 _ZERO_DIGITS = bytes.maketrans(b"123456789", b"000000000")
 # Two or more zeros: a regex replaces all runs in one pass, at less than half the cost of
 # replacing b"00" until none is left (a search per pass, a pass per halving of the longest run).
 _DIGIT_RUNS = re.compile(rb"00+")
+# With the digit rule off, lines that differ in their digits mask apart: the shape keys then
+# keep their digits (an identity table) and nothing is collapsed (a pattern that never matches).
+_KEEP_DIGITS = bytes.maketrans(b"", b"")
+_NO_RUNS = re.compile(rb"(?!)")
 
 
 class MinerStateError(ValueError):
@@ -128,7 +132,8 @@ class TemplateMiner:
     """The templates of one service, bounded to ``max_templates`` by least-recent use.
 
     ``similarity`` is the share of a template's constant tokens a message must repeat to join it;
-    ``variants`` is how many distinct messages a generalization must cover before it is made.
+    ``variants`` is how many distinct messages a generalization must cover before it is made;
+    ``masking`` switches masking rules off (for the benchmark's ablation; all apply by default).
     Not thread-safe; use one miner per service and per worker (ids agree across workers anyway).
     """
 
@@ -139,6 +144,7 @@ class TemplateMiner:
         similarity: float = 0.7,
         variants: int = 3,
         max_templates: int = 5000,
+        masking: MaskingRules = ALL_RULES,
     ) -> None:
         if not 0.0 < similarity <= 1.0:
             raise ValueError(f"similarity must be in (0, 1], not {similarity}")
@@ -150,6 +156,9 @@ class TemplateMiner:
         self.similarity = similarity
         self.variants = variants
         self.max_templates = max_templates
+        self.masking = ALL_RULES if masking == ALL_RULES else masking
+        self._zero_digits = _ZERO_DIGITS if masking.digits else _KEEP_DIGITS
+        self._digit_runs = _DIGIT_RUNS if masking.digits else _NO_RUNS
         # id -> template, in least- to most-recently-used order (the LRU)
         self._templates: OrderedDict[str, _Template] = OrderedDict()
         # (token count, first token) -> ids of the templates in that group
@@ -171,9 +180,9 @@ class TemplateMiner:
         # lines of a template) mask alike: the line with its digits zeroed is a cache key that
         # skips the masking, at a tenth of its cost.
         try:
-            shape = message.encode().translate(_ZERO_DIGITS)
+            shape = message.encode().translate(self._zero_digits)
         except UnicodeEncodeError:  # a lone surrogate; rare enough to take the slow path
-            shape = message.encode("utf-8", "surrogatepass").translate(_ZERO_DIGITS)
+            shape = message.encode("utf-8", "surrogatepass").translate(self._zero_digits)
         cached = self._shapes.get(shape)
         if cached is not None:
             seen, version = cached
@@ -184,7 +193,7 @@ class TemplateMiner:
         # Lines of a template also differ in how many digits a number has. Masking does not
         # look at that either, so the shape with each run of digits collapsed to one digit is a
         # second key, looked up only when the first missed (collapsing costs more than a hit).
-        collapsed = _DIGIT_RUNS.sub(b"0", shape)  # the same object when nothing collapsed
+        collapsed = self._digit_runs.sub(b"0", shape)  # the same object when nothing collapsed
         if collapsed is not shape:
             cached = self._shapes.get(collapsed)
             # The hit block above, written out again: folding the two into one cost 1.3-2.0% of
@@ -197,7 +206,8 @@ class TemplateMiner:
                     self._cache_shape(shape, cached)
                     return seen.match
         # (Whether the line has a digit: the shape tells, cheaper than a search, for ASCII.)
-        tokens = mask_message(message, b"0" in shape if message.isascii() else None)
+        # (With a rule off, the digit hint is ignored: the ablation's path looks for itself.)
+        tokens = mask_message(message, b"0" in shape if message.isascii() else None, self.masking)
         known = self._exact.get(tokens)
         if known is not None and known[0].group.version == known[1]:
             return self._matched(known[0], tokens, shape, collapsed, is_new=False, changes=())
@@ -228,7 +238,7 @@ class TemplateMiner:
 
     def match(self, message: str) -> TemplateInfo | None:
         """The template ``message`` would join, without learning from it."""
-        tokens = mask_message(message)
+        tokens = mask_message(message, rules=self.masking)
         group = self._groups.get((len(tokens), _group_token(tokens)))
         found = self._covering(group, tokens) if group is not None else None
         return None if found is None else TemplateInfo(found.id, found.text, found.size)
@@ -243,6 +253,7 @@ class TemplateMiner:
             "similarity": self.similarity,
             "variants": self.variants,
             "max_templates": self.max_templates,
+            "masking_off": list(self.masking.switched_off()),
             "templates": [
                 {"tokens": list(t.tokens), "size": t.size} for t in self._templates.values()
             ],
@@ -259,6 +270,8 @@ class TemplateMiner:
                 similarity=float(state["similarity"]),
                 variants=int(state["variants"]),
                 max_templates=int(state["max_templates"]),
+                # absent from states written before the rules could be switched off
+                masking=MaskingRules(**dict.fromkeys(state.get("masking_off", []), False)),
             )
             for entry in state["templates"]:
                 tokens = [str(token) for token in entry["tokens"]]

@@ -12,7 +12,8 @@ from bench.templates import FORMATS  # the headers as a user configures them; on
 from opsassist.cli import app
 from opsassist.settings import Settings
 from streams.enrich import compile_log_format
-from streams.logs import TemplateMiner, grouping_accuracy
+from streams.logs import TemplateMiner, grouping_accuracy, mask_message
+from streams.logs.masking import MaskingRules
 
 LOGHUB = Settings().eval_data / "loghub_2k"
 
@@ -100,3 +101,15 @@ def test_restarts_between_batches_give_the_cli_labels(tmp_path: Path) -> None:
             stored.append(match.template_id)
         state = miner.to_state()
     assert stored == cli_labels
+
+
+@pytest.mark.parametrize("system", sorted(FORMATS))
+def test_the_ablation_masking_with_every_rule_on_masks_real_lines_as_shipped(system: str) -> None:
+    folder = system_dir(system)
+    log_format = compile_log_format(FORMATS[system])
+    every_rule = MaskingRules()  # equal to the shipped rules but not them: the ablation's path
+    for line in (folder / f"{system}_2k.log").read_text(encoding="utf-8").splitlines():
+        fields = log_format.parse(line.rstrip("\r"))
+        assert fields is not None
+        message = fields["Content"].strip()
+        assert mask_message(message, rules=every_rule) == mask_message(message)

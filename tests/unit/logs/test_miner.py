@@ -1,9 +1,11 @@
 import gc
+import json
 import random
 
 import pytest
 
 from streams.logs import IdChange, MinerStateError, TemplateMiner, template_id
+from streams.logs.masking import MaskingRules
 
 USERS = ["alice", "bob", "carol", "dave", "erin"]
 
@@ -150,3 +152,20 @@ def test_evicted_templates_are_freed_at_once_not_left_to_the_cycle_collector() -
         assert gc.collect() == 0
     finally:
         gc.enable()
+
+
+def test_a_miner_with_the_digit_rule_off_keeps_lines_that_differ_in_digits_apart() -> None:
+    # The shape caches treat digits alike; with the digit rule off they must not answer.
+    miner = TemplateMiner("svc", masking=MaskingRules(digits=False))
+    first = miner.add("user 12 logged in")
+    second = miner.add("user 13 logged in")
+    assert second.is_new
+    assert (first.template, second.template) == ("user 12 logged in", "user 13 logged in")
+
+
+def test_switched_off_rules_survive_the_state_round_trip() -> None:
+    miner = TemplateMiner("svc", masking=MaskingRules(units=False, runs=False))
+    miner.add("wrote 12 KB")
+    restored = TemplateMiner.from_state(json.loads(json.dumps(miner.to_state())))
+    assert restored.masking == MaskingRules(units=False, runs=False)
+    assert restored.add("wrote 7 KB").template == "wrote <*> KB"
