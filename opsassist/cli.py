@@ -1,4 +1,9 @@
-"""``opsassist``: the one entry point for every part of the product."""
+"""``opsassist``: the one entry point for every part of the product.
+
+Every command module is imported to build the command tree, so each keeps its heavy imports
+(stages, store, drivers, settings) inside the commands: ``opsassist --help`` and shell completion
+pay only for typer (docs/decisions/0003-cli-startup.md; tests/unit/opsassist/test_cli_startup.py).
+"""
 
 from __future__ import annotations
 
@@ -27,6 +32,29 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
 )
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        typer.echo(f"opsassist {version('opsassist')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    _version: bool = typer.Option(
+        False,
+        "--version",
+        callback=_print_version,
+        is_eager=True,
+        help="Print the installed version and exit.",
+    ),
+) -> None:
+    pass
+
+
 app.add_typer(infra.app, name="infra")
 app.add_typer(produce.app, name="produce")
 app.add_typer(llm.app, name="llm")

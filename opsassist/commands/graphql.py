@@ -5,18 +5,22 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import asyncpg
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from api.graphql.accounts import USERNAME
-from api.graphql.sessions import hash_password, password_problem
+from opsassist import PROJECT_ROOT
 from opsassist.commands._database import on_database
 from opsassist.commands.services import endpoints_or_exit
-from opsassist.settings import PROJECT_ROOT, get_settings
-from store.users import ROLES, DuplicateUsername, StoredUser, insert_user, users_page
+
+# The settings, the API and the driver load inside the commands: the CLI starts without them
+# (docs/decisions/0003-cli-startup.md).
+if TYPE_CHECKING:
+    import asyncpg
+
+    from store.users import StoredUser
 
 users_app = typer.Typer(help="Accounts of the GraphQL API.", no_args_is_help=True)
 graphql_app = typer.Typer(help="The GraphQL API's schema.", no_args_is_help=True)
@@ -33,6 +37,13 @@ def create(
     ),
 ) -> None:
     """Create an account; this is how the first admin is made (signup is closed by default)."""
+    import asyncpg
+
+    from api.graphql.accounts import USERNAME
+    from api.graphql.sessions import hash_password, password_problem
+    from opsassist.settings import get_settings
+    from store.users import ROLES, DuplicateUsername, insert_user
+
     settings = get_settings()
     if role not in ROLES:
         console.print(f"[red]error:[/] role must be one of {', '.join(ROLES)}")
@@ -68,6 +79,9 @@ def create(
 @users_app.command("list")
 def list_users() -> None:
     """The accounts (never their passwords)."""
+    from opsassist.settings import get_settings
+    from store.users import users_page
+
     url = endpoints_or_exit(get_settings()).database_url
 
     async def listed(conn: asyncpg.Connection) -> list[StoredUser]:
