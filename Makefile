@@ -32,7 +32,7 @@ test: jars  ## every test: unit, and integration on a real Kafka broker and Post
 test-unit: install  ## the unit tests only (no services)
 	$(BIN)/pytest tests/unit $(PYTEST_ARGS); rc=$$?; if [ $$rc -eq 5 ]; then exit 0; fi; exit $$rc
 
-BENCHES ?= pipeline webhooks privacy templates incidents triage changelog llm history schema_evolution graphql
+BENCHES ?= pipeline webhooks privacy templates incidents triage changelog llm history schema_evolution graphql cli
 
 bench: jars  ## every benchmark (or BENCHES="..."); figures go to docs/benchmarks.md
 	@for b in $(BENCHES); do echo "== bench.$$b"; $(BIN)/python -m bench.$$b || exit 1; done

@@ -1,4 +1,9 @@
-"""``opsassist``: the one entry point for every part of the product."""
+"""``opsassist``: the one entry point for every part of the product.
+
+Every command module is imported to build the command tree, so each keeps its heavy imports
+(stages, store, drivers, settings) inside the commands: ``opsassist --help`` and shell completion
+pay only for typer (docs/decisions/0003-cli-startup.md; tests/unit/opsassist/test_cli_startup.py).
+"""
 
 from __future__ import annotations
 
@@ -11,7 +16,6 @@ from opsassist.commands import (
     graphql,
     history,
     infra,
-    lag,
     llm,
     logs,
     produce,
@@ -28,6 +32,29 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
 )
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        typer.echo(f"opsassist {version('opsassist')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    _version: bool = typer.Option(
+        False,
+        "--version",
+        callback=_print_version,
+        is_eager=True,
+        help="Print the installed version and exit.",
+    ),
+) -> None:
+    pass
+
+
 app.add_typer(infra.app, name="infra")
 app.add_typer(produce.app, name="produce")
 app.add_typer(llm.app, name="llm")
@@ -40,7 +67,6 @@ app.add_typer(graphql.graphql_app, name="graphql")
 app.command()(services.migrate)
 app.command()(services.worker)
 app.command()(services.api)
-app.command("lag-exporter")(lag.lag_exporter)
 app.command()(changelog.changelog)
 app.command()(redact.redact)
 app.command()(logs.templates)
@@ -57,6 +83,15 @@ def export_schemas() -> None:
 
     for path in export():
         Console(stderr=True).print(f"wrote {path}")
+
+
+@app.command("lag-exporter")
+def lag_exporter() -> None:
+    """Serve the consumer group's lag per partition of the raw topics on /metrics
+    (OPSASSIST_LAG_EXPORTER_PORT), read from Kafka every OPSASSIST_LAG_EXPORTER_INTERVAL_SECONDS."""
+    from opsassist.commands.lag import lag_exporter as export  # aiokafka: not at start
+
+    export()
 
 
 @app.command()

@@ -12,7 +12,8 @@ from pathlib import Path
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# defined where the CLI can read it without pydantic; re-exported for the code that reads it here
+from opsassist import PROJECT_ROOT as PROJECT_ROOT  # noqa: PLC0414
 
 
 def _default_state_dir() -> Path:

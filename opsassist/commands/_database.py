@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
-import asyncpg
+if TYPE_CHECKING:
+    import asyncpg
 
 T = TypeVar("T")
 
@@ -14,6 +14,12 @@ T = TypeVar("T")
 def on_database(url: str, action: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
     """``action`` on a fresh connection to ``url``, in its own event loop; errors propagate for
     the command to explain."""
+
+    # imported here, not above: every command module imports this one, and the CLI starts
+    # without the driver or the event loop (docs/decisions/0003-cli-startup.md)
+    import asyncio
+
+    import asyncpg
 
     async def run() -> T:
         conn = await asyncpg.connect(url)

@@ -3,24 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
-import asyncpg
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from api.auth import InvalidScope, generate_api_key, hash_secret, validate_scopes
 from opsassist.commands._database import on_database
 from opsassist.commands.services import endpoints_or_exit
-from opsassist.settings import get_settings
-from store.api_keys import (
-    DuplicateKeyName,
-    StoredApiKey,
-    insert_api_key,
-    list_api_keys,
-    revoke_api_key,
-)
+
+# The settings, the API's auth, the store and the driver load inside the commands: the CLI starts
+# without them (docs/decisions/0003-cli-startup.md).
+if TYPE_CHECKING:
+    import asyncpg
+
+    from store.api_keys import StoredApiKey
 
 app = typer.Typer(help="API keys for the webhook and ingest endpoints.", no_args_is_help=True)
 console = Console(stderr=True)
@@ -28,6 +25,10 @@ T = TypeVar("T")
 
 
 def _with_connection(action: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
+    import asyncpg
+
+    from opsassist.settings import get_settings
+
     url = endpoints_or_exit(get_settings()).database_url
 
     try:
@@ -47,6 +48,9 @@ def create(
     ),
 ) -> None:
     """Create a key; it is printed once (on stdout) and only its hash is stored."""
+    from api.auth import InvalidScope, generate_api_key, hash_secret, validate_scopes
+    from store.api_keys import DuplicateKeyName, insert_api_key
+
     try:
         scopes = validate_scopes(scope)
     except InvalidScope as exc:
@@ -72,6 +76,7 @@ def create(
 @app.command()
 def revoke(key: str = typer.Argument(..., help="The key id or the key's name.")) -> None:
     """Revoke a key; senders using it get 401 (within the API's key cache delay)."""
+    from store.api_keys import revoke_api_key
 
     async def run(conn: asyncpg.Connection) -> list[str]:
         return await revoke_api_key(conn, key)
@@ -86,6 +91,8 @@ def revoke(key: str = typer.Argument(..., help="The key id or the key's name."))
 @app.command("list")
 def list_keys() -> None:
     """The keys, active and revoked (never their secrets)."""
+    from store.api_keys import list_api_keys
+
     keys = _with_connection(list_api_keys)
     table = Table("id", "name", "scopes", "created", "revoked")
     for k in keys:

@@ -7,29 +7,26 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import orjson
 import typer
 from rich.console import Console
 
 from opsassist.gitrepo import GitCommit, GitError, read_commits
-from opsassist.settings import get_settings
-from streams.changelog import (
-    ChangelogError,
-    CommitRecord,
-    build_changelog,
-    commits_from_jsonl,
-    load_config,
-    releases_to_json,
-    render_markdown,
-)
+
+# The settings and the changelog stage load inside the command: the CLI starts without them
+# (docs/decisions/0003-cli-startup.md).
+if TYPE_CHECKING:
+    from streams.changelog import CommitRecord
 
 console = Console(stderr=True)
 
 
 def commit_record(commit: GitCommit) -> CommitRecord:
     """The changelog's view of a commit read by ``opsassist.gitrepo``."""
+    from streams.changelog import CommitRecord
+
     return CommitRecord(
         sha=commit.sha,
         message=commit.message,
@@ -96,6 +93,16 @@ def changelog(
     ] = None,
 ) -> None:
     """Print the changelog (Markdown, or --json) of --git PATH [--range A..B] or --commits FILE."""
+    from opsassist.settings import get_settings
+    from streams.changelog import (
+        ChangelogError,
+        build_changelog,
+        commits_from_jsonl,
+        load_config,
+        releases_to_json,
+        render_markdown,
+    )
+
     if (git is None) == (commits is None):
         raise typer.BadParameter("give exactly one of --git PATH or --commits FILE.jsonl")
     if rev_range and git is None:

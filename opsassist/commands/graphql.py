@@ -6,24 +6,25 @@ from __future__ import annotations
 import sys
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import asyncpg
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from api.graphql.accounts import USERNAME
-from api.graphql.sessions import hash_password, password_problem
 from opsassist.commands._database import on_database
 from opsassist.commands.services import endpoints_or_exit
-from opsassist.settings import get_settings
-from store.users import ROLES, DuplicateUsername, StoredUser, insert_user, users_page
+
+# The settings, the API and the driver load inside the commands: the CLI starts without them
+# (docs/decisions/0003-cli-startup.md).
+if TYPE_CHECKING:
+    import asyncpg
+
+    from store.users import StoredUser
 
 users_app = typer.Typer(help="Accounts of the GraphQL API.", no_args_is_help=True)
 graphql_app = typer.Typer(help="The GraphQL API's schema.", no_args_is_help=True)
 console = Console(stderr=True, soft_wrap=True)
-# Package data beside the code that defines the schema, so that an installed wheel carries it.
-SCHEMA_FILE = resources.files("api.graphql").joinpath("schema.graphql")
 
 
 @users_app.command()
@@ -35,6 +36,13 @@ def create(
     ),
 ) -> None:
     """Create an account; this is how the first admin is made (signup is closed by default)."""
+    import asyncpg
+
+    from api.graphql.accounts import USERNAME
+    from api.graphql.sessions import hash_password, password_problem
+    from opsassist.settings import get_settings
+    from store.users import ROLES, DuplicateUsername, insert_user
+
     settings = get_settings()
     if role not in ROLES:
         console.print(f"[red]error:[/] role must be one of {', '.join(ROLES)}")
@@ -70,6 +78,9 @@ def create(
 @users_app.command("list")
 def list_users() -> None:
     """The accounts (never their passwords)."""
+    from opsassist.settings import get_settings
+    from store.users import users_page
+
     url = endpoints_or_exit(get_settings()).database_url
 
     async def listed(conn: asyncpg.Connection) -> list[StoredUser]:
@@ -93,8 +104,11 @@ def schema(
     from api.graphql import schema_sdl
 
     sdl = schema_sdl()
-    # In a checkout (the editable install) the package's file is the one in the source tree.
-    with resources.as_file(SCHEMA_FILE) as packaged:
+    # Package data beside the code that defines the schema, so that an installed wheel carries
+    # it; in a checkout (the editable install) the package's file is the one in the source tree.
+    # Looked up here, not at import: resources.files imports api.graphql (docs/decisions/0003).
+    schema_file = resources.files("api.graphql").joinpath("schema.graphql")
+    with resources.as_file(schema_file) as packaged:
         target = output or packaged
         if check:
             current = target.read_text() if target.exists() else ""

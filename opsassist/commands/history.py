@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-import asyncpg
 import orjson
 import typer
 from rich.console import Console
@@ -15,8 +14,13 @@ from rich.table import Table
 
 from opsassist.commands._database import on_database
 from opsassist.commands.services import endpoints_or_exit
-from opsassist.settings import get_settings
-from store.history import EntityState, UnknownEntity, as_of, list_as_of, versions
+
+# The settings, the store and the driver load inside the commands: the CLI starts without them
+# (docs/decisions/0003-cli-startup.md).
+if TYPE_CHECKING:
+    import asyncpg
+
+    from store.history import EntityState
 
 app = typer.Typer(
     help="Versioned history: entities as of a time, their versions and diffs.",
@@ -29,6 +33,11 @@ _AS_OF_HELP = "ISO 8601 time with a zone (2026-11-20T12:00:00Z); default: now."
 
 
 def _with_connection(action: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
+    import asyncpg
+
+    from opsassist.settings import get_settings
+    from store.history import UnknownEntity
+
     url = endpoints_or_exit(get_settings()).database_url
 
     try:
@@ -76,6 +85,8 @@ def show(
     as_of_time: str | None = typer.Option(None, "--as-of", help=_AS_OF_HELP),
 ) -> None:
     """The entity as it was at a time (JSON); exit 1 if it did not exist then."""
+    from store.history import as_of
+
     at = _time(as_of_time)
     found = _with_connection(lambda conn: as_of(conn, entity, entity_id, at))
     if found is None:
@@ -96,6 +107,8 @@ def list_versions(
     as_json: bool = typer.Option(False, "--json", help="Every field of every version, as JSON."),
 ) -> None:
     """Every version, oldest first: when, who, the kind of change and each field's old → new."""
+    from store.history import versions
+
     found = _with_connection(lambda conn: versions(conn, entity, entity_id))
     if not found:
         console.print(f"{entity} {entity_id} has no history")
@@ -144,6 +157,8 @@ def list_entities(
     limit: int = typer.Option(50, min=1, max=1000),
 ) -> None:
     """The entities that existed at a time, as they were then, in id order (JSON)."""
+    from store.history import list_as_of
+
     at = _time(as_of_time)
     filters: dict[str, Any] = {}
     for item in where:

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
 
-from infra.errors import InfraError
-from infra.local import forget_started, local_kafka, local_postgres, record_started, recorded
-from opsassist.settings import Settings, get_settings
-from streams.topics import ensure_topics
+# The settings, the launchers and the Kafka client load inside the commands: the CLI starts
+# without them (docs/decisions/0003-cli-startup.md).
+if TYPE_CHECKING:
+    from opsassist.settings import Settings
 
 app = typer.Typer(
     help="Start, stop and inspect the local Kafka and PostgreSQL.", no_args_is_help=True
@@ -20,6 +20,11 @@ console = Console(stderr=True)
 
 def start_local_services(settings: Settings) -> dict[str, str]:
     """Start what is not configured; return the endpoints of what was started."""
+    import asyncio
+
+    from infra.local import local_kafka, local_postgres, record_started
+    from streams.topics import ensure_topics
+
     started: dict[str, str] = {}
     if not settings.kafka_bootstrap_servers:
         kafka = local_kafka(settings)
@@ -41,6 +46,8 @@ def start_local_services(settings: Settings) -> dict[str, str]:
 
 
 def stop_local_services(settings: Settings) -> list[str]:
+    from infra.local import forget_started, local_kafka, local_postgres
+
     stopped = []
     if local_kafka(settings).stop():
         stopped.append("Kafka")
@@ -53,6 +60,9 @@ def stop_local_services(settings: Settings) -> list[str]:
 @app.command()
 def up() -> None:
     """Start a local Kafka and PostgreSQL for whatever is not configured, and create the topics."""
+    from infra.errors import InfraError
+    from opsassist.settings import get_settings
+
     settings = get_settings()
     try:
         start_local_services(settings)
@@ -64,6 +74,10 @@ def up() -> None:
 @app.command()
 def jars() -> None:
     """Resolve the Kafka jars from Maven Central into the cache (done once; `up` does it too)."""
+    from infra.errors import InfraError
+    from infra.local import local_kafka
+    from opsassist.settings import get_settings
+
     settings = get_settings()
     kafka = local_kafka(settings)
     try:
@@ -78,6 +92,8 @@ def jars() -> None:
 @app.command()
 def down() -> None:
     """Stop the local services (their data stays for the next `up`)."""
+    from opsassist.settings import get_settings
+
     stopped = stop_local_services(get_settings())
     console.print(f"Stopped: {', '.join(stopped)}" if stopped else "Nothing was running.")
 
@@ -85,6 +101,9 @@ def down() -> None:
 @app.command()
 def status() -> None:
     """Say what runs where."""
+    from infra.local import local_kafka, local_postgres, recorded
+    from opsassist.settings import get_settings
+
     settings = get_settings()
     kafka, pg = local_kafka(settings), local_postgres(settings)
     pid = kafka.pid()

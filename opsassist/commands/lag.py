@@ -74,8 +74,8 @@ async def _export(settings: Settings, bootstrap: str, gauge: Gauge, up: Gauge) -
 
 
 def lag_exporter() -> None:
-    """Serve the consumer group's lag per partition of the raw topics on /metrics
-    (OPSASSIST_LAG_EXPORTER_PORT), read from Kafka every OPSASSIST_LAG_EXPORTER_INTERVAL_SECONDS."""
+    """What ``opsassist lag-exporter`` runs (its help is in opsassist/cli.py, which imports this
+    module only when the command runs)."""
     settings = get_settings()
     configure_logging(settings.log_level, settings.log_format)
     endpoints = endpoints_or_exit(settings)

@@ -3,7 +3,6 @@ versions of a task over fixtures before shipping one)."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -82,6 +81,8 @@ def eval_prompts(
     width: Annotated[int, typer.Option(help="Characters shown per answer.")] = 160,
 ) -> None:
     """Run a task's prompts at the given versions over FIXTURES and print a comparison."""
+    import asyncio
+
     from llm import LLMClient, LLMError
     from llm.evaluation import evaluate, load_cases
     from opsassist.settings import get_settings

@@ -15,25 +15,18 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Annotated, TextIO
+from typing import TYPE_CHECKING, Annotated, TextIO
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from opsassist.settings import Settings, get_settings
-from streams.enrich import LogFormat, compile_log_format
-from streams.logs import (
-    IncidentDetector,
-    LogRecord,
-    LogStageConfig,
-    TemplateMiner,
-    WindowSummarizer,
-    WindowSummary,
-    describe_transition,
-    describe_window,
-)
-from streams.logs.narrative import describe_duration as describe_window_length
+# The settings and the log stages load inside the commands: the CLI starts without them
+# (docs/decisions/0003-cli-startup.md).
+if TYPE_CHECKING:
+    from opsassist.settings import Settings
+    from streams.enrich import LogFormat
+    from streams.logs import LogRecord, TemplateMiner, WindowSummary
 
 console = Console(stderr=True)
 
@@ -108,6 +101,8 @@ def parse_timestamp(fields: dict[str, str], time_format: str | None) -> datetime
 
 
 def make_miner(settings: Settings, service: str) -> TemplateMiner:
+    from streams.logs import LogStageConfig, TemplateMiner
+
     config = LogStageConfig.from_settings(settings)
     return TemplateMiner(
         service,
@@ -120,6 +115,8 @@ def make_miner(settings: Settings, service: str) -> TemplateMiner:
 def _compile(fmt: str | None) -> LogFormat | None:
     if fmt is None:
         return None
+    from streams.enrich import compile_log_format
+
     try:
         return compile_log_format(fmt)
     except ValueError as exc:
@@ -142,6 +139,8 @@ def templates(
 ) -> None:
     """Mine FILE's templates; write LineId,EventId,EventTemplate per line (the log-parsing
     benchmark format), ids and templates as they stand at the end of the file."""
+    from opsassist.settings import get_settings
+
     _existing(file)
     miner = make_miner(get_settings(), service or file.stem)
     labels = mine_labels(
@@ -174,6 +173,9 @@ def summarize(
 ) -> None:
     """Print what a user would see for FILE: the summary of the whole file, its top templates,
     the window with most errors, and the incidents its windows open and resolve."""
+    from opsassist.settings import get_settings
+    from streams.logs import LogRecord
+
     _existing(file)
     settings = get_settings()
     name = service or file.stem
@@ -207,6 +209,8 @@ def _print_summary(
     untimed: int,
     window: timedelta,
 ) -> None:
+    from streams.logs import WindowSummarizer, describe_window
+
     # Templates hold brackets (no markup); a pipe or file gets wide lines rather than 80 columns.
     out = Console(highlight=False, markup=False, width=None if sys.stdout.isatty() else 200)
     summarizer = WindowSummarizer(window, top=settings.logs_top_templates)
@@ -241,6 +245,15 @@ def _print_summary(
 def _print_incidents(
     settings: Settings, out: Console, records: list[LogRecord], window: timedelta
 ) -> None:
+    from streams.logs import (
+        IncidentDetector,
+        LogStageConfig,
+        WindowSummarizer,
+        describe_transition,
+        describe_window,
+    )
+    from streams.logs.narrative import describe_duration as describe_window_length
+
     config = LogStageConfig.from_settings(settings)
     summarizer = WindowSummarizer(
         window,

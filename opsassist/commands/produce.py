@@ -2,23 +2,19 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from infra.errors import InfraError
-from infra.local import resolve_endpoints
 from opsassist.gitrepo import GitError
-from opsassist.producer import produce_events
-from opsassist.readers import commit_events_from_git, log_events_from_file, ticket_events_from_file
-from opsassist.settings import get_settings
-from schemas import AnyEvent, InvalidEvent
-from streams.topics import ensure_topics
+
+# The settings, the event contracts and the Kafka client load inside the commands: the CLI
+# starts without them (docs/decisions/0003-cli-startup.md).
+if TYPE_CHECKING:
+    from schemas import AnyEvent
 
 app = typer.Typer(
     help="Produce events to Kafka from files and git repositories.", no_args_is_help=True
@@ -27,6 +23,23 @@ console = Console(stderr=True)
 
 
 def _send(events: Iterable[AnyEvent], what: str, total: int | None) -> int:
+    import asyncio
+
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
+    from infra.errors import InfraError
+    from infra.local import resolve_endpoints
+    from opsassist.producer import produce_events
+    from opsassist.settings import get_settings
+    from schemas import InvalidEvent
+    from streams.topics import ensure_topics
+
     settings = get_settings()
     try:
         endpoints = resolve_endpoints(settings)
@@ -78,6 +91,8 @@ def logs(
     ] = None,
 ) -> None:
     """Produce one log event per line of FILE."""
+    from opsassist.readers import log_events_from_file
+
     _existing(file)
     _send(log_events_from_file(file, service or file.stem), "log events", _count_lines(file))
 
@@ -93,6 +108,8 @@ def commits(
     ] = None,
 ) -> None:
     """Produce one commit event per commit (with its tags) of a git repository."""
+    from opsassist.readers import commit_events_from_git
+
     try:
         events = list(commit_events_from_git(git, rev_range, repo))
     except GitError as exc:
@@ -108,6 +125,8 @@ def tickets(
     ] = "file",
 ) -> None:
     """Produce one ticket event per ticket of FILE."""
+    from opsassist.readers import ticket_events_from_file
+
     _existing(file)
     total = _count_lines(file) - (1 if file.suffix.lower() == ".csv" else 0)
     _send(

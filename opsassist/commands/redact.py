@@ -7,15 +7,17 @@ import io
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any, TextIO
+from typing import TYPE_CHECKING, Annotated, Any, TextIO
 
 import orjson
 import typer
 from rich.console import Console
 
-from opsassist.settings import get_settings
-from streams.enrich import Enricher, SourceFormatError
-from streams.privacy import PolicyError, Redactor, load_policy
+# The settings and the stages load inside the command: the CLI starts without them
+# (docs/decisions/0003-cli-startup.md).
+if TYPE_CHECKING:
+    from streams.enrich import Enricher
+    from streams.privacy import Redactor
 
 console = Console(stderr=True)
 _SOURCE = "cli"
@@ -52,6 +54,10 @@ def redact(
 
     Pseudonyms use OPSASSIST_PRIVACY_PSEUDONYM_KEY; without it they are written as masks.
     """
+    from opsassist.settings import get_settings
+    from streams.enrich import SourceFormatError
+    from streams.privacy import PolicyError, Redactor, load_policy
+
     settings = get_settings()
     try:
         redactor = Redactor.from_settings(settings)
@@ -69,6 +75,8 @@ def redact(
 
 
 def _enricher(log_format: str, timestamp_format: str | None) -> Enricher:
+    from streams.enrich import Enricher
+
     if log_format == "auto":
         return Enricher()
     source: dict[str, str] = {"format": log_format}

@@ -3,7 +3,6 @@ another processing version; ``--dry-run`` shows what would change (docs/schema-e
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import re
 from datetime import UTC, datetime
@@ -14,14 +13,12 @@ import orjson
 import typer
 from rich.console import Console
 
-from opsassist.settings import Settings, get_settings
-
+# The replay machinery (settings, Kafka client, stages) is imported when a replay runs, not
+# whenever the CLI starts (docs/decisions/0003-cli-startup.md).
 if TYPE_CHECKING:
+    from opsassist.settings import Settings
     from store.replay import ReplayRange
     from streams.replay import ReplayReport, Source
-
-# The replay machinery (Kafka client, stages) is imported when a replay runs, not whenever the
-# CLI starts.
 
 app = typer.Typer(
     help="Re-run processing over a time or offset range of raw events with another processing "
@@ -184,6 +181,8 @@ async def _run(
 
 
 def _execute(settings: Settings, **args: Any) -> None:
+    import asyncio
+
     from aiokafka.errors import KafkaError
 
     from store.errors import SchemaMismatch
@@ -223,6 +222,7 @@ def tickets(
 ) -> None:
     """Triage the tickets of the range again: a ticket whose current state is an event of the
     range gets the new triage as a new version where it differs."""
+    from opsassist.settings import get_settings
     from streams.ticket_triage import TicketTriage, load_model
     from streams.triage import TriageError, Triager
     from streams.triage import load_config as load_triage_config
@@ -268,6 +268,7 @@ def commits(
 ) -> None:
     """Rebuild the changelog of every repository with a commit in the range: releases whose
     content differs get a new version (the LLM polish is not re-run)."""
+    from opsassist.settings import get_settings
     from streams.changelog import InvalidConfig
     from streams.changelog import load_config as load_changelog_config
 

@@ -2,42 +2,33 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import secrets
 import shutil
 import tempfile
 from typing import TYPE_CHECKING
 
-import asyncpg
-import structlog
 import typer
 from rich.console import Console
 
-from infra.errors import InfraError
-from infra.local import Endpoints, resolve_endpoints
-from opsassist.memory import tune_garbage_collector
-from opsassist.settings import Settings, get_settings
-from opsassist.structured_logging import configure_logging
-from store.errors import SchemaMismatch
-from store.migrations import PHASES, BatchProgress, Migration, check_schema
-from store.migrations import migrate as apply_migrations
-from streams.changelog import InvalidConfig
-from streams.changelog import load_config as load_changelog_config
-from streams.enrich import Enricher, SourceFormatError
-from streams.privacy import PrivacyError, Redactor
-from streams.ticket_triage import TicketTriage
-from streams.topics import ensure_topics
-from streams.triage import TriageError
-
+# Only what the commands' signatures need is imported here: `opsassist --help` and shell completion
+# import this module, and the settings, the stages, the store and the drivers cost seconds to
+# import (docs/decisions/0003-cli-startup.md). Each command imports what it runs.
 if TYPE_CHECKING:
     from fastapi import FastAPI
+
+    from infra.local import Endpoints
+    from opsassist.settings import Settings
+    from streams.privacy import Redactor
 
 # soft_wrap: an error message stays on one line, whole, however narrow the terminal (and greppable).
 console = Console(stderr=True, soft_wrap=True)
 
 
 def endpoints_or_exit(settings: Settings) -> Endpoints:
+    from infra.errors import InfraError
+    from infra.local import resolve_endpoints
+
     try:
         return resolve_endpoints(settings)
     except InfraError as exc:
@@ -59,6 +50,13 @@ def migrate(
 ) -> None:
     """Apply the pending database migrations (each in its own transaction, backfills in
     resumable batches); see docs/schema-evolution.md."""
+    import asyncio
+
+    from opsassist.settings import get_settings
+    from store.errors import SchemaMismatch
+    from store.migrations import PHASES, BatchProgress, Migration
+    from store.migrations import migrate as apply_migrations
+
     if phase is not None and phase not in PHASES:
         console.print(f"[red]error:[/] --phase must be one of {', '.join(PHASES)}, got {phase!r}")
         raise typer.Exit(2)
@@ -103,6 +101,11 @@ def migrate(
 
 
 async def _preflight(settings: Settings, endpoints: Endpoints) -> None:
+    import asyncpg
+
+    from store.migrations import check_schema
+    from streams.topics import ensure_topics
+
     conn = await asyncpg.connect(endpoints.database_url)
     try:
         await check_schema(conn)
@@ -113,6 +116,8 @@ async def _preflight(settings: Settings, endpoints: Endpoints) -> None:
 
 def _privacy(settings: Settings) -> Redactor:
     """The redaction policy every log line goes through; a bad policy file stops here."""
+    from streams.privacy import PrivacyError, Redactor
+
     try:
         return Redactor.from_settings(settings)
     except PrivacyError as exc:
@@ -123,6 +128,18 @@ def _privacy(settings: Settings) -> Redactor:
 def worker() -> None:
     """Run the stream worker (Faust): raw topics into PostgreSQL, bad input to the dead-letter
     topic."""
+    import asyncio
+
+    from opsassist.memory import tune_garbage_collector
+    from opsassist.settings import get_settings
+    from opsassist.structured_logging import configure_logging
+    from store.errors import SchemaMismatch
+    from streams.changelog import InvalidConfig
+    from streams.changelog import load_config as load_changelog_config
+    from streams.enrich import Enricher, SourceFormatError
+    from streams.ticket_triage import TicketTriage
+    from streams.triage import TriageError
+
     settings = get_settings()
     configure_logging(settings.log_level, settings.log_format, _privacy(settings))
     endpoints = endpoints_or_exit(settings)
@@ -170,9 +187,13 @@ def api_worker_count(settings: Settings) -> int:
 
 def api() -> None:
     """Run the HTTP API (FastAPI on uvicorn), in OPSASSIST_API_WORKERS processes."""
+    import structlog
     import uvicorn
 
     from api.app import create_app
+    from opsassist.memory import tune_garbage_collector
+    from opsassist.settings import get_settings
+    from opsassist.structured_logging import configure_logging
 
     settings = get_settings()
     configure_logging(settings.log_level, settings.log_format, _privacy(settings))
@@ -226,6 +247,10 @@ def api() -> None:
 def api_worker_app() -> FastAPI:
     """The app of one API worker process (``opsassist api`` with several workers)."""
     from api.app import create_app
+    from infra.local import resolve_endpoints
+    from opsassist.memory import tune_garbage_collector
+    from opsassist.settings import get_settings
+    from opsassist.structured_logging import configure_logging
 
     settings = get_settings()
     configure_logging(settings.log_level, settings.log_format, _privacy(settings))

@@ -13,9 +13,10 @@ import typer
 from rich.console import Console
 
 from opsassist.commands._database import on_database
-from opsassist.settings import get_settings
 
-if TYPE_CHECKING:  # scikit-learn takes seconds to import: only the triage commands pay for it
+# scikit-learn takes seconds to import, pydantic-settings a fifth of one: only the triage commands
+# pay for them (docs/decisions/0003-cli-startup.md)
+if TYPE_CHECKING:
     import asyncpg
 
     from store.triage_models import TrainingTicket
@@ -40,6 +41,7 @@ def _fail(message: str) -> typer.Exit:
 
 
 def _config(path: Path | None) -> TriageConfig:
+    from opsassist.settings import get_settings
     from streams.triage import TriageError, load_config
 
     try:
@@ -99,6 +101,7 @@ def classify(
     output: Annotated[str, typer.Option("--format", help="json or text.")] = "json",
 ) -> None:
     """Triage tickets read from stdin (JSON object/array/lines, or plain text)."""
+    from opsassist.settings import get_settings
     from streams.triage import TriageError, TriageModel, Triager
 
     if output not in ("json", "text"):
@@ -152,6 +155,7 @@ def training_examples(records: list[dict[str, Any]], config: TriageConfig) -> li
 
 def _database_url() -> str:
     from opsassist.commands.services import endpoints_or_exit
+    from opsassist.settings import get_settings
 
     return endpoints_or_exit(get_settings()).database_url
 
