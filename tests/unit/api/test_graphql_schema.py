@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from importlib import resources
+
 from api.graphql import build_schema, schema_sdl
 from api.graphql.masking import RULES, markdown_table
-from opsassist.commands.graphql import SCHEMA_FILE
 from opsassist.settings import PROJECT_ROOT
 
 
 def test_schema_graphql_is_current() -> None:
-    current = SCHEMA_FILE.read_text()
+    # The packaged file, as `opsassist graphql schema` writes and checks it.
+    current = resources.files("api.graphql").joinpath("schema.graphql").read_text()
     assert current == schema_sdl(), "schema.graphql is stale: run `opsassist graphql schema`"
 
 
