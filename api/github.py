@@ -9,7 +9,7 @@ from urllib.parse import parse_qs
 from fastapi import APIRouter, Header, Request
 from fastapi.responses import JSONResponse
 
-from api.bodies import InvalidJson, load_json, media_type, read_body
+from api.bodies import json_body, media_type, read_body
 from api.github_push import InvalidPushPayload, commit_events_from_push, signature_matches
 from api.idempotency import Answer, request_fingerprint
 from api.ingestion import ingestion, respond, trace_id_of
@@ -46,10 +46,7 @@ def _payload(body: bytes, content_type: str) -> dict[str, Any]:
             f"GitHub deliveries are application/json or application/x-www-form-urlencoded, "
             f"not {content_type or 'untyped'}"
         )
-    try:
-        payload = load_json(body)
-    except InvalidJson as exc:
-        raise Unprocessable(f"the body is {exc}") from None
+    payload = json_body(body)
     if not isinstance(payload, dict):
         raise Unprocessable("the payload must be a JSON object")
     return payload

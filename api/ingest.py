@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import JSONResponse
 
 from api.auth import Caller
-from api.bodies import InvalidJson, load_json, media_type
+from api.bodies import json_body, media_type
 from api.idempotency import Answer, request_fingerprint
 from api.ingestion import authenticated_caller, ingestion, respond, trace_id_of
 from api.log_lines import LineFormat, LogDefaults, parse_log_lines
@@ -133,10 +133,7 @@ async def ingest_logs(
 
 
 def _events(body: bytes, traceparent_trace_id: str | None) -> list[AnyEvent]:
-    try:
-        data = load_json(body)
-    except InvalidJson as exc:
-        raise Unprocessable(f"the body is {exc}") from None
+    data = json_body(body)
     items = data if isinstance(data, list) else [data]
     if not items:
         raise Unprocessable("the batch is empty")

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Header, Path, Request
 from fastapi.responses import JSONResponse
 
 from api.auth import Caller
-from api.bodies import InvalidJson, load_json, media_type
+from api.bodies import json_body, media_type
 from api.idempotency import Answer, request_fingerprint
 from api.ingestion import authenticated_caller, ingestion, respond, trace_id_of
 from api.problems import Unprocessable, UnsupportedMediaType, problem_responses
@@ -73,9 +73,7 @@ async def ticket_webhook(
 
     async def produce() -> Answer:
         try:
-            event = map_ticket(load_json(body), source, utcnow(), trace_id_of(request))
-        except InvalidJson as exc:
-            raise Unprocessable(f"the body is {exc}") from None
+            event = map_ticket(json_body(body), source, utcnow(), trace_id_of(request))
         except InvalidTicketPayload as exc:
             raise Unprocessable(f"not a {source} ticket: {exc}") from None
         if event is None:

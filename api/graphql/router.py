@@ -24,14 +24,14 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
 from strawberry.subscriptions.protocols.graphql_transport_ws.types import SubscribeMessage
 from strawberry.types import ExecutionResult
 
-from api.bodies import InvalidJson, load_json
+from api.bodies import json_body
 from api.graphql.context import Context
 from api.graphql.limits import query_too_long
 from api.graphql.login_throttle import LoginThrottle
 from api.graphql.response_cache import CACHE_HEADER, RESPONSES, ResponseCache
 from api.graphql.schema import build_schema
 from api.graphql.sessions import Sessions
-from api.problems import PayloadTooLarge, Unprocessable
+from api.problems import PayloadTooLarge
 from opsassist.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -87,10 +87,7 @@ class _Router(GraphQLRouter[Context, None]):
 
     def decode_json(self, data: str | bytes) -> object:
         # The same JSON (and nesting) rules as every other route, and the same 422 when broken.
-        try:
-            return load_json(data)
-        except InvalidJson as exc:
-            raise Unprocessable(f"the body is {exc}") from None
+        return json_body(data)
 
     def encode_json(self, data: object) -> str:
         # orjson rather than the standard json module: about 5 % of a page's time (py-spy).
