@@ -43,11 +43,14 @@ class Ingestion:
         )
         # One retention for the webhooks' idempotency keys and those of ticket status changes.
         self._key_ttl = timedelta(hours=settings.webhook_idempotency_ttl_hours)
+        # The API process's one key digest and one redactor: GraphQL's ticket workflow uses them
+        # too (api/graphql/workflow.py), as streams/privacy asks (one Redactor per process).
+        self.keys = IdempotencyKeyDigest.from_settings(settings)
         self.idempotency = IdempotentRequests(
             pool,
             ttl=self._key_ttl,
             lease=timedelta(seconds=settings.webhook_idempotency_lease_seconds),
-            keys=IdempotencyKeyDigest.from_settings(settings),
+            keys=self.keys,
         )
         if not self.idempotency.keyed:
             log.warning(

@@ -18,7 +18,6 @@ from api.graphql.tickets import Ticket
 from store import ticket_results as results
 from store.reads.tickets import tickets_by_ids
 from store.ticket_workflow import TicketWorkflow
-from streams.privacy import IdempotencyKeyDigest, Redactor
 from streams.triage import load_config
 
 
@@ -72,12 +71,12 @@ def _workflow(info: Info[Any, Any]) -> TicketWorkflow:
     state = info.context.app_state
     workflow: TicketWorkflow | None = getattr(state, "ticket_workflow", None)
     if workflow is None:
-        settings = info.context.settings
+        shared = state.ingestion  # the process's redactor and key digest (api/ingestion.py)
         workflow = state.ticket_workflow = TicketWorkflow(
             info.context.pool,
-            load_config(settings.triage_config),
-            redactor=Redactor.from_settings(settings),
-            keys=IdempotencyKeyDigest.from_settings(settings),
+            load_config(info.context.settings.triage_config),
+            redactor=shared.redactor,
+            keys=shared.keys,
         )
     return workflow
 
