@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install jars run test test-unit bench lint check-observability check-deploy format schemas clean \
+.PHONY: install jars run test test-unit bench lint typecheck-tree check-observability check-deploy format schemas clean \
 	images runtime-lock compose-up compose-down
 
 $(STAMP): pyproject.toml requirements.lock
@@ -37,7 +37,16 @@ BENCHES ?= pipeline webhooks privacy templates incidents triage changelog llm hi
 bench: jars  ## every benchmark (or BENCHES="..."); figures go to docs/benchmarks.md
 	@for b in $(BENCHES); do echo "== bench.$$b"; $(BIN)/python -m bench.$$b || exit 1; done
 
-lint: install  ## ruff (lint and format) and mypy, as CI runs them
+# mypy cannot follow setuptools' package-dir (cli/ is opsassist.cli, streams/ opsassist.streams, ...),
+# so it reads a tree of links that lays the folders out under their import names.
+LAYERS := cli api streams store bus llm infra schemas migrations
+typecheck-tree:
+	@rm -rf build/typecheck && mkdir -p build/typecheck/opsassist
+	@for entry in opsassist/*; do case $${entry##*/} in __pycache__) ;; \
+		*) ln -s ../../../$$entry build/typecheck/opsassist/;; esac; done
+	@for layer in $(LAYERS); do ln -s ../../../$$layer build/typecheck/opsassist/$$layer; done
+
+lint: install typecheck-tree  ## ruff (lint and format) and mypy, as CI runs them
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy

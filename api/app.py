@@ -7,18 +7,19 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from api import github, health, ingest, tickets, traces
-from api.bodies import BodyLimit
-from api.graphql import INCIDENT_CHANNEL, ChangeFeed, graphql_router
-from api.ingestion import Ingestion
-from api.metrics import HttpMetrics, count_queries
-from api.problems import install_problem_handlers
-from api.security_headers import SecurityHeaders
-from infra.local import Endpoints
 from opsassist import __version__
+from opsassist.api import health, traces
+from opsassist.api.bodies import BodyLimit
+from opsassist.api.graphql import INCIDENT_CHANNEL, ChangeFeed, graphql_router
+from opsassist.api.metrics import HttpMetrics, count_queries
+from opsassist.api.problems import install_problem_handlers
+from opsassist.api.security_headers import SecurityHeaders
+from opsassist.api.webhooks import events, github, tickets
+from opsassist.api.webhooks.ingestion import Ingestion
+from opsassist.endpoints import Endpoints
 from opsassist.settings import Settings
-from store.migrations import check_schema
-from store.pool import create_pool
+from opsassist.store.migrations import check_schema
+from opsassist.store.pool import create_pool
 
 
 def create_app(settings: Settings, endpoints: Endpoints) -> FastAPI:
@@ -57,7 +58,7 @@ def create_app(settings: Settings, endpoints: Endpoints) -> FastAPI:
     app.include_router(health.router)
     app.include_router(github.router)
     app.include_router(tickets.router)
-    app.include_router(ingest.router)
+    app.include_router(events.router)
     app.include_router(traces.router)
     app.include_router(graphql_router(settings), prefix="/graphql")
     return app

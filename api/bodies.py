@@ -10,7 +10,12 @@ import orjson
 from starlette.requests import ClientDisconnect, Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.problems import PayloadTooLarge, Unprocessable, UnsupportedMediaType, problem_response
+from opsassist.api.problems import (
+    PayloadTooLarge,
+    Unprocessable,
+    UnsupportedMediaType,
+    problem_response,
+)
 
 #: How deep JSON may nest (objects and arrays inside each other) in any body the API reads.
 #: Real payloads (GitHub pushes, Jira issues, log attributes) stay far below; the serializers and

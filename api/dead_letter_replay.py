@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
-from streams.deadletter import DLQ_HEADER_PREFIX
+from opsassist.bus.deadletter import DLQ_HEADER_PREFIX
 
 _READ_TIMEOUT_MS = 5_000
 

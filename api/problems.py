@@ -14,7 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from api.security_headers import COMMON_HEADERS, DATA_CSP
+from opsassist.api.security_headers import COMMON_HEADERS, DATA_CSP
 
 log = structlog.get_logger(__name__)
 

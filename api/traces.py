@@ -8,10 +8,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 
-from api.auth import Caller
-from api.ingestion import authenticated_caller
-from api.problems import Forbidden, problem_responses
-from store.traces import rows_of_trace
+from opsassist.api.problems import Forbidden, problem_responses
+from opsassist.api.webhooks.auth import Caller
+from opsassist.api.webhooks.ingestion import authenticated_caller
+from opsassist.store.traces import rows_of_trace
 
 router = APIRouter(tags=["traces"])
 

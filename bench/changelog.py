@@ -24,7 +24,7 @@ from pathlib import Path
 from bench.changelog_rules import COMMITIZEN_RULES, GIT_CLIFF_RULES
 from bench.report import write_section
 from opsassist.settings import PROJECT_ROOT, Settings
-from streams.changelog import (
+from opsassist.streams.changelog import (
     ChangelogConfig,
     CommitRecord,
     Release,
@@ -33,9 +33,9 @@ from streams.changelog import (
     default_config,
     parse_commit,
 )
-from streams.changelog.config import config_from_toml
-from streams.changelog.heuristic import guess_type
-from streams.changelog.versions import bump_between, parse_version
+from opsassist.streams.changelog.config import config_from_toml
+from opsassist.streams.changelog.heuristic import guess_type
+from opsassist.streams.changelog.versions import bump_between, parse_version
 
 # Published group titles → our group keys, to compare groups across naming schemes.
 _CANONICAL = {

@@ -21,10 +21,10 @@ from pathlib import Path
 import asyncpg
 
 from bench.report import write_section
-from infra.processes import free_port
-from opsassist.producer import produce_events
+from opsassist.bus.producer import produce_events
+from opsassist.infra.processes import free_port
+from opsassist.schemas import LogEvent, LogPayloadV1
 from opsassist.settings import PROJECT_ROOT, Settings
-from schemas import LogEvent, LogPayloadV1
 
 STAND_IN_LABEL = '{{index .Config.Labels "io.opsassist.stand-in"}}'
 PORTS = ("API_HOST_PORT", "KAFKA_HOST_PORT", "POSTGRES_HOST_PORT", "PROMETHEUS_HOST_PORT")

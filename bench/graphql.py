@@ -38,13 +38,13 @@ import orjson
 import psutil
 import uvloop
 
-from api.graphql.response_cache import CACHE_HEADER
-from api.graphql.sessions import hash_password
 from bench.harness import Services, services, start_api
 from bench.report import write_section
-from infra.processes import free_port
+from opsassist.api.graphql.response_cache import CACHE_HEADER
+from opsassist.api.graphql.sessions import hash_password
+from opsassist.infra.processes import free_port
 from opsassist.settings import PROJECT_ROOT, Settings
-from store.users import insert_user
+from opsassist.store.users import insert_user
 
 LOG_EVENTS = 1_000_000
 TICKETS = 100_000

@@ -19,11 +19,11 @@ from pathlib import Path
 import asyncpg
 import httpx
 
-from infra.kafka import LocalKafka
-from infra.postgres import LocalPostgres
-from infra.processes import free_port
+from opsassist.infra.kafka import LocalKafka
+from opsassist.infra.postgres import LocalPostgres
+from opsassist.infra.processes import free_port
 from opsassist.settings import PROJECT_ROOT, Settings
-from store.migrations import migrate
+from opsassist.store.migrations import migrate
 
 
 @dataclass

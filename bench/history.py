@@ -35,11 +35,11 @@ from typing import Any
 import asyncpg
 
 from bench.report import write_section
-from infra.postgres import LocalPostgres
-from infra.processes import free_port
+from opsassist.infra.postgres import LocalPostgres
+from opsassist.infra.processes import free_port
 from opsassist.settings import PROJECT_ROOT, Settings
-from store.history import _LIST_AS_OF, as_of, list_as_of
-from store.migrations import migrate
+from opsassist.store.history import _LIST_AS_OF, as_of, list_as_of
+from opsassist.store.migrations import migrate
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 STATUSES = "ARRAY['open','pending','in_progress','resolved','closed']"

@@ -22,8 +22,14 @@ from pathlib import Path
 from bench.report import write_section
 from bench.templates import FORMATS
 from opsassist.settings import PROJECT_ROOT, Settings
-from streams.enrich import compile_log_format
-from streams.logs import LogLine, LogStage, LogStageConfig, TransitionKind, normalize_level
+from opsassist.streams.enrich import compile_log_format
+from opsassist.streams.logs import (
+    LogLine,
+    LogStage,
+    LogStageConfig,
+    TransitionKind,
+    normalize_level,
+)
 
 GAP = timedelta(minutes=5)
 BATCH = 500  # lines per stage call, as the worker hands it batches

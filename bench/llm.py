@@ -23,11 +23,11 @@ from collections import Counter
 from pathlib import Path
 
 from bench.report import write_section
-from infra.processes import free_port, port_open
-from llm import InMemoryAnswerCache, LLMClient, LLMConfig, Provider
-from llm.config import ProviderEndpoint
-from llm.guard import find_personal_data
-from llm.templates import PromptLibrary
+from opsassist.infra.processes import free_port, port_open
+from opsassist.llm import InMemoryAnswerCache, LLMClient, LLMConfig, Provider
+from opsassist.llm.config import ProviderEndpoint
+from opsassist.llm.guard import find_personal_data
+from opsassist.llm.templates import PromptLibrary
 from opsassist.settings import PROJECT_ROOT, Settings
 
 # The Presidio entity types the built-in guard is meant for, and the kind it reports.

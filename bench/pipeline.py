@@ -27,13 +27,13 @@ from aiokafka import AIOKafkaConsumer
 
 from bench.harness import Services, services
 from bench.report import write_section
-from infra.processes import free_port
+from opsassist.bus.producer import produce_events
+from opsassist.infra.processes import free_port
 from opsassist.memory import tune_garbage_collector
-from opsassist.producer import produce_events
+from opsassist.schemas import LogEvent, LogPayloadV1, decode_event
 from opsassist.settings import PROJECT_ROOT, Settings
-from schemas import LogEvent, LogPayloadV1, decode_event
-from store.pool import create_pool
-from store.sink import EventSink, Origin, log_row
+from opsassist.store.pool import create_pool
+from opsassist.store.sink import EventSink, Origin, log_row
 
 BATCH = 2000
 
@@ -175,7 +175,7 @@ def pipeline(
 
 WHAT_DIFFERS = (
     "The worker does to each event what the product does: decode, enrich and redact "
-    "(`streams/sanitize.py`), mine its template (`streams/log_intelligence.py`), write it with "
+    "(`streams/agents/sanitize.py`), mine its template (`streams/agents/logs.py`), write it with "
     "its template and redaction record, and keep windows and incidents; the ceiling decodes and "
     "COPYs the same rows into the same schema, and nothing more."
 )
@@ -194,7 +194,7 @@ def main() -> None:
         )
         events = make_events(args.events)
         print(f"producing {args.events:,} log events to {topic} ...", file=sys.stderr)
-        from streams.topics import ensure_topics
+        from opsassist.bus.topics import ensure_topics
 
         asyncio.run(ensure_topics(svc.kafka_bootstrap_servers, settings))
         asyncio.run(produce_events(svc.kafka_bootstrap_servers, settings.topics, events))

@@ -29,9 +29,9 @@ from bench.presidio_reference import GOLD_TO_PRESIDIO, PresidioReference, load_p
 from bench.report import write_section
 from opsassist.memory import tune_garbage_collector
 from opsassist.settings import PROJECT_ROOT, Settings
-from streams.enrich import Enricher
-from streams.privacy import Redactor
-from streams.privacy.detection import CACHED_TEXT_LENGTH, DEFAULT_CACHE_ENTRIES
+from opsassist.streams.enrich import Enricher
+from opsassist.streams.privacy import Redactor
+from opsassist.streams.privacy.detection import CACHED_TEXT_LENGTH, DEFAULT_CACHE_ENTRIES
 
 PII_DIR = "pii/presidio_research_synth_v2"
 OURS_TO_PRESIDIO = {

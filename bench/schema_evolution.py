@@ -25,10 +25,10 @@ import orjson
 
 from bench.harness import services
 from bench.report import write_section
+from opsassist.schemas import decode_event
+from opsassist.schemas.registry import Headers
 from opsassist.settings import PROJECT_ROOT
-from schemas import decode_event
-from schemas.registry import Headers
-from store.migrations import load_migrations, migrate
+from opsassist.store.migrations import load_migrations, migrate
 
 FIXTURES = PROJECT_ROOT / "tests" / "fixtures" / "events"
 

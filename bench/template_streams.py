@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 
 import psutil
 
-from streams.logs import LogLine, LogStage, TemplateMiner
+from opsassist.streams.logs import LogLine, LogStage, TemplateMiner
 
 _DIGITS = re.compile(r"\d+")
 

@@ -40,9 +40,9 @@ from bench.template_loso import (
 )
 from bench.template_streams import eviction_run, memory_run, stage_memory_run, stream_run
 from opsassist.settings import PROJECT_ROOT, Settings
-from streams.enrich import compile_log_format
-from streams.logs import TemplateMiner, grouping_accuracy, parsing_accuracy
-from streams.logs.masking import ALL_RULES, MaskingRules
+from opsassist.streams.enrich import compile_log_format
+from opsassist.streams.logs import TemplateMiner, grouping_accuracy, parsing_accuracy
+from opsassist.streams.logs.masking import ALL_RULES, MaskingRules
 
 # The header of each source, in the notation a user gives `opsassist templates --format`.
 FORMATS = {
@@ -477,7 +477,8 @@ def main() -> None:
     print(eviction)
     misses = sum(r.header_misses for r in results)
     body = (
-        "Our miner (`streams.logs.TemplateMiner`, defaults: similarity 0.7, variants 3) and drain3 "
+        "Our miner (`opsassist.streams.logs.TemplateMiner`, defaults: similarity 0.7, variants 3) "
+        "and drain3 "
         "0.9 (`TemplateMiner()` with its default configuration and masking, and again with the "
         "masking of its example `drain3.ini`: ID, IP, SEQ, HEX, NUM) mine the same messages in "
         "the same process; the message is split off its header by the format in "

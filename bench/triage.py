@@ -26,7 +26,7 @@ from threadpoolctl import threadpool_limits
 
 from bench.report import write_section
 from opsassist.settings import PROJECT_ROOT, Settings
-from streams.triage import (
+from opsassist.streams.triage import (
     EvaluationReport,
     TrainingExample,
     Triager,

@@ -48,9 +48,9 @@ from threadpoolctl import threadpool_limits
 from bench.minilm import BertEncoder, EmbeddingModelMissing, distil_token_vectors, model_dir
 from bench.report import write_section
 from opsassist.settings import PROJECT_ROOT, Settings
-from streams.triage import ModelSpec, cross_validate_per_repo, read_labelled_csv
-from streams.triage._evaluation import LabelledRow
-from streams.triage._model import model_text
+from opsassist.streams.triage import ModelSpec, cross_validate_per_repo, read_labelled_csv
+from opsassist.streams.triage._evaluation import LabelledRow
+from opsassist.streams.triage._model import model_text
 
 DATASET = "tickets/nlbse24_issue_report_classification"
 SEEDS = (0, 1, 2)

@@ -32,15 +32,15 @@ import orjson
 from aiokafka import AIOKafkaProducer
 from aiokafka.partitioner import DefaultPartitioner
 
-from api.auth import generate_api_key, hash_secret
 from bench.harness import Services, services, start_api
 from bench.report import write_section
-from infra.processes import free_port
+from opsassist.api.webhooks.auth import generate_api_key, hash_secret
+from opsassist.bus.topics import ensure_topics
+from opsassist.infra.processes import free_port
 from opsassist.memory import tune_garbage_collector
+from opsassist.schemas import LogEvent, LogPayloadV1, encode_event, kafka_headers, kafka_key
 from opsassist.settings import PROJECT_ROOT, Settings
-from schemas import LogEvent, LogPayloadV1, encode_event, kafka_headers, kafka_key
-from store.api_keys import insert_api_key
-from streams.topics import ensure_topics
+from opsassist.store.api_keys import insert_api_key
 
 BATCH_LINES = 1000
 IN_FLIGHT = 4
@@ -143,7 +143,7 @@ async def http_batches(base: str, token: str, batches: int) -> float:
 
 
 def bare_producer(bootstrap: str) -> AIOKafkaProducer:
-    # The same producer settings as the API's (api/publisher.py).
+    # The same producer settings as the API's (api/webhooks/publisher.py).
     return AIOKafkaProducer(
         bootstrap_servers=bootstrap,
         acks="all",
@@ -159,7 +159,7 @@ _TURNS: dict[tuple[str, int], asyncio.Lock] = {}
 async def send_all(producer: AIOKafkaProducer, topic: str, events: list[LogEvent]) -> None:
     """The fastest plain aiokafka way we know: record batches per partition, senders of a
     partition taking turns (aiokafka's own wait for a partition times out early under
-    concurrency); the API does the same through opsassist.producer.EventSender."""
+    concurrency); the API does the same through opsassist.bus.producer.EventSender."""
     partitions = sorted(await producer.partitions_for(topic))
     chains: dict[int, list[Any]] = {}
     for e in events:

@@ -17,10 +17,10 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from infra.errors import InfraError
-from infra.processes import port_free, port_open, read_pid, stop_pid, tail
+from opsassist.infra.errors import InfraError
+from opsassist.infra.processes import port_free, port_open, read_pid, stop_pid, tail
 
-POM_TEMPLATE = resources.files("infra").joinpath("kafka-pom.xml")
+POM_TEMPLATE = resources.files("opsassist.infra").joinpath("kafka-pom.xml")
 MIN_JAVA = 17
 
 _LOG4J2 = """\

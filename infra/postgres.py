@@ -14,8 +14,8 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from infra.errors import InfraError
-from infra.processes import port_free
+from opsassist.infra.errors import InfraError
+from opsassist.infra.processes import port_free
 
 DB_USER = "opsassist"
 DB_NAME = "opsassist"

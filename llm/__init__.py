@@ -9,10 +9,10 @@ caller's deterministic result, saying so.
     result.value, result.produced_by, result.reason, result.prompts, result.cost_usd
 """
 
-from llm.cache import AnswerCache, CachedAnswer, CacheKey, InMemoryAnswerCache
-from llm.chain import Chain, ChainStep, load_chain
-from llm.client import LLMClient
-from llm.config import (
+from opsassist.llm.cache import AnswerCache, CachedAnswer, CacheKey, InMemoryAnswerCache
+from opsassist.llm.chain import Chain, ChainStep, load_chain
+from opsassist.llm.client import LLMClient
+from opsassist.llm.config import (
     TASKS,
     LLMConfig,
     ModelSpec,
@@ -21,7 +21,7 @@ from llm.config import (
     load_config,
     parse_config,
 )
-from llm.errors import (
+from opsassist.llm.errors import (
     BudgetExhausted,
     CircuitOpen,
     ConfigError,
@@ -31,11 +31,11 @@ from llm.errors import (
     PromptError,
     ProviderError,
 )
-from llm.guard import PersonalDataCheck, find_personal_data
-from llm.provider import Provider
-from llm.resilience import BreakerState, CircuitBreaker, RetryPolicy
-from llm.result import LLMResult, ProducedBy, Reason, StepRecord
-from llm.templates import PromptLibrary, PromptTemplate, parse_answer
+from opsassist.llm.guard import PersonalDataCheck, find_personal_data
+from opsassist.llm.provider import Provider
+from opsassist.llm.resilience import BreakerState, CircuitBreaker, RetryPolicy
+from opsassist.llm.result import LLMResult, ProducedBy, Reason, StepRecord
+from opsassist.llm.templates import PromptLibrary, PromptTemplate, parse_answer
 
 __all__ = [
     "TASKS",

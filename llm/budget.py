@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass, field
 
-from llm.config import ModelSpec, TaskSpec
-from llm.errors import BudgetExhausted
-from llm.resilience import Clock
+from opsassist.llm.config import ModelSpec, TaskSpec
+from opsassist.llm.errors import BudgetExhausted
+from opsassist.llm.resilience import Clock
 
 WINDOW_SECONDS = 3600.0
 

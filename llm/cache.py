@@ -1,6 +1,7 @@
 """Answers cached by prompt id and version, model and a hash of everything sent, so that the
 same request is never paid for twice. The PostgreSQL implementation is
-:class:`store.llm_cache.PostgresAnswerCache`; :class:`InMemoryAnswerCache` serves tests and the
+:class:`opsassist.store.llm_cache.PostgresAnswerCache`; :class:`InMemoryAnswerCache` serves tests
+and the
 ``eval`` command."""
 
 from __future__ import annotations
@@ -10,8 +11,8 @@ import json
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from llm.config import ModelSpec
-from llm.templates import PromptTemplate
+from opsassist.llm.config import ModelSpec
+from opsassist.llm.templates import PromptTemplate
 
 
 @dataclass(frozen=True)

@@ -25,8 +25,8 @@ from dataclasses import dataclass
 from importlib.resources.abc import Traversable
 from typing import Any
 
-from llm.errors import PromptError
-from llm.templates import PROMPTS_DIR, PromptLibrary, PromptTemplate
+from opsassist.llm.errors import PromptError
+from opsassist.llm.templates import PROMPTS_DIR, PromptLibrary, PromptTemplate
 
 StepCall = Callable[[PromptTemplate, dict[str, Any]], Awaitable[dict[str, Any]]]
 _MAP_VARIABLES = frozenset({"item", "index"})

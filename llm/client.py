@@ -16,13 +16,13 @@ from typing import Any, TypeVar
 import structlog
 from pydantic import BaseModel, ValidationError
 
-from llm import metrics
-from llm.budget import Budget, RunBudget
-from llm.cache import AnswerCache, CachedAnswer, CacheKey, cache_key
-from llm.chain import Chain, ChainStep, load_chain, run_chain
-from llm.config import TASKS, LLMConfig, ModelSpec, load_config, provider_endpoints
-from llm.dispatch import Dispatcher, RequestCount
-from llm.errors import (
+from opsassist.llm import metrics
+from opsassist.llm.budget import Budget, RunBudget
+from opsassist.llm.cache import AnswerCache, CachedAnswer, CacheKey, cache_key
+from opsassist.llm.chain import Chain, ChainStep, load_chain, run_chain
+from opsassist.llm.config import TASKS, LLMConfig, ModelSpec, load_config, provider_endpoints
+from opsassist.llm.dispatch import Dispatcher, RequestCount
+from opsassist.llm.errors import (
     BudgetExhausted,
     CircuitOpen,
     MalformedOutput,
@@ -30,11 +30,11 @@ from llm.errors import (
     PromptError,
     ProviderError,
 )
-from llm.guard import PersonalDataCheck, find_personal_data
-from llm.provider import Completion, Provider
-from llm.resilience import CircuitBreaker, Clock, RetryPolicy, Sleep
-from llm.result import LLMResult, Reason, StepRecord
-from llm.templates import PROMPTS_DIR, PromptLibrary, PromptTemplate, parse_answer
+from opsassist.llm.guard import PersonalDataCheck, find_personal_data
+from opsassist.llm.provider import Completion, Provider
+from opsassist.llm.resilience import CircuitBreaker, Clock, RetryPolicy, Sleep
+from opsassist.llm.result import LLMResult, Reason, StepRecord
+from opsassist.llm.templates import PROMPTS_DIR, PromptLibrary, PromptTemplate, parse_answer
 from opsassist.settings import Settings
 
 T = TypeVar("T", bound=BaseModel)

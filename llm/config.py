@@ -15,10 +15,10 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from llm.errors import ConfigError
+from opsassist.llm.errors import ConfigError
 from opsassist.settings import Settings
 
-DEFAULT_CONFIG_FILE = resources.files("llm").joinpath("default_config.toml")
+DEFAULT_CONFIG_FILE = resources.files("opsassist.llm").joinpath("default_config.toml")
 OPENAI_PROVIDER = "openai"
 TASKS = ("summarize", "triage", "changelog", "changelog_polish")
 

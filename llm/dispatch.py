@@ -8,10 +8,10 @@ import asyncio
 import random
 from dataclasses import dataclass
 
-from llm import metrics
-from llm.budget import Budget, Reservation, RunBudget, estimate_prompt_tokens
-from llm.config import ModelSpec, TaskSpec
-from llm.errors import (
+from opsassist.llm import metrics
+from opsassist.llm.budget import Budget, Reservation, RunBudget, estimate_prompt_tokens
+from opsassist.llm.config import ModelSpec, TaskSpec
+from opsassist.llm.errors import (
     BudgetExhausted,
     CircuitOpen,
     ProviderError,
@@ -20,8 +20,8 @@ from llm.errors import (
     ProviderUnavailable,
     RateLimited,
 )
-from llm.provider import Completion, Provider
-from llm.resilience import CircuitBreaker, RetryPolicy, Sleep
+from opsassist.llm.provider import Completion, Provider
+from opsassist.llm.resilience import CircuitBreaker, RetryPolicy, Sleep
 
 _RETRIED = (RateLimited, ProviderUnavailable, ProviderTimeout)
 _OUTCOME = {

@@ -17,9 +17,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from llm.client import LLMClient
-from llm.errors import PromptError
-from llm.result import LLMResult
+from opsassist.llm.client import LLMClient
+from opsassist.llm.errors import PromptError
+from opsassist.llm.result import LLMResult
 
 
 class AnyAnswer(BaseModel):

@@ -1,7 +1,8 @@
 """One OpenAI or OpenAI-compatible endpoint, through the ``openai`` SDK (``AsyncOpenAI``).
 
 The SDK's own retries are off: retries, fallbacks and the circuit breaker are decided in one
-place (:mod:`llm.client`). SDK exceptions become the typed errors of :mod:`llm.errors`.
+place (:mod:`opsassist.llm.client`). SDK exceptions become the typed errors of
+:mod:`opsassist.llm.errors`.
 """
 
 from __future__ import annotations
@@ -14,8 +15,8 @@ from typing import Any
 
 import openai
 
-from llm.config import ModelSpec, ProviderEndpoint
-from llm.errors import (
+from opsassist.llm.config import ModelSpec, ProviderEndpoint
+from opsassist.llm.errors import (
     ProviderError,
     ProviderRejected,
     ProviderTimeout,

@@ -20,9 +20,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError, create_model
 
-from llm.errors import MalformedOutput, PromptError
+from opsassist.llm.errors import MalformedOutput, PromptError
 
-PROMPTS_DIR = resources.files("llm").joinpath("prompts")
+PROMPTS_DIR = resources.files("opsassist.llm").joinpath("prompts")
 _FENCE = re.compile(r"^\s*```(?:json)?\s*(.*?)\s*```\s*$", re.DOTALL)
 _FILE_NAME = re.compile(r"^(?P<id>[a-z0-9_.]+)\.v(?P<version>\d+)\.toml$")
 _FIELD_TYPES: dict[str, Any] = {

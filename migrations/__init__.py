@@ -1,1 +1,2 @@
-"""The numbered SQL migrations, shipped as package data and read by ``store.migrations``."""
+"""The numbered SQL migrations, shipped as package data and read by
+``opsassist.store.migrations``."""

@@ -1,4 +1,7 @@
-"""Opsassist: the CLI, the settings and the logging set-up shared by every process."""
+"""Opsassist. This package is the ground every layer stands on (settings, endpoints, logging) and
+the one import name the layers install under: ``opsassist.streams``, ``opsassist.api``,
+``opsassist.cli``
+and the rest (docs/decisions/0004-layout.md)."""
 
 from pathlib import Path
 

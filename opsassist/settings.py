@@ -74,7 +74,8 @@ class Settings(BaseSettings):
     # Events a stream may hold before Faust pauses fetching (flow control), and records per poll.
     worker_stream_buffer: int = 16384
     worker_max_poll_records: int = 2000
-    # How long the broker may hold a fetch for partitions with no new data (streams/transport.py).
+    # How long the broker may hold a fetch for partitions with no new data
+    # (streams/runtime/transport.py).
     worker_fetch_max_wait_ms: int = 100
     # How long a silent (crashed) worker keeps its partitions before the group reassigns them.
     worker_session_timeout_seconds: float = 10.0

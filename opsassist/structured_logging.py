@@ -13,12 +13,22 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import MutableMapping
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import structlog
 
-if TYPE_CHECKING:
-    from streams.privacy import Redactor
+
+class _Redacted(Protocol):
+    @property
+    def text(self) -> str: ...
+
+
+class Redactor(Protocol):
+    """What logging needs of the privacy engine (``opsassist.streams.privacy.Redactor``), named
+    here so that the ground floor does not import the stage that implements it."""
+
+    def redact_text(self, text: str, /) -> _Redacted: ...
+
 
 # Fields our logging itself writes: never personal, not worth scanning.
 _PLAIN_FIELDS = frozenset({"level", "logger", "timestamp", "trace_id", "topic", "kind"})

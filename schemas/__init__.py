@@ -1,6 +1,6 @@
 """Event contracts: the envelope, the payloads per kind and version, decoding with upcasting."""
 
-from schemas.envelope import (
+from opsassist.schemas.envelope import (
     AnyEvent,
     CommitEvent,
     CommitPayloadV1,
@@ -14,8 +14,8 @@ from schemas.envelope import (
     new_event_id,
     utcnow,
 )
-from schemas.errors import InvalidEvent
-from schemas.registry import (
+from opsassist.schemas.errors import InvalidEvent
+from opsassist.schemas.registry import (
     LATEST_VERSION,
     MODELS,
     decode_event,

@@ -77,7 +77,7 @@ class TicketPayloadV1(_Payload):
 class TicketPayloadV2(_Payload):
     """Version 2 of the ticket payload: ``reporter`` is now ``reporter_id``, the reporter's
     identity in the source system (account id, login or address), as ``tickets.reporter_id``
-    stores it. v1 payloads are upcast by renaming the field (``schemas.registry``)."""
+    stores it. v1 payloads are upcast by renaming the field (``opsassist.schemas.registry``)."""
 
     external_id: str = Field(pattern=TICKET_IDENTIFIER, min_length=1, max_length=200)
     source_system: str = Field(pattern=TICKET_IDENTIFIER, min_length=1, max_length=100)

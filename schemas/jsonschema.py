@@ -8,7 +8,7 @@ from typing import Any
 
 import orjson
 
-from schemas.registry import PUBLISHED
+from opsassist.schemas.registry import PUBLISHED
 
 JSON_DIR = Path(__file__).parent / "json"
 

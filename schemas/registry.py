@@ -13,7 +13,7 @@ from typing import Any
 import orjson
 from pydantic import ValidationError
 
-from schemas.envelope import (
+from opsassist.schemas.envelope import (
     AnyEvent,
     CommitEvent,
     Envelope,
@@ -22,7 +22,7 @@ from schemas.envelope import (
     TicketEvent,
     TicketEventV1,
 )
-from schemas.errors import InvalidEvent
+from opsassist.schemas.errors import InvalidEvent
 
 #: The newest schema version per kind, and the model that validates it.
 LATEST_VERSION: dict[str, int] = {"log": 1, "commit": 1, "ticket": 2}

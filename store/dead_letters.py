@@ -11,8 +11,9 @@ from datetime import datetime
 
 import asyncpg
 
-from store.reads._keyset import Page, PageRequest, Sort, fetch_page
-from store.reads._where import Where
+from opsassist.bus.deadletter import DeadLetter
+from opsassist.store.reads._keyset import Page, PageRequest, Sort, fetch_page
+from opsassist.store.reads._where import Where
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +60,24 @@ SELECT id, source_topic, source_partition, source_offset, dlq_topic, dlq_partiti
 FROM dead_letters
 """
 BY_TIME = Sort("failed_at", "failed_at", "failed_at", (("id", "id"),))
+
+
+def dead_letter_record(
+    letter: DeadLetter, dlq_topic: str, dlq_partition: int, dlq_offset: int
+) -> DeadLetterRecord:
+    """What PostgreSQL keeps of a dead letter placed at ``dlq_partition``/``dlq_offset``: where
+    it came from and why, never its bytes."""
+    return DeadLetterRecord(
+        source_topic=letter.source_topic,
+        source_partition=letter.source_partition,
+        source_offset=letter.source_offset,
+        dlq_topic=dlq_topic,
+        dlq_partition=dlq_partition,
+        dlq_offset=dlq_offset,
+        code=letter.code,
+        reason=letter.reason,
+        failed_at=letter.failed_at,
+    )
 
 
 @dataclass(frozen=True, slots=True)

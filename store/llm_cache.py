@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import asyncpg
 
-from llm.cache import CachedAnswer, CacheKey
+from opsassist.llm.cache import CachedAnswer, CacheKey
 
 _GET = """
 UPDATE llm_answers

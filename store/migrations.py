@@ -30,10 +30,10 @@ from importlib.resources.abc import Traversable
 
 import asyncpg
 
-from store.errors import SchemaMismatch
+from opsassist.store.errors import SchemaMismatch
 
 # Package data, so that an installed wheel (the container image) has them, not only a checkout.
-MIGRATIONS_DIR = resources.files("migrations")
+MIGRATIONS_DIR = resources.files("opsassist.migrations")
 PHASES = ("expand", "migrate", "contract")
 _NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
 _PHASE = re.compile(r"^--\s*phase:\s*(expand|migrate|contract)\s*$", re.MULTILINE)

@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 
 import asyncpg
 
-from store.migrations import app_session_name
+from opsassist.store.migrations import app_session_name
 
 
 async def _transaction_state_only(_conn: asyncpg.Connection) -> None:

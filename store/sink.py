@@ -16,7 +16,7 @@ from typing import Any
 import asyncpg
 import orjson
 
-from schemas import LATEST_VERSION, CommitEvent, LogEvent, TicketEvent
+from opsassist.schemas import LATEST_VERSION, CommitEvent, LogEvent, TicketEvent
 
 
 @dataclass(frozen=True, slots=True)

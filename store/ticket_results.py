@@ -1,4 +1,4 @@
-"""The typed results of the ticket workflow's operations (``store.ticket_workflow``): one
+"""The typed results of the ticket workflow's operations (``opsassist.store.ticket_workflow``): one
 value per outcome, so that callers map each to their own answer (a GraphQL union member, an
 HTTP status) without catching exceptions."""
 

@@ -22,8 +22,8 @@ from typing import Any
 import asyncpg
 import orjson
 
-from store.metrics import TRIAGE_OVERRIDES
-from store.ticket_results import (
+from opsassist.store.metrics import TRIAGE_OVERRIDES
+from opsassist.store.ticket_results import (
     Conflict,
     CorrectionResult,
     IdempotencyKeyReused,
@@ -37,9 +37,9 @@ from store.ticket_results import (
     result_from_json,
     result_to_json,
 )
-from store.triage_models import active_model, active_model_version
-from streams.privacy import IdempotencyKeyDigest, Redactor
-from streams.triage import (
+from opsassist.store.triage_models import active_model, active_model_version
+from opsassist.streams.privacy import IdempotencyKeyDigest, Redactor
+from opsassist.streams.triage import (
     ALLOWED_TRANSITIONS,
     OVERRIDE_FIELDS,
     PRIORITIES,
@@ -55,8 +55,8 @@ from streams.triage import (
     sla_due_at,
     with_human_fields,
 )
-from streams.triage import InvalidTransition as TransitionError
-from streams.triage import UnknownStatus as UnknownStatusError
+from opsassist.streams.triage import InvalidTransition as TransitionError
+from opsassist.streams.triage import UnknownStatus as UnknownStatusError
 
 __all__ = [
     "Conflict",

@@ -8,8 +8,8 @@ from datetime import datetime
 
 import asyncpg
 
-from store.reads import Page, PageRequest, Sort, Where
-from store.reads._keyset import fetch_page
+from opsassist.store.reads import Page, PageRequest, Sort, Where
+from opsassist.store.reads._keyset import fetch_page
 
 ROLES = ("admin", "ops", "hr")
 

@@ -14,28 +14,28 @@ from typing import Any
 import faust
 import structlog
 
-from infra.local import Endpoints
-from llm import LLMClient
+from opsassist.bus.deadletter import DeadLetter
+from opsassist.endpoints import Endpoints
+from opsassist.llm import LLMClient
+from opsassist.schemas import EventKind
 from opsassist.settings import Settings
-from schemas import EventKind
-from store.dead_letters import record_dead_letters
-from store.llm_cache import PostgresAnswerCache
-from store.pool import create_pool
-from store.sink import EventSink
-from streams import metrics
-from streams.changelog import load_config
-from streams.changelog_updater import ChangelogUpdater
-from streams.consumer_metrics import add_consumer_metrics
-from streams.deadletter import DeadLetter, dead_letter_record
-from streams.enrich import Enricher
-from streams.ingest import IngestStage
-from streams.log_intelligence import LogIntelligence
-from streams.monitor import LeanMonitor
-from streams.privacy import Redactor
-from streams.progress import ProgressWatch
-from streams.sanitize import EventSanitizer
-from streams.ticket_triage import TicketTriage
-from streams.transport import RawSchema, Transport
+from opsassist.store.dead_letters import dead_letter_record, record_dead_letters
+from opsassist.store.llm_cache import PostgresAnswerCache
+from opsassist.store.pool import create_pool
+from opsassist.store.sink import EventSink
+from opsassist.streams.agents.changelog import ChangelogUpdater
+from opsassist.streams.agents.ingest import IngestStage
+from opsassist.streams.agents.logs import LogIntelligence
+from opsassist.streams.agents.sanitize import EventSanitizer
+from opsassist.streams.agents.tickets import TicketTriage
+from opsassist.streams.changelog import load_config
+from opsassist.streams.enrich import Enricher
+from opsassist.streams.privacy import Redactor
+from opsassist.streams.runtime import metrics
+from opsassist.streams.runtime.consumer_metrics import add_consumer_metrics
+from opsassist.streams.runtime.monitor import LeanMonitor
+from opsassist.streams.runtime.progress import ProgressWatch
+from opsassist.streams.runtime.transport import RawSchema, Transport
 
 log = structlog.get_logger(__name__)
 
@@ -67,7 +67,7 @@ class _App(faust.App):
     """``faust.App`` resolving its Event class once instead of through its settings registry
     for every message (a measurable share of the per-event cost)."""
 
-    #: Read by our consumer (streams/transport.py) when it builds the aiokafka consumer.
+    #: Read by our consumer (streams/runtime/transport.py) when it builds the aiokafka consumer.
     fetch_max_wait_ms: int = 100
 
     _event_class: Any = None
@@ -131,7 +131,7 @@ def create_app(settings: Settings, endpoints: Endpoints) -> faust.App:
         datadir=workers_dir / settings.worker_id,
         Monitor=LeanMonitor,
     )
-    # Our transport: a shorter fetch wait and a cheaper hand-off (see streams/transport.py).
+    # Our transport: a shorter fetch wait and a cheaper hand-off (see streams/runtime/transport.py).
     app.fetch_max_wait_ms = settings.worker_fetch_max_wait_ms
     app.transport = Transport(app.conf.broker_consumer, app)
     state: dict[str, Any] = {}

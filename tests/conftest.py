@@ -29,11 +29,11 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from infra.kafka import LocalKafka
-from infra.postgres import LocalPostgres
-from infra.processes import free_port
+from opsassist.infra.kafka import LocalKafka
+from opsassist.infra.postgres import LocalPostgres
+from opsassist.infra.processes import free_port
 from opsassist.settings import PROJECT_ROOT, Settings
-from store.migrations import migrate
+from opsassist.store.migrations import migrate
 
 ENV = Settings()  # what the environment configures; tests derive their own settings from it
 
@@ -400,8 +400,8 @@ class WebhookApiProcess(ApiProcess):
 
 def create_api_key(database_url: str, name: str, scopes: list[str]) -> str:
     """A new API key in the database; the token a sender presents."""
-    from api.auth import generate_api_key, hash_secret
-    from store.api_keys import insert_api_key
+    from opsassist.api.webhooks.auth import generate_api_key, hash_secret
+    from opsassist.store.api_keys import insert_api_key
 
     key = generate_api_key()
 

@@ -11,8 +11,7 @@ import asyncpg
 import strawberry
 from strawberry.types import Info
 
-from api.auth import InvalidScope, generate_api_key, hash_secret, validate_scopes
-from api.graphql.errors import (
+from opsassist.api.graphql.errors import (
     Conflict,
     Forbidden,
     LoginThrottled,
@@ -20,11 +19,12 @@ from api.graphql.errors import (
     Unauthorized,
     ValidationFailed,
 )
-from api.graphql.history import Version, versions
-from api.graphql.inputs import int_id
-from api.graphql.pagination import Connection, connection, page_request
-from api.graphql.sessions import InvalidToken, TokenPair, password_problem
-from store.api_keys import (
+from opsassist.api.graphql.history import Version, versions
+from opsassist.api.graphql.inputs import int_id
+from opsassist.api.graphql.pagination import Connection, connection, page_request
+from opsassist.api.graphql.sessions import InvalidToken, TokenPair, password_problem
+from opsassist.api.webhooks.auth import InvalidScope, generate_api_key, hash_secret, validate_scopes
+from opsassist.store.api_keys import (
     DuplicateKeyName,
     StoredApiKey,
     find_api_key,
@@ -32,7 +32,7 @@ from store.api_keys import (
     list_api_keys,
     revoke_api_key,
 )
-from store.users import (
+from opsassist.store.users import (
     DuplicateUsername,
     StoredUser,
     insert_user,

@@ -10,10 +10,10 @@ from typing import Any
 import strawberry
 from strawberry.types import Info
 
-from api.graphql.log_events import LogEventFilterInput
-from api.graphql.masking import graphql_error
-from api.graphql.tickets import TicketFilterInput
-from store.reads.aggregates import log_event_counts, ticket_counts
+from opsassist.api.graphql.log_events import LogEventFilterInput
+from opsassist.api.graphql.masking import graphql_error
+from opsassist.api.graphql.tickets import TicketFilterInput
+from opsassist.store.reads.aggregates import log_event_counts, ticket_counts
 
 
 @strawberry.enum

@@ -9,8 +9,8 @@ import asyncpg
 import strawberry
 from strawberry.types import Info
 
-from api.graphql.pagination import Connection, Order, connection, page_request
-from store.reads.commits import CommitFilter, commits_by_keys, commits_page
+from opsassist.api.graphql.pagination import Connection, Order, connection, page_request
+from opsassist.store.reads.commits import CommitFilter, commits_by_keys, commits_page
 
 
 @strawberry.type

@@ -11,14 +11,14 @@ import asyncpg
 from strawberry.dataloader import DataLoader
 from strawberry.fastapi import BaseContext
 
-from api.graphql.login_throttle import LoginThrottle
-from api.graphql.sessions import InvalidToken, Sessions, Viewer
+from opsassist.api.graphql.login_throttle import LoginThrottle
+from opsassist.api.graphql.sessions import InvalidToken, Sessions, Viewer
 from opsassist.settings import Settings
-from store.reads.history import changes_of
-from store.reads.log_intelligence import summaries_by_ids
+from opsassist.store.reads.history import changes_of
+from opsassist.store.reads.log_intelligence import summaries_by_ids
 
 if TYPE_CHECKING:
-    from api.graphql.subscriptions import ChangeFeed
+    from opsassist.api.graphql.subscriptions import ChangeFeed
 
 
 class Loaders:

@@ -10,11 +10,11 @@ import asyncpg
 import strawberry
 from strawberry.types import Info
 
-from api.dead_letter_replay import Placed, replay_dead_letters
-from api.graphql.errors import ValidationFailed
-from api.graphql.inputs import int_id
-from api.graphql.pagination import Connection, Order, connection, page_request
-from store.dead_letters import (
+from opsassist.api.dead_letter_replay import Placed, replay_dead_letters
+from opsassist.api.graphql.errors import ValidationFailed
+from opsassist.api.graphql.inputs import int_id
+from opsassist.api.graphql.pagination import Connection, Order, connection, page_request
+from opsassist.store.dead_letters import (
     DeadLetterFilter,
     dead_letters_by_ids,
     dead_letters_page,

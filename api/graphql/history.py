@@ -11,7 +11,7 @@ import orjson
 import strawberry
 from strawberry.scalars import JSON
 
-from api.graphql.masking import hidden
+from opsassist.api.graphql.masking import hidden
 
 
 @strawberry.type(description="One field's change: its value before and after.")

@@ -9,7 +9,7 @@ from typing import Any
 from graphql import ExecutionResult, StringValueNode, Visitor, visit
 from strawberry.extensions import SchemaExtension
 
-from api.graphql.masking import graphql_error
+from opsassist.api.graphql.masking import graphql_error
 
 _BIGINT_MAX = 2**63 - 1
 

@@ -11,8 +11,8 @@ import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
-from api.graphql.pagination import Connection, Order, connection, page_request
-from store.reads.log_events import LogEventFilter, log_events_by_ids, log_events_page
+from opsassist.api.graphql.pagination import Connection, Order, connection, page_request
+from opsassist.store.reads.log_events import LogEventFilter, log_events_by_ids, log_events_page
 
 
 def json_value(value: Any) -> Any:

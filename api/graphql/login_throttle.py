@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 import asyncpg
 
 from opsassist.settings import Settings
-from store.login_attempts import (
+from opsassist.store.login_attempts import (
     LoginAttempts,
     lock_login_attempts,
     purge_login_attempts,

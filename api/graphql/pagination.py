@@ -10,8 +10,8 @@ import strawberry
 from strawberry.relay import PageInfo
 from strawberry.types import Info
 
-from api.graphql.masking import graphql_error
-from store.reads import InvalidCursor, Page, PageRequest
+from opsassist.api.graphql.masking import graphql_error
+from opsassist.store.reads import InvalidCursor, Page, PageRequest
 
 NodeT = TypeVar("NodeT")
 

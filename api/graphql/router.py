@@ -24,14 +24,14 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
 from strawberry.subscriptions.protocols.graphql_transport_ws.types import SubscribeMessage
 from strawberry.types import ExecutionResult
 
-from api.bodies import json_body
-from api.graphql.context import Context
-from api.graphql.limits import query_too_long
-from api.graphql.login_throttle import LoginThrottle
-from api.graphql.response_cache import CACHE_HEADER, RESPONSES, ResponseCache
-from api.graphql.schema import build_schema
-from api.graphql.sessions import Sessions
-from api.problems import PayloadTooLarge
+from opsassist.api.bodies import json_body
+from opsassist.api.graphql.context import Context
+from opsassist.api.graphql.limits import query_too_long
+from opsassist.api.graphql.login_throttle import LoginThrottle
+from opsassist.api.graphql.response_cache import CACHE_HEADER, RESPONSES, ResponseCache
+from opsassist.api.graphql.schema import build_schema
+from opsassist.api.graphql.sessions import Sessions
+from opsassist.api.problems import PayloadTooLarge
 from opsassist.settings import Settings
 
 log = structlog.get_logger(__name__)

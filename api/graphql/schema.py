@@ -14,20 +14,20 @@ from strawberry.extensions import SchemaExtension
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
-from api.graphql.accounts import AccountMutations, AccountQueries
-from api.graphql.aggregates import AggregateQueries
-from api.graphql.commits import CommitQueries
-from api.graphql.dead_letters import DeadLetterMutations, DeadLetterQueries
-from api.graphql.error_log import log_errors
-from api.graphql.inputs import RejectNulCharacters
-from api.graphql.limits import protection_extensions
-from api.graphql.log_events import LogEventQueries
-from api.graphql.log_intelligence import LogIntelligenceQueries
-from api.graphql.masking import attach_rules
-from api.graphql.releases import ReleaseQueries
-from api.graphql.subscriptions import IncidentSubscriptions, TicketSubscriptions
-from api.graphql.tickets import TicketQueries
-from api.graphql.workflow import WorkflowMutations
+from opsassist.api.graphql.accounts import AccountMutations, AccountQueries
+from opsassist.api.graphql.aggregates import AggregateQueries
+from opsassist.api.graphql.commits import CommitQueries
+from opsassist.api.graphql.dead_letters import DeadLetterMutations, DeadLetterQueries
+from opsassist.api.graphql.error_log import log_errors
+from opsassist.api.graphql.inputs import RejectNulCharacters
+from opsassist.api.graphql.limits import protection_extensions
+from opsassist.api.graphql.log_events import LogEventQueries
+from opsassist.api.graphql.log_intelligence import LogIntelligenceQueries
+from opsassist.api.graphql.masking import attach_rules
+from opsassist.api.graphql.releases import ReleaseQueries
+from opsassist.api.graphql.subscriptions import IncidentSubscriptions, TicketSubscriptions
+from opsassist.api.graphql.tickets import TicketQueries
+from opsassist.api.graphql.workflow import WorkflowMutations
 from opsassist.settings import Settings
 
 Query = merge_types(

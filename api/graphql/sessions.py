@@ -23,7 +23,7 @@ import asyncpg
 import bcrypt
 import jwt
 
-from store.users import (
+from opsassist.store.users import (
     ROLES,
     StoredUser,
     find_user_with_password,

@@ -17,15 +17,20 @@ import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
-from api.graphql.history import Version, delta_of, versions
-from api.graphql.inputs import int_id
-from api.graphql.log_events import json_value
-from api.graphql.masking import HR_TICKET_TEXT_ROLES, hr_in_any_version, masked_fields
-from api.graphql.pagination import Connection, Order, connection, page_request
-from api.graphql.time_travel import state_filter, ticket_as_of, tickets_as_of_page
-from store.reads._keyset import Page, PageRequest
-from store.reads.aggregates import ticket_count
-from store.reads.tickets import RESOLVED_STATUSES, TicketFilter, tickets_by_ids, tickets_page
+from opsassist.api.graphql.history import Version, delta_of, versions
+from opsassist.api.graphql.inputs import int_id
+from opsassist.api.graphql.log_events import json_value
+from opsassist.api.graphql.masking import HR_TICKET_TEXT_ROLES, hr_in_any_version, masked_fields
+from opsassist.api.graphql.pagination import Connection, Order, connection, page_request
+from opsassist.api.graphql.time_travel import state_filter, ticket_as_of, tickets_as_of_page
+from opsassist.store.reads._keyset import Page, PageRequest
+from opsassist.store.reads.aggregates import ticket_count
+from opsassist.store.reads.tickets import (
+    RESOLVED_STATUSES,
+    TicketFilter,
+    tickets_by_ids,
+    tickets_page,
+)
 
 
 @strawberry.type(

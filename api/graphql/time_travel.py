@@ -1,5 +1,5 @@
 """``asOf``: tickets as they were at a time, one or a page of them, read from their history
-(``store.history``, which keeps the full state of every version; docs/history.md).
+(``opsassist.store.history``, which keeps the full state of every version; docs/history.md).
 
 A stored state is the row as PostgreSQL's ``to_jsonb`` rendered it when the version was written:
 timestamps are text, and columns added by later migrations are absent from older states. This
@@ -14,8 +14,8 @@ from typing import Any
 
 import asyncpg
 
-from store.history import EntityState, as_of, list_as_of
-from store.reads._keyset import Cursor, InvalidCursor, Page, PageRequest, Sort
+from opsassist.store.history import EntityState, as_of, list_as_of
+from opsassist.store.reads._keyset import Cursor, InvalidCursor, Page, PageRequest, Sort
 
 _TIMES = ("created_at", "updated_at", "sla_due_at", "resolved_at", "row_updated_at")
 # Columns a state written before their migration lacks, with the value they had then.
@@ -48,7 +48,7 @@ _FILTERABLE = {
 
 
 def state_row(entity: EntityState) -> dict[str, Any]:
-    """A ticket's stored state as a row of ``store.reads.tickets.SELECT``'s shape."""
+    """A ticket's stored state as a row of ``opsassist.store.reads.tickets.SELECT``'s shape."""
     row = {**_ADDED_LATER, **entity.state}
     if "reporter_id" not in row:  # states written before migration 0010 renamed the column
         row["reporter_id"] = row.get("reporter")

@@ -1,5 +1,6 @@
 """The ticket workflow over GraphQL: status changes with optimistic locking and idempotency keys,
-triage corrections by people, and re-triage. The rules live in ``store.ticket_workflow``; this
+triage corrections by people, and re-triage. The rules live in
+``opsassist.store.ticket_workflow``; this
 module maps its typed results to union members, so a conflict or a refused transition is an
 answer a client selects on, never an error.
 """
@@ -11,14 +12,14 @@ from typing import Annotated, Any
 import strawberry
 from strawberry.types import Info
 
-from api.graphql.errors import Forbidden, NotFound, UserError, ValidationFailed
-from api.graphql.inputs import int_id
-from api.graphql.masking import refusal
-from api.graphql.tickets import Ticket
-from store import ticket_results as results
-from store.reads.tickets import tickets_by_ids
-from store.ticket_workflow import TicketWorkflow
-from streams.triage import load_config
+from opsassist.api.graphql.errors import Forbidden, NotFound, UserError, ValidationFailed
+from opsassist.api.graphql.inputs import int_id
+from opsassist.api.graphql.masking import refusal
+from opsassist.api.graphql.tickets import Ticket
+from opsassist.store import ticket_results as results
+from opsassist.store.reads.tickets import tickets_by_ids
+from opsassist.store.ticket_workflow import TicketWorkflow
+from opsassist.streams.triage import load_config
 
 
 @strawberry.type(description="The change was made (or replayed, for a repeated idempotency key).")
@@ -71,7 +72,9 @@ def _workflow(info: Info[Any, Any]) -> TicketWorkflow:
     state = info.context.app_state
     workflow: TicketWorkflow | None = getattr(state, "ticket_workflow", None)
     if workflow is None:
-        shared = state.ingestion  # the process's redactor and key digest (api/ingestion.py)
+        shared = (
+            state.ingestion
+        )  # the process's redactor and key digest (api/webhooks/ingestion.py)
         workflow = state.ticket_workflow = TicketWorkflow(
             info.context.pool,
             load_config(info.context.settings.triage_config),

@@ -3,7 +3,7 @@
 Every value is bound as a parameter; SQL text is assembled only from fragments written here.
 """
 
-from store.reads._keyset import Cursor, InvalidCursor, Page, PageRequest, Sort
-from store.reads._where import Where
+from opsassist.store.reads._keyset import Cursor, InvalidCursor, Page, PageRequest, Sort
+from opsassist.store.reads._where import Where
 
 __all__ = ["Cursor", "InvalidCursor", "Page", "PageRequest", "Sort", "Where"]

@@ -17,7 +17,7 @@ from typing import Any, Generic, TypeVar
 import asyncpg
 import orjson
 
-from store.reads._where import Where
+from opsassist.store.reads._where import Where
 
 T = TypeVar("T")
 

@@ -7,8 +7,8 @@ from datetime import datetime
 
 import asyncpg
 
-from store.reads._keyset import Page, PageRequest, Sort, fetch_page
-from store.reads._where import Where, like_pattern
+from opsassist.store.reads._keyset import Page, PageRequest, Sort, fetch_page
+from opsassist.store.reads._where import Where, like_pattern
 
 SELECT = """
 SELECT repo, sha, parents, author_name, author_email, authored_at, committed_at, message,

@@ -7,8 +7,8 @@ from datetime import datetime
 
 import asyncpg
 
-from store.reads._keyset import Page, PageRequest, Sort, fetch_page
-from store.reads._where import Where, like_pattern
+from opsassist.store.reads._keyset import Page, PageRequest, Sort, fetch_page
+from opsassist.store.reads._where import Where, like_pattern
 
 SELECT = """
 SELECT event_id, service, host, level, ts, message, attributes, source, trace_id, occurred_at,

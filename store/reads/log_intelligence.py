@@ -1,5 +1,5 @@
 """Incidents, window summaries and log templates as the API lists them (tables of migration
-0008, written by the worker's log stage: streams/log_intelligence.py)."""
+0008, written by the worker's log stage: streams/agents/logs.py)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from datetime import datetime
 
 import asyncpg
 
-from store.reads._keyset import Page, PageRequest, Sort, fetch_page
-from store.reads._where import Where
+from opsassist.store.reads._keyset import Page, PageRequest, Sort, fetch_page
+from opsassist.store.reads._where import Where
 
 INCIDENTS = """
 SELECT id, incident_key, service, window_seconds, severity, status, last_transition, opened_at,

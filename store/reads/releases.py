@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 import asyncpg
 
-from store.reads._keyset import Page, PageRequest, Sort, fetch_page
-from store.reads._where import Where
+from opsassist.store.reads._keyset import Page, PageRequest, Sort, fetch_page
+from opsassist.store.reads._where import Where
 
 SELECT = """
 SELECT id, repo, tag, release_version, released_at, bump, commit_count, content, markdown,

@@ -7,8 +7,8 @@ from datetime import datetime
 
 import asyncpg
 
-from store.reads._keyset import Page, PageRequest, Sort, fetch_page
-from store.reads._where import Where, like_pattern
+from opsassist.store.reads._keyset import Page, PageRequest, Sort, fetch_page
+from opsassist.store.reads._where import Where, like_pattern
 
 #: Statuses (compared in lower case) that end a ticket's SLA clock. Ticket sources name their
 #: statuses freely; these are the names the common trackers use for "finished".

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from streams.changelog.config import ChangelogConfig, Rule
-from streams.changelog.model import Entry, ParsedCommit
+from opsassist.streams.changelog.config import ChangelogConfig, Rule
+from opsassist.streams.changelog.model import Entry, ParsedCommit
 
 
 @dataclass(frozen=True, slots=True)

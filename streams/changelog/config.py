@@ -14,7 +14,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
-from streams.changelog.model import Bump, InvalidConfig
+from opsassist.streams.changelog.model import Bump, InvalidConfig
 
 _RULE_FIELDS = ("type", "scope", "message", "body")
 
@@ -181,7 +181,9 @@ def _build(data: dict[str, Any]) -> ChangelogConfig:
 
 
 def _default_data() -> dict[str, Any]:
-    text = resources.files("streams.changelog").joinpath("default.toml").read_text("utf-8")
+    text = (
+        resources.files("opsassist.streams.changelog").joinpath("default.toml").read_text("utf-8")
+    )
     return tomllib.loads(text)
 
 

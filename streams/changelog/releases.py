@@ -11,11 +11,18 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 
-from streams.changelog.classify import entry_for, place_commit
-from streams.changelog.config import ChangelogConfig
-from streams.changelog.model import CommitRecord, Entry, Group, ParsedCommit, Release, Skipped
-from streams.changelog.parser import parse_commit
-from streams.changelog.versions import Version, implied_bump, parse_version, version_order
+from opsassist.streams.changelog.classify import entry_for, place_commit
+from opsassist.streams.changelog.config import ChangelogConfig
+from opsassist.streams.changelog.model import (
+    CommitRecord,
+    Entry,
+    Group,
+    ParsedCommit,
+    Release,
+    Skipped,
+)
+from opsassist.streams.changelog.parser import parse_commit
+from opsassist.streams.changelog.versions import Version, implied_bump, parse_version, version_order
 
 _UNRELEASED = ""
 _NEVER = datetime.min.replace(tzinfo=UTC)

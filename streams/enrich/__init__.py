@@ -4,12 +4,21 @@ Build one ``Enricher`` per process (``Enricher.from_settings(settings)``) and ca
 ``enrich_batch`` on decoded log payloads, ``enrich_line`` on raw lines, or ``parse`` to split.
 """
 
-from streams.enrich.enricher import AUTO_PARSERS, Enricher, SourceFormat, SourceFormatError
-from streams.enrich.levels import Level, normalize_level
-from streams.enrich.logformat import LogFormat, compile_log_format
-from streams.enrich.records import EnrichedLog, ParsedLine
-from streams.enrich.timestamps import TimestampFormat, TimestampFormatError, parse_timestamp
-from streams.enrich.traces import extract_trace, parse_traceparent
+from opsassist.streams.enrich.enricher import (
+    AUTO_PARSERS,
+    Enricher,
+    SourceFormat,
+    SourceFormatError,
+)
+from opsassist.streams.enrich.levels import Level, normalize_level
+from opsassist.streams.enrich.logformat import LogFormat, compile_log_format
+from opsassist.streams.enrich.records import EnrichedLog, ParsedLine
+from opsassist.streams.enrich.timestamps import (
+    TimestampFormat,
+    TimestampFormatError,
+    parse_timestamp,
+)
+from opsassist.streams.enrich.traces import extract_trace, parse_traceparent
 
 __all__ = [
     "AUTO_PARSERS",

@@ -9,8 +9,8 @@ templates across restarts. Underneath, per service, ``TemplateMiner.add(message)
 ``WindowSummary``s go to an ``IncidentDetector`` and to ``describe_window`` / ``summary_input``.
 """
 
-from streams.logs.accuracy import grouping_accuracy, parsing_accuracy
-from streams.logs.incidents import (
+from opsassist.streams.logs.accuracy import grouping_accuracy, parsing_accuracy
+from opsassist.streams.logs.incidents import (
     Incident,
     IncidentDetector,
     IncidentStatus,
@@ -18,8 +18,8 @@ from streams.logs.incidents import (
     Severity,
     TransitionKind,
 )
-from streams.logs.masking import WILDCARD, mask_message
-from streams.logs.miner import (
+from opsassist.streams.logs.masking import WILDCARD, mask_message
+from opsassist.streams.logs.miner import (
     IdChange,
     MinerStateError,
     TemplateInfo,
@@ -27,7 +27,7 @@ from streams.logs.miner import (
     TemplateMiner,
     template_id,
 )
-from streams.logs.narrative import (
+from opsassist.streams.logs.narrative import (
     IncidentEvidence,
     SummaryInput,
     TemplateEvidence,
@@ -35,8 +35,8 @@ from streams.logs.narrative import (
     describe_window,
     summary_input,
 )
-from streams.logs.stage import BatchResult, LogLine, LogStage, LogStageConfig, MinedLine
-from streams.logs.windows import (
+from opsassist.streams.logs.stage import BatchResult, LogLine, LogStage, LogStageConfig, MinedLine
+from opsassist.streams.logs.windows import (
     LogRecord,
     Redactor,
     TemplateCount,

@@ -20,7 +20,13 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
-from streams.logs.masking import ALL_RULES, WILDCARD, MaskingRules, mask_message, template_pattern
+from opsassist.streams.logs.masking import (
+    ALL_RULES,
+    WILDCARD,
+    MaskingRules,
+    mask_message,
+    template_pattern,
+)
 
 STATE_VERSION = 1
 _ZERO_DIGITS = bytes.maketrans(b"123456789", b"000000000")

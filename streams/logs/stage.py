@@ -14,10 +14,16 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from opsassist.settings import Settings
-from streams.logs.incidents import Incident, IncidentDetector, IncidentTransition
-from streams.logs.masking import template_pattern
-from streams.logs.miner import IdChange, TemplateMiner
-from streams.logs.windows import LogRecord, Redactor, WindowSummarizer, WindowSummary, no_redaction
+from opsassist.streams.logs.incidents import Incident, IncidentDetector, IncidentTransition
+from opsassist.streams.logs.masking import template_pattern
+from opsassist.streams.logs.miner import IdChange, TemplateMiner
+from opsassist.streams.logs.windows import (
+    LogRecord,
+    Redactor,
+    WindowSummarizer,
+    WindowSummary,
+    no_redaction,
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,10 +4,10 @@ Build one ``Redactor`` per process (``Redactor.from_settings(settings)``) and ca
 ``redact_batch`` on decoded payloads, ``redact_text`` on free text, or ``find`` for the spans.
 """
 
-from streams.privacy.errors import PolicyError, PrivacyError
-from streams.privacy.idempotency_keys import IdempotencyKeyDigest
-from streams.privacy.policy import Action, RedactionPolicy, default_policy, load_policy
-from streams.privacy.redactor import (
+from opsassist.streams.privacy.errors import PolicyError, PrivacyError
+from opsassist.streams.privacy.idempotency_keys import IdempotencyKeyDigest
+from opsassist.streams.privacy.policy import Action, RedactionPolicy, default_policy, load_policy
+from opsassist.streams.privacy.redactor import (
     UNLISTED_FIELD,
     RedactedPayload,
     RedactedText,
@@ -15,7 +15,7 @@ from streams.privacy.redactor import (
     Redactor,
     count_redactions,
 )
-from streams.privacy.spans import PiiType, Span
+from opsassist.streams.privacy.spans import PiiType, Span
 
 __all__ = [
     "UNLISTED_FIELD",

@@ -15,14 +15,14 @@ from collections.abc import Iterable, Sequence
 from contextlib import suppress
 from typing import Protocol
 
-from streams.privacy.addresses import EmailDetector, Ipv6Detector
-from streams.privacy.credentials import SecretDetector
-from streams.privacy.iban import IbanDetector
-from streams.privacy.names import NameDetector
-from streams.privacy.numbers import NumberDetector
-from streams.privacy.policy import RedactionPolicy
-from streams.privacy.postal import AddressDetector
-from streams.privacy.spans import PiiType, Span, resolve_overlaps
+from opsassist.streams.privacy.addresses import EmailDetector, Ipv6Detector
+from opsassist.streams.privacy.credentials import SecretDetector
+from opsassist.streams.privacy.iban import IbanDetector
+from opsassist.streams.privacy.names import NameDetector
+from opsassist.streams.privacy.numbers import NumberDetector
+from opsassist.streams.privacy.policy import RedactionPolicy
+from opsassist.streams.privacy.postal import AddressDetector
+from opsassist.streams.privacy.spans import PiiType, Span, resolve_overlaps
 
 
 class Detector(Protocol):

@@ -16,8 +16,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from streams.privacy.errors import PolicyError
-from streams.privacy.spans import PiiType
+from opsassist.streams.privacy.errors import PolicyError
+from opsassist.streams.privacy.spans import PiiType
 
 
 class Action(StrEnum):
@@ -145,5 +145,9 @@ def load_policy(path: Path) -> RedactionPolicy:
 @lru_cache(maxsize=1)
 def default_policy() -> RedactionPolicy:
     """The policy shipped with the package (``default_policy.toml``)."""
-    text = resources.files("streams.privacy").joinpath("default_policy.toml").read_text("utf-8")
+    text = (
+        resources.files("opsassist.streams.privacy")
+        .joinpath("default_policy.toml")
+        .read_text("utf-8")
+    )
     return parse_policy(tomllib.loads(text), "default_policy.toml")

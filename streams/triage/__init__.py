@@ -9,7 +9,7 @@ Typical use by a worker::
     triager.use_model(TriageModel.from_bytes(newer_blob))  # hot swap, no restart
 """
 
-from streams.triage._config import (
+from opsassist.streams.triage._config import (
     Category,
     Rule,
     SlaPolicy,
@@ -17,7 +17,7 @@ from streams.triage._config import (
     load_config,
     parse_config,
 )
-from streams.triage._corrections import (
+from opsassist.streams.triage._corrections import (
     OVERRIDE_FIELDS,
     Override,
     OverrideField,
@@ -29,7 +29,7 @@ from streams.triage._corrections import (
     training_examples_from_tickets,
     with_human_fields,
 )
-from streams.triage._evaluation import (
+from opsassist.streams.triage._evaluation import (
     EvaluationReport,
     InvalidLabelledFile,
     LabelledRow,
@@ -39,8 +39,14 @@ from streams.triage._evaluation import (
     evaluate_per_repo,
     read_labelled_csv,
 )
-from streams.triage._model import ModelSpec, Prediction, TrainingExample, TriageModel, train_model
-from streams.triage._ticket import (
+from opsassist.streams.triage._model import (
+    ModelSpec,
+    Prediction,
+    TrainingExample,
+    TriageModel,
+    train_model,
+)
+from opsassist.streams.triage._ticket import (
     PRIORITIES,
     Explanation,
     Layer,
@@ -49,8 +55,8 @@ from streams.triage._ticket import (
     WeightedTerm,
     ticket_from_payload,
 )
-from streams.triage._triager import LlmClassifier, LlmVerdict, Triager
-from streams.triage._workflow import (
+from opsassist.streams.triage._triager import LlmClassifier, LlmVerdict, Triager
+from opsassist.streams.triage._workflow import (
     ALLOWED_TRANSITIONS,
     SlaState,
     Status,
@@ -63,7 +69,7 @@ from streams.triage._workflow import (
     sla_due_at,
     sla_state,
 )
-from streams.triage.errors import (
+from opsassist.streams.triage.errors import (
     InvalidModel,
     InvalidOverride,
     InvalidTransition,

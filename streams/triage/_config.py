@@ -15,8 +15,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from streams.triage._ticket import PRIORITIES
-from streams.triage.errors import InvalidTriageConfig
+from opsassist.streams.triage._ticket import PRIORITIES
+from opsassist.streams.triage.errors import InvalidTriageConfig
 
 _RULE_CONDITIONS = ("keywords", "regexes", "labels", "sources", "reporter_groups")
 
@@ -183,7 +183,11 @@ def load_config(path: Path | None = None) -> TriageConfig:
     """The configuration in ``path``, or the packaged default when ``path`` is ``None``."""
     try:
         if path is None:
-            text = resources.files("streams.triage").joinpath("default_config.toml").read_text()
+            text = (
+                resources.files("opsassist.streams.triage")
+                .joinpath("default_config.toml")
+                .read_text()
+            )
         else:
             text = path.read_text()
         return parse_config(tomllib.loads(text))

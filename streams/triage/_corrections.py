@@ -12,10 +12,10 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Literal, get_args
 
-from streams.triage._config import TriageConfig
-from streams.triage._model import TrainingExample
-from streams.triage._ticket import PRIORITIES, Explanation, Ticket, Triage
-from streams.triage.errors import InvalidOverride
+from opsassist.streams.triage._config import TriageConfig
+from opsassist.streams.triage._model import TrainingExample
+from opsassist.streams.triage._ticket import PRIORITIES, Explanation, Ticket, Triage
+from opsassist.streams.triage.errors import InvalidOverride
 
 OverrideField = Literal["category", "priority", "team"]
 OVERRIDE_FIELDS: tuple[str, ...] = get_args(OverrideField)

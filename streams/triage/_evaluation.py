@@ -14,9 +14,9 @@ import numpy as np
 from sklearn.metrics import confusion_matrix, f1_score
 from sklearn.model_selection import StratifiedKFold
 
-from streams.triage._model import ModelSpec, TrainingExample, train_model
-from streams.triage._ticket import Ticket
-from streams.triage.errors import TriageError
+from opsassist.streams.triage._model import ModelSpec, TrainingExample, train_model
+from opsassist.streams.triage._ticket import Ticket
+from opsassist.streams.triage.errors import TriageError
 
 REQUIRED_COLUMNS = ("repo", "label", "title", "body")
 

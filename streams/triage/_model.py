@@ -29,8 +29,8 @@ from sklearn.metrics import f1_score
 from sklearn.model_selection import StratifiedKFold
 from sklearn.preprocessing import normalize
 
-from streams.triage._ticket import Ticket, WeightedTerm
-from streams.triage.errors import InvalidModel, NotEnoughTrainingData
+from opsassist.streams.triage._ticket import Ticket, WeightedTerm
+from opsassist.streams.triage.errors import InvalidModel, NotEnoughTrainingData
 
 FORMAT_VERSION = 1
 _TERM_SEPARATOR = "\x00"  # never produced by the analyzers (they collapse whitespace)

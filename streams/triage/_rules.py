@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from streams.triage._config import Rule
-from streams.triage._ticket import Ticket
+from opsassist.streams.triage._config import Rule
+from opsassist.streams.triage._ticket import Ticket
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from schemas import TicketPayloadV2
+from opsassist.schemas import TicketPayloadV2
 
 PRIORITIES: tuple[str, ...] = ("P1", "P2", "P3", "P4")
 

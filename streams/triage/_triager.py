@@ -6,10 +6,10 @@ import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 
-from streams.triage._config import Category, TriageConfig
-from streams.triage._model import Prediction, TriageModel
-from streams.triage._rules import RuleDecision, RuleEngine
-from streams.triage._ticket import Explanation, Layer, Ticket, Triage
+from opsassist.streams.triage._config import Category, TriageConfig
+from opsassist.streams.triage._model import Prediction, TriageModel
+from opsassist.streams.triage._rules import RuleDecision, RuleEngine
+from opsassist.streams.triage._ticket import Explanation, Layer, Ticket, Triage
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,9 +10,9 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from streams.triage._config import SlaPolicy
-from streams.triage._ticket import PRIORITIES
-from streams.triage.errors import InvalidOverride, InvalidTransition, UnknownStatus
+from opsassist.streams.triage._config import SlaPolicy
+from opsassist.streams.triage._ticket import PRIORITIES
+from opsassist.streams.triage.errors import InvalidOverride, InvalidTransition, UnknownStatus
 
 
 class Status(StrEnum):

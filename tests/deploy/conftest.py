@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from testcontainers.compose import DockerCompose
 
-from infra.processes import free_port
+from opsassist.infra.processes import free_port
 from opsassist.settings import PROJECT_ROOT
 
 WORKER_REPLICAS = 3

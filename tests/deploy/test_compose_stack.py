@@ -18,8 +18,8 @@ import httpx
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient
 
-from api.github_push import sign
-from opsassist.producer import produce_events
+from opsassist.api.webhooks.github_mapping import sign
+from opsassist.bus.producer import produce_events
 from opsassist.settings import PROJECT_ROOT, Settings
 from tests.conftest import create_api_key, wait_for
 from tests.deploy.conftest import GITHUB_SECRET, PARTITIONS, WORKER_REPLICAS, Stack

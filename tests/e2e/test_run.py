@@ -19,8 +19,8 @@ import httpx
 import psutil
 import pytest
 
-from infra.processes import free_port, port_open
-from opsassist.producer import produce_events
+from opsassist.bus.producer import produce_events
+from opsassist.infra.processes import free_port, port_open
 from opsassist.settings import PROJECT_ROOT, Settings
 from tests.conftest import wait_for
 from tests.integration.events import log_event

@@ -12,8 +12,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
-from opsassist.settings import Settings
-from schemas import (
+from opsassist.schemas import (
     CommitEvent,
     CommitPayloadV1,
     LogEvent,
@@ -21,6 +20,7 @@ from schemas import (
     TicketEvent,
     TicketPayloadV2,
 )
+from opsassist.settings import Settings
 
 T0 = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from infra.processes import free_port
+from opsassist.infra.processes import free_port
 
 pytestmark = pytest.mark.integration
 

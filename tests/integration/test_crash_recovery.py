@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from opsassist.producer import produce_events
+from opsassist.bus.producer import produce_events
 from tests.conftest import wait_for
 from tests.integration.events import count_rows, fetch, log_event, ticket_event
 

@@ -16,7 +16,7 @@ import asyncpg
 import orjson
 import pytest
 
-from store.history import (
+from opsassist.store.history import (
     Actor,
     FieldChange,
     UnknownEntity,

@@ -11,7 +11,7 @@ import orjson
 import pytest
 
 from opsassist.settings import Settings
-from store.history import Actor, set_actor
+from opsassist.store.history import Actor, set_actor
 from tests.conftest import run_cli
 
 pytestmark = pytest.mark.integration

@@ -15,9 +15,9 @@ import asyncpg
 import orjson
 import pytest
 
-from infra.postgres import DB_USER
-from store.history import Actor, FieldChange, as_of, set_actor, versions
-from store.migrations import load_migrations, migrate
+from opsassist.infra.postgres import DB_USER
+from opsassist.store.history import Actor, FieldChange, as_of, set_actor, versions
+from opsassist.store.migrations import load_migrations, migrate
 
 pytestmark = pytest.mark.integration
 

@@ -20,8 +20,25 @@ from opsassist.settings import PROJECT_ROOT
 
 pytestmark = pytest.mark.integration
 
-# The import packages the wheel ships (pyproject.toml [tool.setuptools.packages.find]).
-PACKAGES = ("opsassist", "schemas", "streams", "api", "store", "infra", "llm", "migrations")
+# The folders of the checkout the wheel ships, and where each lands in it: everything under the
+# one import name (pyproject.toml [tool.setuptools.package-dir]).
+PACKAGES = {
+    "opsassist": "opsassist",
+    "cli": "opsassist/cli",
+    "api": "opsassist/api",
+    "streams": "opsassist/streams",
+    "store": "opsassist/store",
+    "bus": "opsassist/bus",
+    "llm": "opsassist/llm",
+    "infra": "opsassist/infra",
+    "schemas": "opsassist/schemas",
+    "migrations": "opsassist/migrations",
+}
+
+
+def in_wheel(tracked: str) -> str:
+    folder, rest = tracked.split("/", 1)
+    return f"{PACKAGES[folder]}/{rest}"
 
 
 @dataclass(frozen=True)
@@ -124,16 +141,27 @@ def test_the_wheel_carries_every_data_file_of_the_packages(installed_wheel: Inst
         text=True,
         check=True,
     ).stdout.split()
-    data_files = {name for name in tracked if not name.endswith(".py")}
-    assert "migrations/0001_events.sql" in data_files
+    data_files = {in_wheel(name) for name in tracked if not name.endswith(".py")}
+    assert "opsassist/migrations/0001_events.sql" in data_files
     with zipfile.ZipFile(installed_wheel.wheel) as wheel:
         shipped = set(wheel.namelist())
     assert sorted(data_files - shipped) == []
 
 
+def test_the_wheel_installs_nothing_but_the_opsassist_import_name(
+    installed_wheel: InstalledWheel,
+) -> None:
+    with zipfile.ZipFile(installed_wheel.wheel) as wheel:
+        tops = {name.split("/", 1)[0] for name in wheel.namelist()}
+    assert {top for top in tops if not top.endswith(".dist-info")} == {"opsassist"}
+
+
 def test_the_installed_package_is_not_the_checkout(installed_wheel: InstalledWheel) -> None:
     where = installed_wheel.run(
-        "python", "-c", "import migrations, store.migrations; print(migrations.__file__)"
+        "python",
+        "-c",
+        "import opsassist.migrations, opsassist.store.migrations; "
+        "print(opsassist.migrations.__file__)",
     )
     assert where.returncode == 0, where.stderr
     assert Path(where.stdout.strip()).is_relative_to(installed_wheel.venv)

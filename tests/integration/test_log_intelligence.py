@@ -14,18 +14,18 @@ from pathlib import Path
 import orjson
 import pytest
 
-from opsassist.commands.logs import mine_labels, read_lines
-from opsassist.producer import produce_events
+from opsassist.bus.producer import produce_events
+from opsassist.cli.logs import mine_labels, read_lines
+from opsassist.schemas import LogEvent, LogPayloadV1
 from opsassist.settings import Settings
-from schemas import LogEvent, LogPayloadV1
-from store.pool import create_pool
-from store.sink import EventSink, Origin, log_row
-from streams.enrich import Enricher, compile_log_format
-from streams.log_intelligence import LogIntelligence
-from streams.logs import TemplateMiner
-from streams.logs.masking import template_pattern
-from streams.privacy import Redactor
-from streams.sanitize import EventSanitizer
+from opsassist.store.pool import create_pool
+from opsassist.store.sink import EventSink, Origin, log_row
+from opsassist.streams.agents.logs import LogIntelligence
+from opsassist.streams.agents.sanitize import EventSanitizer
+from opsassist.streams.enrich import Enricher, compile_log_format
+from opsassist.streams.logs import TemplateMiner
+from opsassist.streams.logs.masking import template_pattern
+from opsassist.streams.privacy import Redactor
 from tests.conftest import ENV, run_cli, wait_for
 from tests.integration.events import T0, count_rows, fetch
 

@@ -12,8 +12,8 @@ import asyncpg
 import pytest
 
 from opsassist.settings import PROJECT_ROOT
-from store.errors import SchemaMismatch
-from store.migrations import check_schema, load_migrations, migrate
+from opsassist.store.errors import SchemaMismatch
+from opsassist.store.migrations import check_schema, load_migrations, migrate
 from tests.conftest import settings_env
 
 pytestmark = pytest.mark.integration

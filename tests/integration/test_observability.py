@@ -21,8 +21,8 @@ import httpx
 import pytest
 import yaml
 
-from infra.processes import free_port
-from opsassist.producer import produce_events
+from opsassist.bus.producer import produce_events
+from opsassist.infra.processes import free_port
 from tests.conftest import wait_for
 from tests.integration.events import log_event, send_raw, ticket_event
 from tests.observability_files import RULES, dashboard_expressions, rules

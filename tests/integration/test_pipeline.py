@@ -8,8 +8,8 @@ import asyncio
 import orjson
 import pytest
 
-from opsassist.producer import produce_events
-from streams.deadletter import read_dead_letter_headers
+from opsassist.bus.deadletter import read_dead_letter_headers
+from opsassist.bus.producer import produce_events
 from tests.conftest import wait_for
 from tests.integration.events import (
     commit_event,

@@ -12,7 +12,7 @@ import asyncpg
 import httpx
 import pytest
 
-from schemas import encode_event
+from opsassist.schemas import encode_event
 from tests.conftest import wait_for
 from tests.integration.events import (
     commit_event,

@@ -9,7 +9,7 @@ import orjson
 import pytest
 from aiokafka import AIOKafkaProducer
 
-from opsassist.producer import produce_events
+from opsassist.bus.producer import produce_events
 from tests.integration.events import log_event, read_topic
 
 pytestmark = pytest.mark.integration

@@ -14,15 +14,15 @@ import asyncpg
 import orjson
 import pytest
 
-from opsassist.producer import produce_events
+from opsassist.bus.producer import produce_events
+from opsassist.schemas import CommitEvent, CommitPayloadV1, TicketEvent, TicketPayloadV2
 from opsassist.settings import Settings
-from schemas import CommitEvent, CommitPayloadV1, TicketEvent, TicketPayloadV2
-from store.pool import create_pool
-from store.sink import EventSink, Origin, commit_row, ticket_row
-from streams.changelog import load_config as load_changelog_config
-from streams.changelog_updater import ChangelogUpdater
-from streams.ticket_triage import TicketTriage
-from streams.triage import Triager, load_config
+from opsassist.store.pool import create_pool
+from opsassist.store.sink import EventSink, Origin, commit_row, ticket_row
+from opsassist.streams.agents.changelog import ChangelogUpdater
+from opsassist.streams.agents.tickets import TicketTriage
+from opsassist.streams.changelog import load_config as load_changelog_config
+from opsassist.streams.triage import Triager, load_config
 from tests.conftest import run_cli
 
 pytestmark = pytest.mark.integration

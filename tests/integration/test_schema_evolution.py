@@ -15,12 +15,12 @@ import asyncpg
 import orjson
 import pytest
 
+from opsassist.schemas import TicketEvent, TicketPayloadV2
 from opsassist.settings import Settings
-from schemas import TicketEvent, TicketPayloadV2
-from store.errors import SchemaMismatch
-from store.migrations import BatchProgress, check_schema, load_migrations, migrate
-from store.pool import create_pool
-from store.sink import EventSink, Origin, ticket_row
+from opsassist.store.errors import SchemaMismatch
+from opsassist.store.migrations import BatchProgress, check_schema, load_migrations, migrate
+from opsassist.store.pool import create_pool
+from opsassist.store.sink import EventSink, Origin, ticket_row
 from tests.conftest import run_cli
 
 pytestmark = pytest.mark.integration

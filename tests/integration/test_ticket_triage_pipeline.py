@@ -11,8 +11,8 @@ from pathlib import Path
 import orjson
 import pytest
 
-from opsassist.producer import produce_events
-from schemas import TicketEvent, TicketPayloadV2
+from opsassist.bus.producer import produce_events
+from opsassist.schemas import TicketEvent, TicketPayloadV2
 from tests.conftest import wait_for
 from tests.integration.events import T0, count_rows, fetch
 

@@ -14,10 +14,10 @@ import orjson
 import pytest
 from prometheus_client import REGISTRY
 
-from schemas import TicketEvent, TicketPayloadV2
-from store.pool import create_pool
-from store.sink import EventSink, Origin, ticket_row
-from store.ticket_workflow import (
+from opsassist.schemas import TicketEvent, TicketPayloadV2
+from opsassist.store.pool import create_pool
+from opsassist.store.sink import EventSink, Origin, ticket_row
+from opsassist.store.ticket_workflow import (
     Conflict,
     IdempotencyKeyReused,
     InvalidCorrection,
@@ -26,11 +26,11 @@ from store.ticket_workflow import (
     TicketWorkflow,
     Updated,
 )
-from store.triage_models import training_tickets
-from streams.ticket_triage import TicketTriage
-from streams.triage import StoredTicket as StoredTicketView
-from streams.triage import Ticket as TriageTicket
-from streams.triage import Triager, load_config, training_examples_from_tickets
+from opsassist.store.triage_models import training_tickets
+from opsassist.streams.agents.tickets import TicketTriage
+from opsassist.streams.triage import StoredTicket as StoredTicketView
+from opsassist.streams.triage import Ticket as TriageTicket
+from opsassist.streams.triage import Triager, load_config, training_examples_from_tickets
 
 pytestmark = pytest.mark.integration
 

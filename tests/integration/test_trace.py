@@ -8,7 +8,7 @@ import asyncio
 import httpx
 import pytest
 
-from schemas import trace_id_from_traceparent
+from opsassist.schemas import trace_id_from_traceparent
 from tests.conftest import wait_for
 from tests.integration.events import read_topic
 

@@ -9,10 +9,10 @@ import asyncpg
 import pytest
 from prometheus_client import REGISTRY
 
-from store.pool import create_pool
-from store.triage_models import list_models, save_model, set_model_active
-from streams.ticket_triage import ModelWatcher
-from streams.triage import TrainingExample, Triager, load_config, train_model
+from opsassist.store.pool import create_pool
+from opsassist.store.triage_models import list_models, save_model, set_model_active
+from opsassist.streams.agents.tickets import ModelWatcher
+from opsassist.streams.triage import TrainingExample, Triager, load_config, train_model
 from tests.unit.triage.examples import EXAMPLES
 
 pytestmark = pytest.mark.integration

@@ -12,12 +12,12 @@ from typing import Any
 import orjson
 import pytest
 
-from opsassist.producer import produce_events
+from opsassist.bus.producer import produce_events
+from opsassist.schemas import TicketEvent, TicketPayloadV2
 from opsassist.settings import Settings
-from schemas import TicketEvent, TicketPayloadV2
-from store.pool import create_pool
-from store.ticket_workflow import TicketWorkflow, Updated
-from streams.triage import load_config
+from opsassist.store.pool import create_pool
+from opsassist.store.ticket_workflow import TicketWorkflow, Updated
+from opsassist.streams.triage import load_config
 from tests.conftest import run_cli, wait_for
 from tests.integration.events import T0, fetch
 from tests.unit.triage.examples import EXAMPLES

@@ -8,7 +8,7 @@ import asyncio
 
 import pytest
 
-from opsassist.producer import produce_events
+from opsassist.bus.producer import produce_events
 from tests.conftest import WorkerProcess, wait_for
 from tests.integration.events import count_rows, log_event
 

@@ -12,9 +12,9 @@ from gql import Client, gql
 from gql.transport.exceptions import TransportQueryError
 from gql.transport.httpx import HTTPXTransport
 
-from api.graphql.sessions import hash_password
-from opsassist.commands._database import on_database
-from store.users import insert_user
+from opsassist.api.graphql.sessions import hash_password
+from opsassist.cli._database import on_database
+from opsassist.store.users import insert_user
 
 PASSWORD = "correct horse battery staple"
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
@@ -116,7 +116,7 @@ async def insert_ticket(
     layer: str = "rule",
     source: str = "jira",
 ) -> int:
-    # the shape the worker stores (streams/ticket_triage.py)
+    # the shape the worker stores (streams/agents/tickets.py)
     triage = (
         '{"explanation": {"summary": "matched rule outage", "rule": "outage", "terms": []},'
         ' "model_version": null, "notes": []}'

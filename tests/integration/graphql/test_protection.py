@@ -17,7 +17,7 @@ from gql import Client, gql
 from gql.transport.exceptions import TransportQueryError
 from gql.transport.websockets import WebsocketsTransport
 
-from infra.processes import free_port
+from opsassist.infra.processes import free_port
 from tests.conftest import GraphqlApiProcess
 from tests.integration.graphql.client import PASSWORD, Gql, as_user, create_user, on_database
 

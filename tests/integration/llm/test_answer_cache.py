@@ -9,9 +9,9 @@ import asyncpg
 import pytest
 from pydantic import BaseModel
 
-from llm import CachedAnswer, CacheKey, LLMClient
-from store.llm_cache import PostgresAnswerCache, prune_llm_answers
-from store.pool import create_pool
+from opsassist.llm import CachedAnswer, CacheKey, LLMClient
+from opsassist.store.llm_cache import PostgresAnswerCache, prune_llm_answers
+from opsassist.store.pool import create_pool
 from tests.unit.llm.conftest import config_for
 from tests.unit.llm.fake_openai import FakeOpenAI, answer
 

@@ -12,13 +12,13 @@ import asyncpg
 import orjson
 import pytest
 
-from llm import LLMClient
-from schemas import CommitEvent, CommitPayloadV1
-from store.changelogs import changelog_markdown
-from store.pool import create_pool
-from store.sink import EventSink, Origin, commit_row
-from streams.changelog import default_config
-from streams.changelog_updater import ChangelogUpdater
+from opsassist.llm import LLMClient
+from opsassist.schemas import CommitEvent, CommitPayloadV1
+from opsassist.store.changelogs import changelog_markdown
+from opsassist.store.pool import create_pool
+from opsassist.store.sink import EventSink, Origin, commit_row
+from opsassist.streams.agents.changelog import ChangelogUpdater
+from opsassist.streams.changelog import default_config
 from tests.unit.llm.conftest import config_for
 from tests.unit.llm.fake_openai import FakeOpenAI, answer
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from llm.templates import PROMPTS_DIR
+from opsassist.llm.templates import PROMPTS_DIR
 from opsassist.settings import PROJECT_ROOT
 from tests.unit.llm.fake_openai import FakeOpenAI, Reply, answer
 

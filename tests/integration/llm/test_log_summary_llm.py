@@ -12,11 +12,11 @@ from typing import Any
 import orjson
 import pytest
 
-from llm import LLMClient
+from opsassist.llm import LLMClient
+from opsassist.schemas import LogEvent, LogPayloadV1
 from opsassist.settings import Settings
-from schemas import LogEvent, LogPayloadV1
-from store.pool import create_pool
-from streams.log_intelligence import LogIntelligence
+from opsassist.store.pool import create_pool
+from opsassist.streams.agents.logs import LogIntelligence
 from tests.unit.llm.conftest import config_for
 from tests.unit.llm.fake_openai import FakeOpenAI, Reply, answer
 

@@ -9,10 +9,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from llm import LLMClient
-from schemas import TicketEvent, TicketPayloadV2
-from streams.ticket_triage import TicketTriage, llm_classifier
-from streams.triage import Triager, load_config
+from opsassist.llm import LLMClient
+from opsassist.schemas import TicketEvent, TicketPayloadV2
+from opsassist.streams.agents.tickets import TicketTriage, llm_classifier
+from opsassist.streams.triage import Triager, load_config
 from tests.unit.llm.conftest import config_for
 from tests.unit.llm.fake_openai import FakeOpenAI, Reply, answer
 

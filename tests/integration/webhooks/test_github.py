@@ -10,9 +10,9 @@ from typing import Any
 import httpx
 import pytest
 
-from api.github_push import sign
+from opsassist.api.webhooks.github_mapping import sign
+from opsassist.schemas import CommitEvent
 from opsassist.settings import PROJECT_ROOT
-from schemas import CommitEvent
 from tests.integration.webhooks.topic_reader import read_topic
 
 pytestmark = pytest.mark.integration

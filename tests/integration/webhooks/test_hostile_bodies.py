@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from opsassist.commands._database import on_database
+from opsassist.cli._database import on_database
 from tests.conftest import wait_for
 from tests.integration.events import log_event
 from tests.integration.webhooks.test_github import deliver

@@ -9,8 +9,8 @@ from datetime import timedelta
 import asyncpg
 import pytest
 
-from store import idempotency as store
-from store.pool import create_pool
+from opsassist.store import idempotency as store
+from opsassist.store.pool import create_pool
 
 pytestmark = pytest.mark.integration
 

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from schemas import LogEvent
+from opsassist.schemas import LogEvent
 from tests.integration.events import commit_event, log_event
 from tests.integration.webhooks.topic_reader import read_topic
 

@@ -13,9 +13,9 @@ from typing import Any
 import httpx
 import pytest
 
-from api.github_push import sign
-from infra.kafka import LocalKafka
-from infra.processes import free_port
+from opsassist.api.webhooks.github_mapping import sign
+from opsassist.infra.kafka import LocalKafka
+from opsassist.infra.processes import free_port
 from opsassist.settings import PROJECT_ROOT
 from tests.conftest import ENV
 from tests.integration.events import log_event

@@ -14,7 +14,7 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis import GenerationMode
 
-from api.github_push import sign
+from opsassist.api.webhooks.github_mapping import sign
 
 pytestmark = pytest.mark.integration
 

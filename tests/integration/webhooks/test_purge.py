@@ -9,10 +9,10 @@ from datetime import timedelta
 import asyncpg
 import pytest
 
-from api.ingestion import Ingestion
+from opsassist.api.webhooks.ingestion import Ingestion
 from opsassist.settings import Settings
-from store import idempotency as store
-from store.pool import create_pool
+from opsassist.store import idempotency as store
+from opsassist.store.pool import create_pool
 
 pytestmark = pytest.mark.integration
 

@@ -7,7 +7,7 @@ from typing import Any
 import httpx
 import pytest
 
-from schemas import TicketEvent
+from opsassist.schemas import TicketEvent
 from tests.integration.webhooks.topic_reader import read_topic
 from tests.unit.api.ticket_payloads import jira_issue_updated, zendesk_ticket_created
 

@@ -11,7 +11,7 @@ import uuid
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from schemas import AnyEvent, decode_event
+from opsassist.schemas import AnyEvent, decode_event
 
 
 async def _read(bootstrap: str, topic: str, timeout: float) -> list[AnyEvent]:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from api.auth import (
+from opsassist.api.problems import TooManyRequests, Unauthorized, problem_body
+from opsassist.api.webhooks.auth import (
     InvalidScope,
     allows,
     generate_api_key,
@@ -13,9 +14,8 @@ from api.auth import (
     token_from_headers,
     validate_scopes,
 )
-from api.problems import TooManyRequests, Unauthorized, problem_body
-from api.ratelimit import RateLimiter
-from schemas import InvalidEvent, decode_event
+from opsassist.api.webhooks.ratelimit import RateLimiter
+from opsassist.schemas import InvalidEvent, decode_event
 
 
 def test_a_generated_key_parses_back_and_only_its_hash_is_kept() -> None:

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from api.github_push import (
+from opsassist.api.webhooks.github_mapping import (
     InvalidPushPayload,
     commit_events_from_push,
     sign,

@@ -7,10 +7,10 @@ import json
 
 import pytest
 
-from api.graphql.error_log import query_hash
-from api.graphql.schema import build_schema
+from opsassist.api.graphql.error_log import query_hash
+from opsassist.api.graphql.schema import build_schema
+from opsassist.streams.privacy import Redactor
 from opsassist.structured_logging import configure_logging
-from streams.privacy import Redactor
 
 # The error is on the first line, so the caret line comes between "reported by" and the name.
 QUERY = 'query Canary { tickets(noSuchArgument: """reported by\nMariela Canarino""") { id } }'

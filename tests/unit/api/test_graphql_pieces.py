@@ -8,13 +8,13 @@ from types import SimpleNamespace
 import jwt
 import pytest
 
-from api.graphql.inputs import int_id
-from api.graphql.masking import hidden, hr_in_any_version, masked_fields, refusal
-from api.graphql.sessions import InvalidToken, Sessions, password_problem
-from store.reads import Cursor, InvalidCursor, Where
-from store.reads.log_events import BY_TIME
-from store.reads.tickets import SORTS, TicketFilter
-from store.users import StoredUser
+from opsassist.api.graphql.inputs import int_id
+from opsassist.api.graphql.masking import hidden, hr_in_any_version, masked_fields, refusal
+from opsassist.api.graphql.sessions import InvalidToken, Sessions, password_problem
+from opsassist.store.reads import Cursor, InvalidCursor, Where
+from opsassist.store.reads.log_events import BY_TIME
+from opsassist.store.reads.tickets import SORTS, TicketFilter
+from opsassist.store.users import StoredUser
 
 KEY = "unit-test-key-" + "x" * 40
 
@@ -126,7 +126,7 @@ def test_ids() -> None:
 
 def test_the_partial_index_of_sla_breaches_has_the_query_predicate() -> None:
     from opsassist.settings import PROJECT_ROOT
-    from store.reads.tickets import UNRESOLVED
+    from opsassist.store.reads.tickets import UNRESOLVED
 
     migration = (PROJECT_ROOT / "migrations" / "0013_graphql_users.sql").read_text()
     assert f"WHERE {UNRESOLVED};" in migration
@@ -135,7 +135,7 @@ def test_the_partial_index_of_sla_breaches_has_the_query_predicate() -> None:
 def test_api_workers_default_to_the_cores_but_at_most_eight(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from opsassist.commands.services import api_worker_count
+    from opsassist.cli.services import api_worker_count
     from opsassist.settings import Settings
 
     monkeypatch.setattr("os.sched_getaffinity", lambda pid: set(range(64)))

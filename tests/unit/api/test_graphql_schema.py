@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from importlib import resources
 
-from api.graphql import build_schema, schema_sdl
-from api.graphql.masking import RULES, markdown_table
+from opsassist.api.graphql import build_schema, schema_sdl
+from opsassist.api.graphql.masking import RULES, markdown_table
 from opsassist.settings import PROJECT_ROOT
 
 
 def test_schema_graphql_is_current() -> None:
     # The packaged file, as `opsassist graphql schema` writes and checks it.
-    current = resources.files("api.graphql").joinpath("schema.graphql").read_text()
+    current = resources.files("opsassist.api.graphql").joinpath("schema.graphql").read_text()
     assert current == schema_sdl(), "schema.graphql is stale: run `opsassist graphql schema`"
 
 
@@ -37,7 +37,7 @@ def test_every_masked_field_exists_and_may_be_null() -> None:
 def test_every_root_field_checks_the_caller() -> None:
     from strawberry.types.base import StrawberryObjectDefinition
 
-    from api.graphql.masking import _RootAccess
+    from opsassist.api.graphql.masking import _RootAccess
 
     schema = build_schema()
     for root in ("Query", "Mutation"):

@@ -8,9 +8,9 @@ from datetime import timedelta
 
 import pytest
 
-from api.bodies import MAX_JSON_DEPTH, InvalidJson, load_json
-from api.graphql.login_throttle import LoginThrottle
-from api.security_headers import page_csp
+from opsassist.api.bodies import MAX_JSON_DEPTH, InvalidJson, load_json
+from opsassist.api.graphql.login_throttle import LoginThrottle
+from opsassist.api.security_headers import page_csp
 from opsassist.settings import Settings
 
 

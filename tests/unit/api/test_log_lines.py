@@ -8,9 +8,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from api.bodies import decode_content
-from api.log_lines import LogDefaults, parse_log_lines
-from api.problems import PayloadTooLarge, Unprocessable, UnsupportedMediaType
+from opsassist.api.bodies import decode_content
+from opsassist.api.problems import PayloadTooLarge, Unprocessable, UnsupportedMediaType
+from opsassist.api.webhooks.log_mapping import LogDefaults, parse_log_lines
 
 NOW = datetime(2026, 11, 26, 6, 0, tzinfo=UTC)
 

@@ -6,7 +6,7 @@ import asyncpg
 from fastapi import FastAPI, Query
 from fastapi.testclient import TestClient
 
-from api.problems import Forbidden, install_problem_handlers
+from opsassist.api.problems import Forbidden, install_problem_handlers
 
 
 def app() -> FastAPI:

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from api.ticket_mapping import InvalidTicketPayload, map_ticket
+from opsassist.api.webhooks.ticket_mapping import InvalidTicketPayload, map_ticket
 from tests.unit.api.ticket_payloads import jira_issue_updated, zendesk_ticket_created
 
 

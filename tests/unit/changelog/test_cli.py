@@ -11,9 +11,14 @@ import pytest
 from typer.testing import CliRunner
 
 from opsassist.cli import app
-from opsassist.commands.changelog import repository_url_of
-from opsassist.readers import commit_events_from_git
-from streams.changelog import build_changelog, commit_from_mapping, default_config, releases_to_json
+from opsassist.cli.changelog import repository_url_of
+from opsassist.cli.readers import commit_events_from_git
+from opsassist.streams.changelog import (
+    build_changelog,
+    commit_from_mapping,
+    default_config,
+    releases_to_json,
+)
 
 pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from streams.changelog import InvalidCommit, parse_commit
+from opsassist.streams.changelog import InvalidCommit, parse_commit
 
 SHA = "0123456789abcdef0123456789abcdef01234567"
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from streams.changelog import (
+from opsassist.streams.changelog import (
     CommitRecord,
     Entry,
     InvalidRewording,

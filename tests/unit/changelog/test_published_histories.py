@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from opsassist.settings import Settings
-from streams.changelog import build_changelog, commits_from_jsonl, default_config
+from opsassist.streams.changelog import build_changelog, commits_from_jsonl, default_config
 
 
 def history(name: str) -> Path:

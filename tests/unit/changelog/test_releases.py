@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from datetime import UTC, datetime, timedelta
 
-from streams.changelog import (
+from opsassist.streams.changelog import (
     Bump,
     CommitRecord,
     Release,
@@ -14,7 +14,7 @@ from streams.changelog import (
     default_config,
     load_config,
 )
-from streams.changelog.config import config_from_toml
+from opsassist.streams.changelog.config import config_from_toml
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 

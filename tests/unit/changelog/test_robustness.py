@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from datetime import UTC, datetime, timedelta
 
-from streams.changelog import CommitRecord, build_changelog, default_config, parse_commit
+from opsassist.streams.changelog import CommitRecord, build_changelog, default_config, parse_commit
 
 PIECES = [
     "feat", "fix", "(", ")", "!", ":", " ", "\n", "\n\n", "\r\n", "BREAKING CHANGE: ", "#12",

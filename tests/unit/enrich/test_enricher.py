@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from opsassist.settings import Settings
-from streams.enrich import (
+from opsassist.streams.enrich import (
     Enricher,
     Level,
     SourceFormatError,

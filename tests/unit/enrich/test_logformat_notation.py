@@ -3,7 +3,7 @@ logparser's regular-expression fragments, so that published formats work unchang
 
 from __future__ import annotations
 
-from streams.enrich import compile_log_format
+from opsassist.streams.enrich import compile_log_format
 
 LINE = "[Sun Dec 04 04:47:44 2005] [error] mod_jk child workerEnv in error state 6"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from streams.enrich import Enricher
+from opsassist.streams.enrich import Enricher
 
 
 @pytest.fixture

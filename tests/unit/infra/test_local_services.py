@@ -6,9 +6,9 @@ import base64
 
 import pytest
 
-from infra.errors import InfraError
-from infra.kafka import java_binary, new_cluster_id
-from infra.local import resolve_endpoints
+from opsassist.endpoints import ServicesError, resolve_endpoints
+from opsassist.infra.errors import InfraError
+from opsassist.infra.kafka import java_binary, new_cluster_id
 from opsassist.settings import Settings
 
 
@@ -26,7 +26,7 @@ def test_cluster_ids_are_16_bytes_url_safe_base64() -> None:
 
 def test_no_configured_and_no_running_services_says_how_to_get_them(tmp_path) -> None:  # type: ignore[no-untyped-def]
     settings = Settings(KAFKA_BOOTSTRAP_SERVERS="", DATABASE_URL="", state_dir=tmp_path)
-    with pytest.raises(InfraError, match="opsassist infra up"):
+    with pytest.raises(ServicesError, match="opsassist infra up"):
         resolve_endpoints(settings)
     configured = Settings(
         KAFKA_BOOTSTRAP_SERVERS="k:9092", DATABASE_URL="postgresql://x/y", state_dir=tmp_path

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from infra.supervisor import GaveUp, Supervisor
+from opsassist.infra.supervisor import GaveUp, Supervisor
 
 CRASH = [sys.executable, "-c", "raise SystemExit(3)"]
 

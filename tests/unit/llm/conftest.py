@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from prometheus_client import REGISTRY
 
-from llm import LLMClient, LLMConfig, Provider, RetryPolicy
-from llm.config import TASKS, ProviderEndpoint
+from opsassist.llm import LLMClient, LLMConfig, Provider, RetryPolicy
+from opsassist.llm.config import TASKS, ProviderEndpoint
 from tests.unit.llm.fake_openai import FakeOpenAI
 
 

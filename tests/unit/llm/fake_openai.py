@@ -21,7 +21,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from infra.processes import free_port
+from opsassist.infra.processes import free_port
 
 
 @dataclass(frozen=True)

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from llm import ConfigError, ModelSpec, TaskSpec, load_config, parse_config
-from llm.budget import Budget, RunBudget
-from llm.config import provider_endpoints
-from llm.errors import BudgetExhausted
+from opsassist.llm import ConfigError, ModelSpec, TaskSpec, load_config, parse_config
+from opsassist.llm.budget import Budget, RunBudget
+from opsassist.llm.config import provider_endpoints
+from opsassist.llm.errors import BudgetExhausted
 from opsassist.settings import Settings
 from tests.unit.llm.conftest import FakeClock
 

@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from prometheus_client import REGISTRY
 
-from llm import InMemoryAnswerCache, LLMClient, LLMConfig
+from opsassist.llm import InMemoryAnswerCache, LLMClient, LLMConfig
 from tests.unit.llm.conftest import config_for
 
 PRIMARY = {"name": "primary", "max_tokens": 200}

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from pydantic import BaseModel
 
-from llm import InMemoryAnswerCache, LLMClient, LLMConfig, PromptError, Provider
-from llm.config import ProviderEndpoint
-from llm.resilience import BreakerState
+from opsassist.llm import InMemoryAnswerCache, LLMClient, LLMConfig, PromptError, Provider
+from opsassist.llm.config import ProviderEndpoint
+from opsassist.llm.resilience import BreakerState
 from opsassist.settings import Settings
 from tests.unit.llm.conftest import FakeClock, RecordingSleep, config_for, sample
 from tests.unit.llm.fake_openai import (

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from llm import find_personal_data
+from opsassist.llm import find_personal_data
 
 
 @pytest.mark.parametrize(

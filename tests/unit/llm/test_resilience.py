@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 
-from llm import BreakerState, CircuitBreaker, RetryPolicy
+from opsassist.llm import BreakerState, CircuitBreaker, RetryPolicy
 from tests.unit.llm.conftest import FakeClock
 
 

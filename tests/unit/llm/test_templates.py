@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from llm import PromptError, PromptLibrary, load_chain, parse_answer
-from llm.chain import run_chain
-from llm.templates import PROMPTS_DIR, load_template
+from opsassist.llm import PromptError, PromptLibrary, load_chain, parse_answer
+from opsassist.llm.chain import run_chain
+from opsassist.llm.templates import PROMPTS_DIR, load_template
 
 PROMPT = """
 id = "demo.ask"
@@ -74,7 +74,7 @@ def test_file_name_must_match_the_declared_id_and_version(tmp_path: Path) -> Non
 def test_parse_answer_accepts_a_fenced_object_and_rejects_the_wrong_shape(
     tmp_path: Path,
 ) -> None:
-    from llm import MalformedOutput
+    from opsassist.llm import MalformedOutput
 
     template = load_template(_write(tmp_path, 1))
     fenced = '```json\n{"answer": "ok", "confidence": 0.5, "tags": ["a"]}\n```'

@@ -2,7 +2,7 @@
 
 from datetime import UTC, datetime, timedelta
 
-from streams.logs import LogRecord, TemplateMiner
+from opsassist.streams.logs import LogRecord, TemplateMiner
 
 T0 = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
 

@@ -1,6 +1,6 @@
 import pytest
 
-from streams.logs import grouping_accuracy, parsing_accuracy
+from opsassist.streams.logs import grouping_accuracy, parsing_accuracy
 
 
 def test_a_line_counts_only_if_its_whole_group_is_exactly_right() -> None:

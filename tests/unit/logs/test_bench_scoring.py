@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 
 from bench.incidents import Alarm, baseline_alarms, bursts, score
 from bench.template_loso import Scores, leave_one_out
-from streams.logs import LogLine
+from opsassist.streams.logs import LogLine
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 

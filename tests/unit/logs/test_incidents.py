@@ -1,6 +1,6 @@
 from datetime import timedelta
 
-from streams.logs import (
+from opsassist.streams.logs import (
     IncidentDetector,
     IncidentStatus,
     Severity,

@@ -11,9 +11,9 @@ from typer.testing import CliRunner
 from bench.templates import FORMATS  # the headers as a user configures them; one copy
 from opsassist.cli import app
 from opsassist.settings import Settings
-from streams.enrich import compile_log_format
-from streams.logs import TemplateMiner, grouping_accuracy, mask_message
-from streams.logs.masking import MaskingRules
+from opsassist.streams.enrich import compile_log_format
+from opsassist.streams.logs import TemplateMiner, grouping_accuracy, mask_message
+from opsassist.streams.logs.masking import MaskingRules
 
 LOGHUB = Settings().eval_data / "loghub_2k"
 

@@ -3,8 +3,8 @@ import re
 from hypothesis import given
 from hypothesis import strategies as st
 
-from streams.logs import WILDCARD, mask_message
-from streams.logs.masking import MaskingRules
+from opsassist.streams.logs import WILDCARD, mask_message
+from opsassist.streams.logs.masking import MaskingRules
 
 
 def test_words_with_digits_become_wildcards_and_others_stay() -> None:

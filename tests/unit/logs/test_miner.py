@@ -4,8 +4,8 @@ import random
 
 import pytest
 
-from streams.logs import IdChange, MinerStateError, TemplateMiner, template_id
-from streams.logs.masking import MaskingRules
+from opsassist.streams.logs import IdChange, MinerStateError, TemplateMiner, template_id
+from opsassist.streams.logs.masking import MaskingRules
 
 USERS = ["alice", "bob", "carol", "dave", "erin"]
 

@@ -2,7 +2,7 @@ import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from streams.logs import (
+from opsassist.streams.logs import (
     TemplateCount,
     TemplateMiner,
     WindowSummarizer,

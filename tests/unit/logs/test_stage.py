@@ -1,7 +1,7 @@
 import json
 from datetime import timedelta
 
-from streams.logs import LogLine, LogStage, LogStageConfig, TransitionKind
+from opsassist.streams.logs import LogLine, LogStage, LogStageConfig, TransitionKind
 
 from .records import T0
 

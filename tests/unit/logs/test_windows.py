@@ -2,7 +2,7 @@ from datetime import timedelta
 
 import pytest
 
-from streams.logs import TemplateMiner, WindowSummarizer, normalize_level
+from opsassist.streams.logs import TemplateMiner, WindowSummarizer, normalize_level
 
 from .records import T0, traffic
 

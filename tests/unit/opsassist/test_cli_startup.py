@@ -43,15 +43,10 @@ HEAVY = frozenset(
         "structlog",
         "prometheus_client",
         "asyncio",
-        # the layers below the CLI
-        "api",
-        "infra",
-        "llm",
-        "schemas",
-        "store",
-        "streams",
     }
 )
+# the layers below the CLI (installed as opsassist.api, opsassist.infra, ...)
+LAYERS = frozenset({"api", "bus", "infra", "llm", "schemas", "store", "streams"})
 HEAVY_MODULES = frozenset({"opsassist.settings"})
 
 # `import opsassist.cli` loaded 231 distinct modules after the change and 2,906 before (nearly all
@@ -83,7 +78,13 @@ def imported_modules(*args: str, env: dict[str, str] | None = None) -> list[str]
 
 
 def heavy_among(modules: list[str]) -> set[str]:
-    return {m for m in modules if m.split(".", 1)[0] in HEAVY or m in HEAVY_MODULES}
+    return {
+        m
+        for m in modules
+        if m.split(".", 1)[0] in HEAVY
+        or m in HEAVY_MODULES
+        or (m.startswith("opsassist.") and m.split(".")[1] in LAYERS)
+    }
 
 
 def test_importing_the_cli_loads_no_heavy_package_and_stays_within_the_module_budget() -> None:
@@ -96,7 +97,7 @@ def test_importing_the_cli_loads_no_heavy_package_and_stays_within_the_module_bu
 def test_help_loads_no_heavy_package() -> None:
     """--help builds every command from its signature, which also resolves the annotations."""
     modules = imported_modules(str(_SCRIPT), "--help")
-    assert "opsassist.commands.triage" in modules
+    assert "opsassist.cli.triage" in modules
     assert heavy_among(modules) == set()
 
 
@@ -107,7 +108,7 @@ def test_help_loads_no_heavy_package() -> None:
 def test_shell_completion_loads_no_heavy_package(words: str, cword: str) -> None:
     env = {"_OPSASSIST_COMPLETE": "complete_bash", "COMP_WORDS": words, "COMP_CWORD": cword}
     modules = imported_modules(str(_SCRIPT), env=env)
-    assert "opsassist.commands.logs" in modules
+    assert "opsassist.cli.logs" in modules
     assert heavy_among(modules) == set()
 
 

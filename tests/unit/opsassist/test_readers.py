@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from opsassist.gitrepo import GitError
-from opsassist.readers import (
+from opsassist.cli.gitrepo import GitError
+from opsassist.cli.readers import (
     commit_events_from_git,
     log_events_from_file,
     ticket_events_from_file,
 )
-from schemas import InvalidEvent, decode_event, encode_event
+from opsassist.schemas import InvalidEvent, decode_event, encode_event
 from tests.repos import make_repo
 
 

@@ -8,10 +8,10 @@ import re
 
 import pytest
 
-from streams.privacy import PiiType, Redactor, Span
-from streams.privacy.detection import SpanFinder
-from streams.privacy.policy import default_policy
-from streams.privacy.tries import word_trie
+from opsassist.streams.privacy import PiiType, Redactor, Span
+from opsassist.streams.privacy.detection import SpanFinder
+from opsassist.streams.privacy.policy import default_policy
+from opsassist.streams.privacy.tries import word_trie
 
 FINDER = Redactor()
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import SecretStr
 
 from opsassist.settings import Settings
-from streams.privacy import IdempotencyKeyDigest
+from opsassist.streams.privacy import IdempotencyKeyDigest
 
 
 def test_equal_keys_give_equal_digests_that_do_not_hold_the_key() -> None:

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from opsassist.settings import Settings
-from streams.enrich import Enricher
-from streams.privacy import Redactor
+from opsassist.streams.enrich import Enricher
+from opsassist.streams.privacy import Redactor
 
 _DOTTED_QUAD = re.compile(r"(?<![\w.])\d{1,3}(?:\.\d{1,3}){3}(?![\w.])")
 

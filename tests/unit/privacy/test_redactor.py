@@ -8,7 +8,7 @@ import pytest
 from prometheus_client import REGISTRY
 
 from opsassist.settings import Settings
-from streams.privacy import (
+from opsassist.streams.privacy import (
     UNLISTED_FIELD,
     PiiType,
     PolicyError,

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from schemas import LATEST_VERSION, decode_event
-from schemas.jsonschema import JSON_DIR, render_schemas
+from opsassist.schemas import LATEST_VERSION, decode_event
+from opsassist.schemas.jsonschema import JSON_DIR, render_schemas
 
 FIXTURES = Path(__file__).parents[2] / "fixtures" / "events"
 FIXTURE_NAME = re.compile(r"^(log|commit|ticket)\.v(\d+)\.json$")

@@ -8,8 +8,15 @@ from datetime import UTC, datetime
 import orjson
 import pytest
 
-from schemas import InvalidEvent, LogEvent, decode_event, encode_event, kafka_headers, kafka_key
-from schemas.registry import trace_id_from_traceparent
+from opsassist.schemas import (
+    InvalidEvent,
+    LogEvent,
+    decode_event,
+    encode_event,
+    kafka_headers,
+    kafka_key,
+)
+from opsassist.schemas.registry import trace_id_from_traceparent
 
 TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
 

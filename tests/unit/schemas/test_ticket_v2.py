@@ -8,8 +8,8 @@ from pathlib import Path
 import orjson
 import pytest
 
-from schemas import InvalidEvent, TicketEvent, decode_event, encode_event, kafka_headers
-from schemas.registry import upcast
+from opsassist.schemas import InvalidEvent, TicketEvent, decode_event, encode_event, kafka_headers
+from opsassist.schemas.registry import upcast
 
 FIXTURES = Path(__file__).parents[2] / "fixtures" / "events"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from store.history import Actor
+from opsassist.store.history import Actor
 
 
 @pytest.mark.parametrize("who", ["user:alice", "agent:triage", "replay:2026-11-26 run 3"])

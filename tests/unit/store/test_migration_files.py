@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from store.errors import SchemaMismatch
-from store.migrations import MIGRATIONS_DIR, load_migrations
+from opsassist.store.errors import SchemaMismatch
+from opsassist.store.migrations import MIGRATIONS_DIR, load_migrations
 
 
 def test_the_project_migrations_load_in_order_with_phases() -> None:

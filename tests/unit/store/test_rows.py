@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import orjson
 
-from store.sink import LOG_COLUMNS, LogTemplateFields, Origin, log_row
+from opsassist.store.sink import LOG_COLUMNS, LogTemplateFields, Origin, log_row
 from tests.integration.events import log_event
 
 

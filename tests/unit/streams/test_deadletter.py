@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from streams.deadletter import dead_letter, read_dead_letter_headers
+from opsassist.bus.deadletter import dead_letter, read_dead_letter_headers
 
 
 def test_a_dead_letter_keeps_key_value_and_headers_and_adds_why_and_where() -> None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from streams.log_intelligence import batch_templates, collapse_changes
-from streams.logs import IdChange, LogLine, LogStage
+from opsassist.streams.agents.logs import batch_templates, collapse_changes
+from opsassist.streams.logs import IdChange, LogLine, LogStage
 
 T0 = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
 

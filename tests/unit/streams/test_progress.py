@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from streams.progress import ProgressWatch
+from opsassist.streams.runtime.progress import ProgressWatch
 
 
 class Clock:

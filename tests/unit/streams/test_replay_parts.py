@@ -8,9 +8,9 @@ from datetime import UTC, datetime
 import pytest
 import typer
 
-from opsassist.commands.replay import _range
-from store.replay import OffsetRange, ReplayRange
-from streams.replay import _release_diffs
+from opsassist.cli.replay import _range
+from opsassist.store.replay import OffsetRange, ReplayRange
+from opsassist.streams.agents.replay import _release_diffs
 
 T = datetime(2026, 11, 20, tzinfo=UTC)
 

@@ -12,14 +12,14 @@ from typing import Any
 import pytest
 from prometheus_client import REGISTRY
 
-import streams.privacy
-from schemas import LogEvent, encode_event
-from store.sink import LOG_COLUMNS
-from streams.deadletter import DeadLetter, read_dead_letter_headers
-from streams.enrich import Enricher
-from streams.ingest import IngestStage, RawRecord
-from streams.privacy import Redactor, load_policy
-from streams.sanitize import EventSanitizer
+import opsassist.streams.privacy
+from opsassist.bus.deadletter import DeadLetter, read_dead_letter_headers
+from opsassist.schemas import LogEvent, encode_event
+from opsassist.store.sink import LOG_COLUMNS
+from opsassist.streams.agents.ingest import IngestStage, RawRecord
+from opsassist.streams.agents.sanitize import EventSanitizer
+from opsassist.streams.enrich import Enricher
+from opsassist.streams.privacy import Redactor, load_policy
 from tests.integration.events import commit_event, log_event, ticket_event
 
 KEY = b"unit-test-key"
@@ -84,7 +84,7 @@ def test_commits_lose_their_authors_and_an_event_with_nothing_found_is_unchanged
 
 def test_a_field_the_policy_drops_keeps_the_payloads_shape(tmp_path: Any) -> None:
     policy = tmp_path / "policy.toml"
-    default = (Path(streams.privacy.__file__).parent / "default_policy.toml").read_text()
+    default = (Path(opsassist.streams.privacy.__file__).parent / "default_policy.toml").read_text()
     policy.write_text(default.replace('PERSON = "pseudonymize"', 'PERSON = "drop"')
                       .replace('EMAIL = "pseudonymize"', 'EMAIL = "drop"'))  # fmt: skip
     sanitizer = EventSanitizer(Enricher(), Redactor(load_policy(policy)))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from streams.triage import Ticket, TrainingExample
+from opsassist.streams.triage import Ticket, TrainingExample
 
 _INCIDENT = [
     ("App crashes on startup", "The app crashes with a segfault right after launch."),

@@ -6,7 +6,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from opsassist.cli import app
-from streams.triage import LabelledRow, TriageModel
+from opsassist.streams.triage import LabelledRow, TriageModel
 from tests.unit.triage.examples import EXAMPLES
 from tests.unit.triage.test_evaluation import write_csv
 

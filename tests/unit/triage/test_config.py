@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 
-from streams.triage import InvalidTriageConfig, load_config, parse_config
+from opsassist.streams.triage import InvalidTriageConfig, load_config, parse_config
 
 
 def _default_document() -> dict[str, Any]:
-    text = resources.files("streams.triage").joinpath("default_config.toml").read_text()
+    text = resources.files("opsassist.streams.triage").joinpath("default_config.toml").read_text()
     return tomllib.loads(text)
 
 

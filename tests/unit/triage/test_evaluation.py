@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from opsassist.settings import Settings
-from streams.triage import (
+from opsassist.streams.triage import (
     InvalidLabelledFile,
     LabelledRow,
     ModelSpec,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from streams.triage import (
+from opsassist.streams.triage import (
     InvalidOverride,
     StoredTicket,
     Ticket,

@@ -3,7 +3,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from streams.triage import (
+from opsassist.streams.triage import (
     InvalidModel,
     ModelSpec,
     NotEnoughTrainingData,

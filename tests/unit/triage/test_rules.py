@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from streams.triage import Ticket, Triager, parse_config
+from opsassist.streams.triage import Ticket, Triager, parse_config
 
 _BASE: dict[str, Any] = {
     "sla_hours": {"P1": 1, "P2": 2, "P3": 3, "P4": 4},
@@ -72,7 +72,7 @@ def test_without_a_rule_team_and_priority_follow_the_category() -> None:
 
 
 def test_default_rules_route_typical_help_desk_tickets() -> None:
-    from streams.triage import load_config
+    from opsassist.streams.triage import load_config
 
     triager = Triager(load_config())
     assert triager.triage(Ticket("Please grant me access to the staging database")).category == (

@@ -5,7 +5,7 @@ from dataclasses import replace
 
 import pytest
 
-from streams.triage import (
+from opsassist.streams.triage import (
     Category,
     LlmVerdict,
     ModelSpec,
@@ -142,8 +142,8 @@ async def test_an_unsure_llm_does_not_end_abstention(model: TriageModel) -> None
 def test_a_ticket_event_payload_becomes_a_triage_ticket_without_the_reporter() -> None:
     from datetime import UTC, datetime
 
-    from schemas import TicketPayloadV2
-    from streams.triage import ticket_from_payload
+    from opsassist.schemas import TicketPayloadV2
+    from opsassist.streams.triage import ticket_from_payload
 
     now = datetime(2026, 11, 20, tzinfo=UTC)
     payload = TicketPayloadV2(

@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from streams.triage import (
+from opsassist.streams.triage import (
     InvalidTransition,
     Status,
     UnknownStatus,

@@ -1,0 +1,3 @@
+from opsassist.cli import main
+
+main()

@@ -1,1 +1,0 @@
-"""One module per CLI command group; ``opsassist.cli`` wires them into the ``opsassist`` command."""
