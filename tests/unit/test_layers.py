@@ -211,3 +211,20 @@ def test_no_modules_import_each_other_in_a_loop() -> None:
         if node not in index:
             visit(node)
     assert loops == []
+
+
+def layer_edges() -> dict[tuple[str, str], int]:
+    """How many imports run from each layer to each other one (docs/decisions/0004-layout.md)."""
+    counts: dict[tuple[str, str], int] = {}
+    for source, targets in graph().items():
+        here = layer_of(source, LAYERS)
+        for target in targets:
+            there = layer_of(target, LAYERS)
+            if here and there and here[1] != there[1]:
+                counts[here[1], there[1]] = counts.get((here[1], there[1]), 0) + 1
+    return counts
+
+
+if __name__ == "__main__":  # python -m tests.unit.test_layers: the layer graph, as in the decision
+    for (source, target), count in sorted(layer_edges().items()):
+        print(f"{source} -> {target}: {count}")
