@@ -33,9 +33,9 @@ from opsassist.streams.changelog import (
     default_config,
     parse_commit,
 )
-from opsassist.streams.changelog.config import config_from_toml
-from opsassist.streams.changelog.heuristic import guess_type
-from opsassist.streams.changelog.versions import bump_between, parse_version
+from opsassist.streams.changelog._config import config_from_toml
+from opsassist.streams.changelog._heuristic import guess_type
+from opsassist.streams.changelog._versions import bump_between, parse_version
 
 # Published group titles → our group keys, to compare groups across naming schemes.
 _CANONICAL = {

@@ -31,7 +31,7 @@ from opsassist.memory import tune_garbage_collector
 from opsassist.settings import PROJECT_ROOT, Settings
 from opsassist.streams.enrich import Enricher
 from opsassist.streams.privacy import Redactor
-from opsassist.streams.privacy.detection import CACHED_TEXT_LENGTH, DEFAULT_CACHE_ENTRIES
+from opsassist.streams.privacy._detection import CACHED_TEXT_LENGTH, DEFAULT_CACHE_ENTRIES
 
 PII_DIR = "pii/presidio_research_synth_v2"
 OURS_TO_PRESIDIO = {

@@ -41,8 +41,13 @@ from bench.template_loso import (
 from bench.template_streams import eviction_run, memory_run, stage_memory_run, stream_run
 from opsassist.settings import PROJECT_ROOT, Settings
 from opsassist.streams.enrich import compile_log_format
-from opsassist.streams.logs import TemplateMiner, grouping_accuracy, parsing_accuracy
-from opsassist.streams.logs.masking import ALL_RULES, MaskingRules
+from opsassist.streams.logs import (
+    ALL_RULES,
+    MaskingRules,
+    TemplateMiner,
+    grouping_accuracy,
+    parsing_accuracy,
+)
 
 # The header of each source, in the notation a user gives `opsassist templates --format`.
 FORMATS = {

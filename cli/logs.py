@@ -252,7 +252,7 @@ def _print_incidents(
         describe_transition,
         describe_window,
     )
-    from opsassist.streams.logs.narrative import describe_duration as describe_window_length
+    from opsassist.streams.logs import describe_duration as describe_window_length
 
     config = LogStageConfig.from_settings(settings)
     summarizer = WindowSummarizer(

@@ -53,6 +53,7 @@ from opsassist.store.log_intelligence import (
 )
 from opsassist.store.sink import LogTemplateFields
 from opsassist.streams.logs import (
+    STATE_VERSION,
     BatchResult,
     IdChange,
     Incident,
@@ -69,9 +70,8 @@ from opsassist.streams.logs import (
     describe_window,
     no_redaction,
     summary_input,
+    template_pattern,
 )
-from opsassist.streams.logs.masking import template_pattern
-from opsassist.streams.logs.miner import STATE_VERSION
 from opsassist.streams.privacy import Redactor
 from opsassist.streams.runtime import metrics
 

@@ -9,8 +9,8 @@ Typical use::
     print(render_markdown(releases, config))
 """
 
-from opsassist.streams.changelog.config import ChangelogConfig, default_config, load_config
-from opsassist.streams.changelog.model import (
+from opsassist.streams.changelog._config import ChangelogConfig, default_config, load_config
+from opsassist.streams.changelog._model import (
     Bump,
     ChangelogError,
     CommitRecord,
@@ -22,8 +22,8 @@ from opsassist.streams.changelog.model import (
     Release,
     Skipped,
 )
-from opsassist.streams.changelog.parser import parse_commit
-from opsassist.streams.changelog.polish import (
+from opsassist.streams.changelog._parser import parse_commit
+from opsassist.streams.changelog._polish import (
     InvalidRewording,
     PolishVerdict,
     Proposer,
@@ -34,9 +34,9 @@ from opsassist.streams.changelog.polish import (
     polish_prompt,
     polish_release,
 )
-from opsassist.streams.changelog.records import commit_from_mapping, commits_from_jsonl
-from opsassist.streams.changelog.releases import build_changelog, changed_releases
-from opsassist.streams.changelog.render import releases_to_json, render_markdown
+from opsassist.streams.changelog._records import commit_from_mapping, commits_from_jsonl
+from opsassist.streams.changelog._releases import build_changelog, changed_releases
+from opsassist.streams.changelog._render import releases_to_json, render_markdown
 
 __all__ = [
     "Bump",

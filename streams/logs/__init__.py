@@ -9,8 +9,8 @@ templates across restarts. Underneath, per service, ``TemplateMiner.add(message)
 ``WindowSummary``s go to an ``IncidentDetector`` and to ``describe_window`` / ``summary_input``.
 """
 
-from opsassist.streams.logs.accuracy import grouping_accuracy, parsing_accuracy
-from opsassist.streams.logs.incidents import (
+from opsassist.streams.logs._accuracy import grouping_accuracy, parsing_accuracy
+from opsassist.streams.logs._incidents import (
     Incident,
     IncidentDetector,
     IncidentStatus,
@@ -18,8 +18,15 @@ from opsassist.streams.logs.incidents import (
     Severity,
     TransitionKind,
 )
-from opsassist.streams.logs.masking import WILDCARD, mask_message
-from opsassist.streams.logs.miner import (
+from opsassist.streams.logs._masking import (
+    ALL_RULES,
+    WILDCARD,
+    MaskingRules,
+    mask_message,
+    template_pattern,
+)
+from opsassist.streams.logs._miner import (
+    STATE_VERSION,
     IdChange,
     MinerStateError,
     TemplateInfo,
@@ -27,16 +34,17 @@ from opsassist.streams.logs.miner import (
     TemplateMiner,
     template_id,
 )
-from opsassist.streams.logs.narrative import (
+from opsassist.streams.logs._narrative import (
     IncidentEvidence,
     SummaryInput,
     TemplateEvidence,
+    describe_duration,
     describe_transition,
     describe_window,
     summary_input,
 )
-from opsassist.streams.logs.stage import BatchResult, LogLine, LogStage, LogStageConfig, MinedLine
-from opsassist.streams.logs.windows import (
+from opsassist.streams.logs._stage import BatchResult, LogLine, LogStage, LogStageConfig, MinedLine
+from opsassist.streams.logs._windows import (
     LogRecord,
     Redactor,
     TemplateCount,
@@ -47,6 +55,8 @@ from opsassist.streams.logs.windows import (
 )
 
 __all__ = [
+    "ALL_RULES",
+    "STATE_VERSION",
     "WILDCARD",
     "BatchResult",
     "IdChange",
@@ -59,6 +69,7 @@ __all__ = [
     "LogRecord",
     "LogStage",
     "LogStageConfig",
+    "MaskingRules",
     "MinedLine",
     "MinerStateError",
     "Redactor",
@@ -72,6 +83,7 @@ __all__ = [
     "TransitionKind",
     "WindowSummarizer",
     "WindowSummary",
+    "describe_duration",
     "describe_transition",
     "describe_window",
     "grouping_accuracy",
@@ -81,4 +93,5 @@ __all__ = [
     "parsing_accuracy",
     "summary_input",
     "template_id",
+    "template_pattern",
 ]

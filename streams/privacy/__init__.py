@@ -4,10 +4,10 @@ Build one ``Redactor`` per process (``Redactor.from_settings(settings)``) and ca
 ``redact_batch`` on decoded payloads, ``redact_text`` on free text, or ``find`` for the spans.
 """
 
-from opsassist.streams.privacy.errors import PolicyError, PrivacyError
-from opsassist.streams.privacy.idempotency_keys import IdempotencyKeyDigest
-from opsassist.streams.privacy.policy import Action, RedactionPolicy, default_policy, load_policy
-from opsassist.streams.privacy.redactor import (
+from opsassist.streams.privacy._errors import PolicyError, PrivacyError
+from opsassist.streams.privacy._idempotency_keys import IdempotencyKeyDigest
+from opsassist.streams.privacy._policy import Action, RedactionPolicy, default_policy, load_policy
+from opsassist.streams.privacy._redactor import (
     UNLISTED_FIELD,
     RedactedPayload,
     RedactedText,
@@ -15,7 +15,7 @@ from opsassist.streams.privacy.redactor import (
     Redactor,
     count_redactions,
 )
-from opsassist.streams.privacy.spans import PiiType, Span
+from opsassist.streams.privacy._spans import PiiType, Span
 
 __all__ = [
     "UNLISTED_FIELD",

@@ -24,7 +24,7 @@ from opsassist.streams.agents.logs import LogIntelligence
 from opsassist.streams.agents.sanitize import EventSanitizer
 from opsassist.streams.enrich import Enricher, compile_log_format
 from opsassist.streams.logs import TemplateMiner
-from opsassist.streams.logs.masking import template_pattern
+from opsassist.streams.logs._masking import template_pattern
 from opsassist.streams.privacy import Redactor
 from tests.conftest import ENV, run_cli, wait_for
 from tests.integration.events import T0, count_rows, fetch

@@ -178,6 +178,21 @@ def test_a_stage_package_needs_no_kafka_faust_or_database(stage: str) -> None:
     assert found == []
 
 
+def test_outside_a_stage_package_only_its_curated_face_is_imported() -> None:
+    """httpx's way: a stage package's modules are private (``_miner.py``); its ``__init__``
+    names what the rest of the product may use."""
+    found = [
+        f"{source} -> {target}"
+        for source, targets in graph().items()
+        for target in targets
+        for stage in STAGES
+        if target.startswith(stage + "._")
+        and source != stage
+        and not source.startswith(stage + ".")
+    ]
+    assert found == []
+
+
 def test_no_modules_import_each_other_in_a_loop() -> None:
     edges = graph()
     index: dict[str, int] = {}

@@ -14,7 +14,7 @@ from opsassist.streams.changelog import (
     releases_to_json,
     render_markdown,
 )
-from opsassist.streams.changelog.config import config_from_toml
+from opsassist.streams.changelog._config import config_from_toml
 
 T = datetime(2026, 3, 4, tzinfo=UTC)
 SHA1, SHA2, SHA3 = "a" * 40, "b" * 40, "c" * 40

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from opsassist.streams.changelog.heuristic import guess_type
+from opsassist.streams.changelog._heuristic import guess_type
 
 
 @pytest.mark.parametrize(

@@ -14,7 +14,7 @@ from opsassist.streams.changelog import (
     default_config,
     load_config,
 )
-from opsassist.streams.changelog.config import config_from_toml
+from opsassist.streams.changelog._config import config_from_toml
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 

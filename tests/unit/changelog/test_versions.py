@@ -8,8 +8,8 @@ import random
 import pytest
 
 from opsassist.streams.changelog import Bump, build_changelog, default_config
-from opsassist.streams.changelog.config import config_from_toml
-from opsassist.streams.changelog.versions import Version, parse_version, version_order
+from opsassist.streams.changelog._config import config_from_toml
+from opsassist.streams.changelog._versions import Version, parse_version, version_order
 from tests.unit.changelog.test_releases import history
 
 # The specification's own examples (semver.org, §11), lowest first.

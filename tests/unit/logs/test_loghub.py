@@ -13,7 +13,7 @@ from opsassist.cli import app
 from opsassist.settings import Settings
 from opsassist.streams.enrich import compile_log_format
 from opsassist.streams.logs import TemplateMiner, grouping_accuracy, mask_message
-from opsassist.streams.logs.masking import MaskingRules
+from opsassist.streams.logs._masking import MaskingRules
 
 LOGHUB = Settings().eval_data / "loghub_2k"
 

@@ -4,7 +4,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from opsassist.streams.logs import WILDCARD, mask_message
-from opsassist.streams.logs.masking import MaskingRules
+from opsassist.streams.logs._masking import MaskingRules
 
 
 def test_words_with_digits_become_wildcards_and_others_stay() -> None:

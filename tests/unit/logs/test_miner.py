@@ -5,7 +5,7 @@ import random
 import pytest
 
 from opsassist.streams.logs import IdChange, MinerStateError, TemplateMiner, template_id
-from opsassist.streams.logs.masking import MaskingRules
+from opsassist.streams.logs._masking import MaskingRules
 
 USERS = ["alice", "bob", "carol", "dave", "erin"]
 

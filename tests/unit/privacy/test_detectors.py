@@ -9,9 +9,9 @@ import re
 import pytest
 
 from opsassist.streams.privacy import PiiType, Redactor, Span
-from opsassist.streams.privacy.detection import SpanFinder
-from opsassist.streams.privacy.policy import default_policy
-from opsassist.streams.privacy.tries import word_trie
+from opsassist.streams.privacy._detection import SpanFinder
+from opsassist.streams.privacy._policy import default_policy
+from opsassist.streams.privacy._tries import word_trie
 
 FINDER = Redactor()
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import semver
 
-from opsassist.streams.changelog.model import Bump, ParsedCommit
+from opsassist.streams.changelog._model import Bump, ParsedCommit
 
 # An optional component prefix as monorepos tag (``api/v1.2.3``, ``packages/web/v2.0.0``,
 # changesets' ``web@2.0.0``), an optional word (``v``, ``release-``), then the version.

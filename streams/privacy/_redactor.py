@@ -4,7 +4,7 @@ allow-list, each detected value replaced as the policy says, and a record of wha
 
 One ``Redactor`` is built per process from the settings and shared: it holds compiled detectors
 and the pseudonym key, and no state between calls but the detectors' cache of recent texts
-(see ``opsassist.streams.privacy.detection``), so it is safe to call from any task.
+(see ``opsassist.streams.privacy._detection``), so it is safe to call from any task.
 """
 
 from __future__ import annotations
@@ -16,10 +16,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
-from opsassist.streams.privacy.detection import DEFAULT_CACHE_ENTRIES, SpanFinder
-from opsassist.streams.privacy.metrics import PII_REDACTIONS
-from opsassist.streams.privacy.policy import Action, RedactionPolicy, default_policy, load_policy
-from opsassist.streams.privacy.spans import PiiType, Span
+from opsassist.streams.privacy._detection import DEFAULT_CACHE_ENTRIES, SpanFinder
+from opsassist.streams.privacy._metrics import PII_REDACTIONS
+from opsassist.streams.privacy._policy import Action, RedactionPolicy, default_policy, load_policy
+from opsassist.streams.privacy._spans import PiiType, Span
 
 if TYPE_CHECKING:
     from opsassist.settings import Settings

@@ -14,7 +14,7 @@ from typing import Any
 
 import orjson
 
-from opsassist.streams.changelog.model import CommitRecord, InvalidCommit
+from opsassist.streams.changelog._model import CommitRecord, InvalidCommit
 
 
 def _time(value: object) -> datetime | None:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from opsassist.streams.changelog.config import ChangelogConfig, Rule
-from opsassist.streams.changelog.model import Entry, ParsedCommit
+from opsassist.streams.changelog._config import ChangelogConfig, Rule
+from opsassist.streams.changelog._model import Entry, ParsedCommit
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,8 +12,8 @@ from __future__ import annotations
 import re
 from typing import NamedTuple
 
-from opsassist.streams.changelog.heuristic import guess_type
-from opsassist.streams.changelog.model import Footer, InvalidCommit, ParsedCommit
+from opsassist.streams.changelog._heuristic import guess_type
+from opsassist.streams.changelog._model import Footer, InvalidCommit, ParsedCommit
 
 _HEADER = re.compile(
     r"^(?P<type>[A-Za-z][A-Za-z0-9_-]*)"

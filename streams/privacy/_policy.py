@@ -16,8 +16,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from opsassist.streams.privacy.errors import PolicyError
-from opsassist.streams.privacy.spans import PiiType
+from opsassist.streams.privacy._errors import PolicyError
+from opsassist.streams.privacy._spans import PiiType
 
 
 class Action(StrEnum):

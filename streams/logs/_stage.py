@@ -14,10 +14,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from opsassist.settings import Settings
-from opsassist.streams.logs.incidents import Incident, IncidentDetector, IncidentTransition
-from opsassist.streams.logs.masking import template_pattern
-from opsassist.streams.logs.miner import IdChange, TemplateMiner
-from opsassist.streams.logs.windows import (
+from opsassist.streams.logs._incidents import Incident, IncidentDetector, IncidentTransition
+from opsassist.streams.logs._masking import template_pattern
+from opsassist.streams.logs._miner import IdChange, TemplateMiner
+from opsassist.streams.logs._windows import (
     LogRecord,
     Redactor,
     WindowSummarizer,

@@ -63,7 +63,7 @@ class ParsedCommit:
     """What a commit message says, by the Conventional Commits 1.0 grammar or the heuristic.
 
     ``conventional`` is False when the header did not follow the grammar; ``type`` is then the
-    heuristic's guess (see ``opsassist.streams.changelog.heuristic``), never empty.
+    heuristic's guess (see ``opsassist.streams.changelog._heuristic``), never empty.
     """
 
     sha: str

@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 import orjson
 import structlog
 
-from opsassist.streams.changelog.model import ChangelogError, Entry, Release
+from opsassist.streams.changelog._model import ChangelogError, Entry, Release
 
 log = structlog.get_logger(__name__)
 

@@ -14,7 +14,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
-from opsassist.streams.changelog.model import Bump, InvalidConfig
+from opsassist.streams.changelog._model import Bump, InvalidConfig
 
 _RULE_FIELDS = ("type", "scope", "message", "body")
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from opsassist.streams.privacy.spans import PiiType, Span
-from opsassist.streams.privacy.tries import word_trie
+from opsassist.streams.privacy._spans import PiiType, Span
+from opsassist.streams.privacy._tries import word_trie
 
 _STREET_TYPE_WORDS = (
     "street", "st", "avenue", "ave", "road", "rd", "lane", "ln", "drive", "dr", "boulevard",

@@ -13,8 +13,8 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from opsassist.streams.privacy.spans import PiiType, Span
-from opsassist.streams.privacy.tries import word_trie
+from opsassist.streams.privacy._spans import PiiType, Span
+from opsassist.streams.privacy._tries import word_trie
 
 # A word of letters, with inner apostrophes (ASCII or U+2019) or hyphens: O'Neil, Jean-Luc.
 _WORD = r"[^\W\d_][^\W\d_]*(?:['\u2019\-][^\W\d_]+)*"

@@ -6,8 +6,8 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from opsassist.streams.changelog.config import ChangelogConfig
-from opsassist.streams.changelog.model import Entry, Release
+from opsassist.streams.changelog._config import ChangelogConfig
+from opsassist.streams.changelog._model import Entry, Release
 
 _ISSUE_IN_TEXT = re.compile(r"(?<![\w\[/])#(\d+)\b")
 

@@ -7,7 +7,7 @@ import ipaddress
 import re
 from collections.abc import Iterator
 
-from opsassist.streams.privacy.spans import PiiType, Span
+from opsassist.streams.privacy._spans import PiiType, Span
 
 # An RFC 5322 dot-atom local part without the characters that in logs glue it to what comes
 # before ("key=", "path/", a quote), and a DNS name with an alphabetic TLD.

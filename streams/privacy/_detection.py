@@ -15,14 +15,14 @@ from collections.abc import Iterable, Sequence
 from contextlib import suppress
 from typing import Protocol
 
-from opsassist.streams.privacy.addresses import EmailDetector, Ipv6Detector
-from opsassist.streams.privacy.credentials import SecretDetector
-from opsassist.streams.privacy.iban import IbanDetector
-from opsassist.streams.privacy.names import NameDetector
-from opsassist.streams.privacy.numbers import NumberDetector
-from opsassist.streams.privacy.policy import RedactionPolicy
-from opsassist.streams.privacy.postal import AddressDetector
-from opsassist.streams.privacy.spans import PiiType, Span, resolve_overlaps
+from opsassist.streams.privacy._addresses import EmailDetector, Ipv6Detector
+from opsassist.streams.privacy._credentials import SecretDetector
+from opsassist.streams.privacy._iban import IbanDetector
+from opsassist.streams.privacy._names import NameDetector
+from opsassist.streams.privacy._numbers import NumberDetector
+from opsassist.streams.privacy._policy import RedactionPolicy
+from opsassist.streams.privacy._postal import AddressDetector
+from opsassist.streams.privacy._spans import PiiType, Span, resolve_overlaps
 
 
 class Detector(Protocol):

@@ -13,7 +13,7 @@ import re
 from collections import Counter
 from collections.abc import Iterator
 
-from opsassist.streams.privacy.spans import PiiType, Span
+from opsassist.streams.privacy._spans import PiiType, Span
 
 # Literal markers of the formats below: an alternation of plain strings is scanned fast, the
 # full pattern (lookbehinds first) is not, so it only runs on text that has one.

@@ -20,7 +20,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
-from opsassist.streams.logs.masking import (
+from opsassist.streams.logs._masking import (
     ALL_RULES,
     WILDCARD,
     MaskingRules,

@@ -8,8 +8,8 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from opsassist.streams.logs.incidents import IncidentTransition, TransitionKind
-from opsassist.streams.logs.windows import TemplateCount, WindowSummary
+from opsassist.streams.logs._incidents import IncidentTransition, TransitionKind
+from opsassist.streams.logs._windows import TemplateCount, WindowSummary
 
 
 def describe_duration(duration: timedelta) -> str:

@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 
-from opsassist.streams.changelog.classify import entry_for, place_commit
-from opsassist.streams.changelog.config import ChangelogConfig
-from opsassist.streams.changelog.model import (
+from opsassist.streams.changelog._classify import entry_for, place_commit
+from opsassist.streams.changelog._config import ChangelogConfig
+from opsassist.streams.changelog._model import (
     CommitRecord,
     Entry,
     Group,
@@ -21,8 +21,13 @@ from opsassist.streams.changelog.model import (
     Release,
     Skipped,
 )
-from opsassist.streams.changelog.parser import parse_commit
-from opsassist.streams.changelog.versions import Version, implied_bump, parse_version, version_order
+from opsassist.streams.changelog._parser import parse_commit
+from opsassist.streams.changelog._versions import (
+    Version,
+    implied_bump,
+    parse_version,
+    version_order,
+)
 
 _UNRELEASED = ""
 _NEVER = datetime.min.replace(tzinfo=UTC)

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import re
 
-from opsassist.streams.privacy.checksums import card_issuer_plausible, luhn_valid, us_ssn_plausible
-from opsassist.streams.privacy.phones import PhoneRules
-from opsassist.streams.privacy.spans import PiiType, Span
+from opsassist.streams.privacy._checksums import card_issuer_plausible, luhn_valid, us_ssn_plausible
+from opsassist.streams.privacy._phones import PhoneRules
+from opsassist.streams.privacy._spans import PiiType, Span
 
 # A digit run: optional "+cc", optional "(area)", digits joined by single separators, optional
 # extension. Not preceded by a word character, dot or dash (so ids like blk_-123 and the tail

@@ -7,8 +7,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from opsassist.streams.privacy.checksums import IBAN_LENGTHS, iban_valid
-from opsassist.streams.privacy.spans import PiiType, Span
+from opsassist.streams.privacy._checksums import IBAN_LENGTHS, iban_valid
+from opsassist.streams.privacy._spans import PiiType, Span
 
 # The check digits after two letters, then at least eleven more characters (the shortest IBAN
 # has 15). Matching from the first digit lets the regex engine skip ahead to digits, which are

@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 
-from opsassist.streams.logs.windows import WindowSummary
+from opsassist.streams.logs._windows import WindowSummary
 
 
 class Severity(StrEnum):
