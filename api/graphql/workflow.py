@@ -1,6 +1,5 @@
 """The ticket workflow over GraphQL: status changes with optimistic locking and idempotency keys,
-triage corrections by people, and re-triage. The rules live in
-``opsassist.store.ticket_workflow``; this
+triage corrections by people, and re-triage. The rules live in ``opsassist.api.workflow``; this
 module maps its typed results to union members, so a conflict or a refused transition is an
 answer a client selects on, never an error.
 """
@@ -16,9 +15,9 @@ from opsassist.api.graphql.errors import Forbidden, NotFound, UserError, Validat
 from opsassist.api.graphql.inputs import int_id
 from opsassist.api.graphql.masking import refusal
 from opsassist.api.graphql.tickets import Ticket
-from opsassist.store import ticket_results as results
+from opsassist.api.workflow import TicketWorkflow
+from opsassist.api.workflow import ticket_results as results
 from opsassist.store.reads.tickets import tickets_by_ids
-from opsassist.store.ticket_workflow import TicketWorkflow
 from opsassist.streams.triage import load_config
 
 

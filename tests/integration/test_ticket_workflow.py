@@ -1,7 +1,7 @@
-"""The ticket workflow in PostgreSQL (store/ticket_workflow.py): transitions, optimistic locking
-under concurrent updates, idempotent replays, SLA, corrections in history and in the next
-training set, and re-triage (by the store or by the worker's next write) that never overrides a
-person."""
+"""The ticket workflow (api/workflow/, its SQL in store/ticket_workflow.py) in PostgreSQL:
+transitions, optimistic locking under concurrent updates, idempotent replays, SLA, corrections in
+history and in the next training set, and re-triage (by the workflow or by the worker's next
+write) that never overrides a person."""
 
 from __future__ import annotations
 
@@ -14,10 +14,7 @@ import orjson
 import pytest
 from prometheus_client import REGISTRY
 
-from opsassist.schemas import TicketEvent, TicketPayloadV2
-from opsassist.store.pool import create_pool
-from opsassist.store.sink import EventSink, Origin, ticket_row
-from opsassist.store.ticket_workflow import (
+from opsassist.api.workflow import (
     Conflict,
     IdempotencyKeyReused,
     InvalidCorrection,
@@ -26,6 +23,9 @@ from opsassist.store.ticket_workflow import (
     TicketWorkflow,
     Updated,
 )
+from opsassist.schemas import TicketEvent, TicketPayloadV2
+from opsassist.store.pool import create_pool
+from opsassist.store.sink import EventSink, Origin, ticket_row
 from opsassist.store.triage_models import training_tickets
 from opsassist.streams.agents.tickets import TicketTriage
 from opsassist.streams.triage import StoredTicket as StoredTicketView

@@ -12,11 +12,11 @@ from typing import Any
 import orjson
 import pytest
 
+from opsassist.api.workflow import TicketWorkflow, Updated
 from opsassist.bus.producer import produce_events
 from opsassist.schemas import TicketEvent, TicketPayloadV2
 from opsassist.settings import Settings
 from opsassist.store.pool import create_pool
-from opsassist.store.ticket_workflow import TicketWorkflow, Updated
 from opsassist.streams.triage import load_config
 from tests.conftest import run_cli, wait_for
 from tests.integration.events import T0, fetch

@@ -1,37 +1,15 @@
-"""The typed results of the ticket workflow's operations (``opsassist.store.ticket_workflow``): one
+"""The typed results of the ticket workflow's operations (``opsassist.api.workflow.tickets``): one
 value per outcome, so that callers map each to their own answer (a GraphQL union member, an
-HTTP status) without catching exceptions."""
+HTTP status) without catching exceptions. The ticket's state they carry is the store's
+:class:`~opsassist.store.ticket_workflow.TicketState`, the row type of its read."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
-
-@dataclass(frozen=True, slots=True)
-class TicketState:
-    """A ticket's workflow and triage state after an operation."""
-
-    id: int
-    version: int
-    workflow_status: str
-    category: str | None
-    suggested_category: str | None
-    priority: str | None
-    team: str | None
-    needs_triage: bool
-    triage_layer: str | None
-    #: the triage fields a person set; agents never change them
-    human_fields: tuple[str, ...]
-    sla_due_at: datetime | None
-    #: resolved after the due time, or unresolved past it (at the time of the operation)
-    sla_breached: bool
-    resolved_at: datetime | None
-    reopened_count: int
-    model_version: str | None
-    #: the latest correction: ``fields`` (old and new values), ``by``, ``reason``, ``at``
-    correction: dict[str, Any] | None = field(default=None)
+from opsassist.store.ticket_workflow import TicketState
 
 
 @dataclass(frozen=True, slots=True)
