@@ -11,6 +11,8 @@ import json
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from openai.types.chat.completion_create_params import ResponseFormat
+
 from opsassist.llm.config import ModelSpec
 from opsassist.llm.templates import PromptTemplate
 
@@ -43,16 +45,21 @@ class AnswerCache(Protocol):
 
 
 def cache_key(
-    template: PromptTemplate, provider: str, model: ModelSpec, messages: list[dict[str, str]]
+    template: PromptTemplate,
+    provider: str,
+    model: ModelSpec,
+    messages: list[dict[str, str]],
+    response_format: ResponseFormat | None,
 ) -> CacheKey:
-    """The key of a request. The input hash covers the messages and every model setting that
-    changes the answer; the same model name at two providers is two models."""
+    """The key of a request. The input hash covers the messages and every setting that
+    changes the answer, the response format asked for included (strict JSON Schema, JSON
+    object or none); the same model name at two providers is two models."""
     material = json.dumps(
         {
             "messages": messages,
             "temperature": model.temperature,
             "max_tokens": model.max_tokens,
-            "json_mode": model.json_mode,
+            "response_format": response_format,
         },
         sort_keys=True,
         ensure_ascii=False,

@@ -14,6 +14,7 @@ from importlib.resources.abc import Traversable
 from typing import Any, TypeVar
 
 import structlog
+from openai.types.chat.completion_create_params import ResponseFormat
 from pydantic import BaseModel, ValidationError
 
 from opsassist.llm import metrics
@@ -259,14 +260,23 @@ class LLMClient:
     ) -> dict[str, Any]:
         messages = template.render(values)
         self._check_personal_data(messages)
-        keys = [cache_key(template, m.provider, m, messages) for m in run.models]
+        formats = [
+            self._providers[m.provider].response_format(m, template.response_format)
+            for m in run.models
+        ]
+        keys = [
+            cache_key(template, m.provider, m, messages, response_format)
+            for m, response_format in zip(run.models, formats, strict=True)
+        ]
         cached = await self._cached_answer(run, template, keys)
         if cached is not None:
             return cached
         errors: list[Exception] = []
-        for position, (model, key) in enumerate(zip(run.models, keys, strict=True)):
+        for position, (model, key, response_format) in enumerate(
+            zip(run.models, keys, formats, strict=True)
+        ):
             try:
-                answer, spent = await self._ask(run, template, model, messages)
+                answer, spent = await self._ask(run, template, model, messages, response_format)
             except (ProviderError, BudgetExhausted) as exc:
                 errors.append(exc)
                 if position + 1 < len(run.models):
@@ -325,9 +335,15 @@ class LLMClient:
             raise PersonalDataFound(kinds)
 
     async def _ask(
-        self, run: _Run, template: PromptTemplate, model: ModelSpec, messages: list[dict[str, str]]
+        self,
+        run: _Run,
+        template: PromptTemplate,
+        model: ModelSpec,
+        messages: list[dict[str, str]],
+        response_format: ResponseFormat | None,
     ) -> tuple[dict[str, Any], tuple[int, int, float]]:
-        """One model's answer: the request (with retries), and one repair if it is malformed."""
+        """One model's answer: the request (with retries), and one repair if it is malformed.
+        A refusal gets no repair: asking the same question again would only pay twice."""
         completions: list[Completion] = []
         count = RequestCount()
         spec = self._config.task(run.task)
@@ -339,9 +355,11 @@ class LLMClient:
                 run_budget=run.budget,
                 model=model,
                 messages=messages,
+                response_format=response_format,
                 count=count,
             )
             completions.append(first)
+            _raise_on_refusal(first)
             try:
                 answer = parse_answer(template, first.text)
             except MalformedOutput as exc:
@@ -362,11 +380,13 @@ class LLMClient:
                         run_budget=run.budget,
                         model=model,
                         messages=repair,
+                        response_format=response_format,
                         count=count,
                     )
                 except ProviderError as failure:
                     raise MalformedOutput(f"{exc}; the repair request failed: {failure}") from None
                 completions.append(second)
+                _raise_on_refusal(second)
                 answer = parse_answer(template, second.text)
             ok = True
             return answer, _spent(model, completions)
@@ -386,6 +406,11 @@ class LLMClient:
                         ok=ok,
                     )
                 )
+
+
+def _raise_on_refusal(completion: Completion) -> None:
+    if completion.refusal is not None:
+        raise MalformedOutput(f"the model refused: {completion.refusal}")
 
 
 def _spent(model: ModelSpec, completions: list[Completion]) -> tuple[int, int, float]:

@@ -39,8 +39,12 @@ class ModelSpec(_Strict):
     temperature: float = Field(default=0.0, ge=0, le=2)
     # OpenAI's reasoning models take max_completion_tokens; compatible servers take max_tokens.
     token_limit_parameter: Literal["max_tokens", "max_completion_tokens"] = "max_tokens"  # noqa: S105
-    # Ask for response_format=json_object; turn off for servers that reject it.
+    # Ask for response_format=json_object where json_schema is off; turn off for servers that
+    # reject it.
     json_mode: bool = True
+    # Ask for strict structured output (response_format=json_schema, generated from the prompt's
+    # answer model); unset: the provider's setting. False for a model that rejects it.
+    json_schema: bool | None = None
 
     def cost_usd(self, prompt_tokens: int, completion_tokens: int) -> float:
         return (
@@ -66,6 +70,10 @@ class ProviderSpec(_Strict):
     # Set for Azure OpenAI's classic API (deployments, ``api-version``): base_url is then the
     # resource endpoint and a model's name is its deployment name. Its v1 endpoint needs none.
     api_version: str | None = None
+    # Whether the server accepts response_format=json_schema with strict: true (OpenAI's API
+    # does); false for one that rejects or ignores it: json_mode and the schema in the prompt
+    # then carry the format alone, and the answer is validated as always.
+    json_schema: bool = True
 
 
 class LLMConfig(_Strict):
@@ -122,6 +130,7 @@ class ProviderEndpoint(BaseModel):
     base_url: str | None
     api_key: str
     api_version: str | None = None
+    json_schema: bool = True
 
 
 def provider_endpoints(config: LLMConfig, settings: Settings) -> dict[str, ProviderEndpoint]:
@@ -140,5 +149,6 @@ def provider_endpoints(config: LLMConfig, settings: Settings) -> dict[str, Provi
             base_url=spec.base_url,
             api_key=settings.llm_provider_keys.get(name, "") or "not-needed",
             api_version=spec.api_version,
+            json_schema=spec.json_schema,
         )
     return endpoints

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+
+from openai.types.chat.completion_create_params import ResponseFormat
 
 from opsassist.llm import metrics
 from opsassist.llm.budget import Budget, Reservation, RunBudget, estimate_prompt_tokens
@@ -66,6 +68,7 @@ class Dispatcher:
         run_budget: RunBudget,
         model: ModelSpec,
         messages: list[dict[str, str]],
+        response_format: ResponseFormat | None,
         count: RequestCount,
     ) -> Completion:
         """The model's completion. 429 and 5xx are retried (up to the policy's attempts);
@@ -93,7 +96,9 @@ class Dispatcher:
             count.value += 1
             try:
                 async with self._semaphore:
-                    completion = await self._providers[model.provider].complete(model, messages)
+                    completion = await self._providers[model.provider].complete(
+                        model, messages, response_format
+                    )
             except _RETRIED as exc:
                 reservation.release()
                 outcome = _OUTCOME[type(exc)]
@@ -164,11 +169,10 @@ class Dispatcher:
     ) -> Completion:
         if not (completion.prompt_tokens or completion.completion_tokens):
             # Servers that report no usage get our estimate, so that budgets still hold.
-            completion = Completion(
-                completion.text,
-                estimate_prompt_tokens(messages),
-                len(completion.text) // 3 + 1,
-                completion.seconds,
+            completion = replace(
+                completion,
+                prompt_tokens=estimate_prompt_tokens(messages),
+                completion_tokens=len(completion.text) // 3 + 1,
             )
         cost = model.cost_usd(completion.prompt_tokens, completion.completion_tokens)
         reservation.settle(completion.prompt_tokens + completion.completion_tokens, cost)

@@ -14,6 +14,8 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 
 import openai
+from openai.types.chat.completion_create_params import ResponseFormat
+from openai.types.shared_params import ResponseFormatJSONSchema
 
 from opsassist.llm.config import ModelSpec, ProviderEndpoint
 from opsassist.llm.errors import (
@@ -31,6 +33,8 @@ class Completion:
     prompt_tokens: int
     completion_tokens: int
     seconds: float
+    # Strict structured output answers a request it will not fulfil with a refusal, not text.
+    refusal: str | None = None
 
 
 def _retry_after(error: openai.APIStatusError) -> float | None:
@@ -60,6 +64,7 @@ def _retry_after(error: openai.APIStatusError) -> float | None:
 class Provider:
     def __init__(self, endpoint: ProviderEndpoint) -> None:
         self.name = endpoint.name
+        self._json_schema = endpoint.json_schema
         self._client: openai.AsyncOpenAI
         if endpoint.api_version is not None and endpoint.base_url is not None:
             self._client = openai.AsyncAzureOpenAI(
@@ -73,10 +78,28 @@ class Provider:
                 api_key=endpoint.api_key, base_url=endpoint.base_url, max_retries=0
             )
 
-    async def complete(self, model: ModelSpec, messages: list[dict[str, str]]) -> Completion:
-        options: dict[str, Any] = {model.token_limit_parameter: model.max_tokens}
+    def response_format(
+        self, model: ModelSpec, strict: ResponseFormatJSONSchema
+    ) -> ResponseFormat | None:
+        """What to ask of ``model``: the prompt's strict JSON Schema where the model (or else its
+        provider) supports it; otherwise a JSON object (``json_mode``), or nothing, leaving the
+        format to the schema in the prompt."""
+        json_schema = self._json_schema if model.json_schema is None else model.json_schema
+        if json_schema:
+            return strict
         if model.json_mode:
-            options["response_format"] = {"type": "json_object"}
+            return {"type": "json_object"}
+        return None
+
+    async def complete(
+        self,
+        model: ModelSpec,
+        messages: list[dict[str, str]],
+        response_format: ResponseFormat | None = None,
+    ) -> Completion:
+        options: dict[str, Any] = {model.token_limit_parameter: model.max_tokens}
+        if response_format is not None:
+            options["response_format"] = response_format
         started = time.perf_counter()
         try:
             response = await self._client.chat.completions.create(
@@ -103,13 +126,14 @@ class Provider:
         except openai.OpenAIError as exc:
             raise ProviderError(str(exc), provider=self.name, model=model.name) from exc
         seconds = time.perf_counter() - started
-        text = response.choices[0].message.content if response.choices else None
+        message = response.choices[0].message if response.choices else None
         usage = response.usage
         return Completion(
-            text=text or "",
+            text=(message.content if message else None) or "",
             prompt_tokens=usage.prompt_tokens if usage else 0,
             completion_tokens=usage.completion_tokens if usage else 0,
             seconds=seconds,
+            refusal=message.refusal if message else None,
         )
 
     async def aclose(self) -> None:

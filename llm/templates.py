@@ -3,8 +3,9 @@
 A file holds its ``id``, ``version``, a ``system`` and a ``user`` text with ``${name}``
 placeholders, and an ``[output]`` table declaring the JSON object the answer must be (field ->
 ``str``, ``int``, ``float``, ``bool`` or ``list[str]``). Values that are not strings are
-inserted as JSON. The output declaration becomes a pydantic model, used both to tell the model
-the JSON Schema and to parse its answer.
+inserted as JSON. The output declaration becomes a pydantic model, used to tell the model the
+JSON Schema (in the system message, and as a strict ``json_schema`` response format where the
+provider supports one) and to parse its answer.
 """
 
 from __future__ import annotations
@@ -16,8 +17,10 @@ from dataclasses import dataclass, field
 from importlib import resources
 from importlib.resources.abc import Traversable
 from string import Template
-from typing import Any
+from typing import Any, cast
 
+from openai.lib import type_to_response_format_param
+from openai.types.shared_params import ResponseFormatJSONSchema
 from pydantic import BaseModel, ConfigDict, ValidationError, create_model
 
 from opsassist.llm.errors import MalformedOutput, PromptError
@@ -48,6 +51,9 @@ class PromptTemplate:
     description: str = ""
     output_model: type[BaseModel] = field(init=False, repr=False, compare=False)
     _schema: str = field(init=False, repr=False, compare=False)
+    # The strict structured-output request for the answer, as the SDK's own ``parse`` builds it
+    # (``additionalProperties: false`` and every property required, as strict mode demands).
+    response_format: ResponseFormatJSONSchema = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         unknown = {t for t in self.output_fields.values() if t not in _FIELD_TYPES}
@@ -65,6 +71,7 @@ class PromptTemplate:
         object.__setattr__(self, "output_model", model)
         # Generated once: pydantic's schema generation costs more than the rest of a render.
         object.__setattr__(self, "_schema", json.dumps(model.model_json_schema(), sort_keys=True))
+        object.__setattr__(self, "response_format", _strict_response_format(model))
 
     @property
     def variables(self) -> set[str]:
@@ -91,6 +98,12 @@ class PromptTemplate:
             {"role": "system", "content": system},
             {"role": "user", "content": Template(self.user).substitute(text_values)},
         ]
+
+
+def _strict_response_format(model: type[BaseModel]) -> ResponseFormatJSONSchema:
+    """The SDK's strict transformation of the model's JSON Schema (the function
+    ``chat.completions.parse`` sends), typed as the one kind of format it returns for a model."""
+    return cast(ResponseFormatJSONSchema, type_to_response_format_param(model))
 
 
 def _as_text(value: Any) -> str:

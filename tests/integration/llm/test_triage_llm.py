@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from opsassist.llm import LLMClient
+from opsassist.llm import LLMClient, PromptLibrary
 from opsassist.schemas import TicketEvent, TicketPayloadV2
 from opsassist.streams.agents.tickets import TicketTriage, llm_classifier
 from opsassist.streams.triage import Triager, load_config
@@ -71,3 +71,28 @@ async def test_only_abstained_tickets_go_to_the_llm_and_its_answer_is_checked(
 def test_without_a_provider_there_is_no_llm_hook() -> None:
     client = LLMClient(config_for([MODEL]), {})  # no provider configured
     assert llm_classifier(client) is None
+
+
+async def test_the_triage_request_carries_the_strict_schema_and_its_answer_is_used(
+    fake_openai: FakeOpenAI, make_client: Callable[..., LLMClient]
+) -> None:
+    client = make_client(config_for([MODEL]))
+    classify = llm_classifier(client)
+    assert classify is not None
+    stage = TicketTriage(Triager(load_config(None), None, llm=classify))
+    fake_openai.queue(
+        "primary", answer({"category": "question", "priority": "P3", "reason": "a how-to"})
+    )
+
+    (asked,) = await stage([ticket(5, "Hello", "how do I export my report")])
+
+    assert (asked.layer, asked.category, asked.priority) == ("llm", "question", "P3")
+    assert asked.details["explanation"]["summary"] == "LLM: a how-to"
+    (request,) = fake_openai.requests_for("primary")
+    response_format = request["response_format"]
+    assert response_format["type"] == "json_schema"
+    assert response_format["json_schema"]["strict"] is True
+    schema = response_format["json_schema"]["schema"]
+    assert schema["additionalProperties"] is False
+    assert schema["required"] == ["category", "priority", "reason"]
+    assert response_format == PromptLibrary.from_directory().get("triage.classify").response_format

@@ -70,8 +70,10 @@ async def make_client(
 ) -> AsyncIterator[Callable[..., LLMClient]]:
     made: list[LLMClient] = []
 
-    def make(config: LLMConfig, **options: Any) -> LLMClient:
-        endpoint = ProviderEndpoint(name="fake", base_url=fake_openai.base_url, api_key="k")
+    def make(config: LLMConfig, *, json_schema: bool = True, **options: Any) -> LLMClient:
+        endpoint = ProviderEndpoint(
+            name="fake", base_url=fake_openai.base_url, api_key="k", json_schema=json_schema
+        )
         options = {
             "retry": RetryPolicy(attempts=3, base_seconds=0.5, max_seconds=20),
             "clock": clock,

@@ -1,13 +1,18 @@
 """A small OpenAI-compatible server for tests: ``POST /v1/chat/completions`` answered from a
-script per model (good JSON, malformed text, 429 with Retry-After, 500, or no answer at all),
-served by uvicorn on a free local port so that the real ``openai`` SDK talks real HTTP to it.
-Start it inside a test's event loop (``await server.start()``), or, for a client in another
-process, on a loop of its own in a background thread (``with serving_in_thread() as server``)."""
+script per model (good JSON, malformed text, a refusal, 429 with Retry-After, 500, or no answer
+at all), served by uvicorn on a free local port so that the real ``openai`` SDK talks real HTTP
+to it. Start it inside a test's event loop (``await server.start()``), or, for a client in
+another process, on a loop of its own in a background thread
+(``with serving_in_thread() as server``).
+Like OpenAI's API, it answers 400 to a ``json_schema`` response format that strict mode would
+reject (:func:`strict_schema_violations`), so that every test through it checks the schemas
+the layer generates."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import re
 import threading
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -32,6 +37,7 @@ class Reply:
     hang: bool = False  # hold the request until the test releases it or the server stops
     prompt_tokens: int = 100
     completion_tokens: int = 20
+    refusal: str | None = None  # strict structured output's refusal: no content, this instead
 
 
 def answer(obj: dict[str, Any], **kwargs: Any) -> Reply:
@@ -46,6 +52,54 @@ SERVER_ERROR = Reply(status=500)
 HANG = Reply(hang=True)
 
 Responder = Callable[[dict[str, Any]], Reply]
+
+_SCHEMA_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
+# The JSON Schema keywords OpenAI's structured outputs accept in strict mode; anything else
+# (default, allOf, not, if/then/else, patternProperties, uniqueItems, ...) is rejected.
+_STRICT_KEYWORDS = frozenset(
+    {
+        "type", "properties", "required", "additionalProperties", "items", "enum", "const",
+        "anyOf", "$defs", "$ref", "title", "description", "pattern", "format", "minimum",
+        "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf", "minItems", "maxItems",
+    }
+)  # fmt: skip
+
+
+def strict_schema_violations(schema: Any, path: str = "#") -> list[str]:
+    """Why OpenAI's strict mode would reject ``schema`` (empty when it would not): every object
+    closed (``additionalProperties: false``) with all its properties required, only the
+    supported keywords, and an object at the root."""
+    if path == "#" and (not isinstance(schema, dict) or schema.get("type") != "object"):
+        return [f"{path}: the root must be an object schema"]
+    if not isinstance(schema, dict):
+        return [f"{path}: a schema must be an object, not {schema!r}"]
+    problems = [f"{path}: unsupported keyword {k!r}" for k in schema if k not in _STRICT_KEYWORDS]
+    if schema.get("type") == "object" or "properties" in schema:
+        properties = schema.get("properties", {})
+        if schema.get("additionalProperties") is not False:
+            problems.append(f"{path}: additionalProperties must be false")
+        if sorted(schema.get("required", [])) != sorted(properties):
+            problems.append(f"{path}: every property must be required")
+        for name, sub in properties.items():
+            problems += strict_schema_violations(sub, f"{path}/properties/{name}")
+    if "items" in schema:
+        problems += strict_schema_violations(schema["items"], f"{path}/items")
+    for index, sub in enumerate(schema.get("anyOf", [])):
+        problems += strict_schema_violations(sub, f"{path}/anyOf/{index}")
+    for name, sub in schema.get("$defs", {}).items():
+        problems += strict_schema_violations(sub, f"{path}/$defs/{name}")
+    return problems
+
+
+def response_format_violations(response_format: dict[str, Any]) -> list[str]:
+    """Why OpenAI would reject this ``json_schema`` response format (empty when it would not)."""
+    spec = response_format.get("json_schema")
+    if not isinstance(spec, dict):
+        return ["json_schema is missing"]
+    problems = [] if spec.get("strict") is True else ["strict must be true"]
+    if not _SCHEMA_NAME.match(str(spec.get("name", ""))):
+        problems.append(f"name {spec.get('name')!r} is not [a-zA-Z0-9_-]{{1,64}}")
+    return problems + strict_schema_violations(spec.get("schema"))
 
 
 class FakeOpenAI:
@@ -90,6 +144,13 @@ class FakeOpenAI:
         body = await request.json()
         self.requests.append(body)
         model = body["model"]
+        response_format = body.get("response_format") or {}
+        if response_format.get("type") == "json_schema":
+            problems = response_format_violations(response_format)
+            if problems:
+                message = "Invalid schema for response_format: " + "; ".join(problems)
+                error = {"error": {"message": message, "type": "invalid_request_error"}}
+                return JSONResponse(error, status_code=400)
         queued = self._queued.get(model)
         if queued:
             reply = queued.popleft()
@@ -116,7 +177,11 @@ class FakeOpenAI:
                 "choices": [
                     {
                         "index": 0,
-                        "message": {"role": "assistant", "content": reply.content},
+                        "message": {
+                            "role": "assistant",
+                            "content": reply.content if reply.refusal is None else None,
+                            "refusal": reply.refusal,
+                        },
                         "finish_reason": "stop",
                     }
                 ],

@@ -9,7 +9,14 @@ from typing import Any
 import pytest
 from pydantic import BaseModel
 
-from opsassist.llm import InMemoryAnswerCache, LLMClient, LLMConfig, PromptError, Provider
+from opsassist.llm import (
+    InMemoryAnswerCache,
+    LLMClient,
+    LLMConfig,
+    PromptError,
+    PromptLibrary,
+    Provider,
+)
 from opsassist.llm.config import ProviderEndpoint
 from opsassist.llm.resilience import BreakerState
 from opsassist.settings import Settings
@@ -66,7 +73,8 @@ async def test_answer_is_parsed_and_carries_its_provenance(
     assert provenance["prompts"] == [{"id": "triage.classify", "version": 1}]
     assert provenance["produced_by"] == "llm" and provenance["steps"][0]["requests"] == 1
     sent = fake_openai.requests[0]
-    assert sent["response_format"] == {"type": "json_object"} and sent["max_tokens"] == 200
+    strict = PromptLibrary.from_directory().get("triage.classify").response_format
+    assert sent["response_format"] == strict and sent["max_tokens"] == 200
     assert "Checkout page times out" in sent["messages"][1]["content"]
     assert '"category"' in sent["messages"][0]["content"]  # the schema is part of the prompt
 
