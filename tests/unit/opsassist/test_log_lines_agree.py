@@ -10,6 +10,7 @@ level and lines in each timestamp layout the worker knows.
 
 from __future__ import annotations
 
+import csv
 from datetime import datetime
 from pathlib import Path
 
@@ -20,7 +21,7 @@ from bench.templates import FORMATS  # the headers as a user configures them; on
 from opsassist.cli import app
 from opsassist.cli.logs import read_lines, read_messages
 from opsassist.cli.readers import log_events_from_file
-from opsassist.settings import PROJECT_ROOT, Settings
+from opsassist.settings import PROJECT_ROOT, Settings, get_settings
 from opsassist.streams.agents.sanitize import _log_fields
 from opsassist.streams.enrich import Enricher, compile_log_format
 
@@ -197,3 +198,35 @@ def test_a_time_format_the_worker_refuses_is_refused_by_the_cli_with_its_reason(
     )
     assert result.exit_code == 2, result.output
     assert "%j is not supported" in result.output
+
+
+def test_templates_use_the_format_the_worker_has_configured_for_the_service(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without --format, a service's lines are split by its OPSASSIST_ENRICH_SOURCES format, as
+    the worker splits them, so the header is not mined into the templates."""
+    path = tmp_path / "health.log"
+    path.write_text(
+        "20171223-22:15:29:606|Step_LSC|30002312|onStandStepChanged 3579\n"
+        "20171223-22:15:29:615|Step_LSC|30002312|onStandStepChanged 3580\n"
+        "20171223-22:15:29:633|Step_StandReportReceiver|30002312|onReceive action: screen_on\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "templates.csv"
+    sources = '{"health": {"format": "<Time>|<Component>|<Pid>|<Content>"}}'
+    monkeypatch.setenv("OPSASSIST_ENRICH_SOURCES", sources)
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(
+            app, ["templates", str(path), "--service", "health", "--out", str(out)]
+        )
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 0, result.output
+    with out.open(encoding="utf-8", newline="") as handle:
+        templates = [row["EventTemplate"] for row in csv.DictReader(handle)]
+    assert templates == [
+        "onStandStepChanged <*>",
+        "onStandStepChanged <*>",
+        "onReceive action: screen_on",
+    ]
