@@ -1,17 +1,19 @@
 """``opsassist templates`` and ``opsassist summarize``: the log stages on a file, offline.
 
-The file is read as a user would configure a source: an optional header format
-(``<Date> <Time> <Level> <Component>: <Content>``) splits each line into fields; the message is
-``<Content>`` (the whole line without a format or when a line does not match it), the level is
-``<Level>``, the time ``<Date> <Time>`` or ``<Timestamp>``.
+The file is read by the worker's own parser (``streams/enrich``), as if its lines had arrived
+for the service: an optional header format (``<Date> <Time> <Level> <Component>: <Content>``) is
+configured as the service's source; without one, or for a line that does not match it, the
+shapes the worker recognises by themselves apply (JSON, logfmt, syslog, access and error logs,
+logger lines, logcat) and a line of none of them is all message. So a file's templates and
+summary here are the ones the pipeline makes of the same lines.
 """
 
 from __future__ import annotations
 
 import csv
-import re
 import sys
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -25,7 +27,7 @@ from rich.table import Table
 # (docs/decisions/0003-cli-startup.md).
 if TYPE_CHECKING:
     from opsassist.settings import Settings
-    from opsassist.streams.enrich import LogFormat
+    from opsassist.streams.enrich import Enricher, LogFormat
     from opsassist.streams.logs import LogRecord, TemplateMiner, WindowSummary
 
 console = Console(stderr=True)
@@ -35,21 +37,13 @@ FormatOption = Annotated[
     typer.Option(
         "--format",
         help="Header format, e.g. '<Date> <Time> <Level> <Component>: <Content>'; "
-        "default: every line is a message.",
+        "default: the line shapes the worker recognises, else the whole line is the message.",
     ),
 ]
 ServiceOption = Annotated[str | None, typer.Option(help="Service name; default: the file's stem.")]
 
-# Without a <Level> field, an upper-case level word in the line is taken as its level.
-_LEVEL_WORD = re.compile(r"\b(FATAL|CRITICAL|ERROR|WARNING|WARN|INFO|DEBUG|TRACE)\b")
-_TIME_FIELDS = frozenset({"Year", "Month", "Date", "Day", "Time"})
-# Timestamp layouts common to many systems, tried in order after ISO 8601.
-_TIME_LAYOUTS = (
-    "%b %d %H:%M:%S",  # syslog (RFC 3164), no year
-    "%a %b %d %H:%M:%S %Y",  # ctime
-    "%d/%b/%Y:%H:%M:%S %z",  # common log format
-    "%Y/%m/%d %H:%M:%S",
-)
+# The source name the file's lines are enriched under when no service is given.
+_FILE_SOURCE = "file"
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,44 +54,82 @@ class Line:
     timestamp: datetime | None
 
 
-def read_lines(path: Path, log_format: LogFormat | None, time_format: str | None) -> Iterator[Line]:
+def line_enricher(
+    log_format: LogFormat | None,
+    time_format: str | None,
+    *,
+    service: str = _FILE_SOURCE,
+    settings: Settings | None = None,
+) -> Enricher:
+    """The enricher the worker would read ``service``'s lines with: the sources and default
+    time zone of ``settings`` (none and UTC without them), and ``log_format`` (with
+    ``time_format`` for its time) configured as the service's source when given. Raises
+    ``SourceFormatError`` for a time format or configured source the worker would refuse."""
+    from opsassist.streams.enrich import Enricher
+
+    sources: dict[str, dict[str, str]] = dict(settings.enrich_sources) if settings else {}
+    if log_format is not None:
+        sources[service] = {"format": log_format.format}
+        if time_format:
+            sources[service]["timestamp"] = time_format
+    zone = settings.enrich_default_timezone if settings else "UTC"
+    return Enricher(sources, default_timezone=zone)
+
+
+def read_lines(
+    path: Path,
+    log_format: LogFormat | None,
+    time_format: str | None,
+    *,
+    service: str = _FILE_SOURCE,
+    settings: Settings | None = None,
+) -> Iterator[Line]:
+    """Each line of ``path`` as the worker reads it (``line_enricher``): the same message, level
+    (on the worker's scale, '' for none) and UTC time (None when the line has none), so that
+    the CLI's templates and summaries are the ones the pipeline stores for the same lines.
+    A format the worker would refuse raises ``SourceFormatError`` here, before any line."""
+    enricher = line_enricher(log_format, time_format, service=service, settings=settings)
+    return _enriched_lines(path, enricher, service)
+
+
+def _enriched_lines(path: Path, enricher: Enricher, service: str) -> Iterator[Line]:
+    reference = datetime.now(UTC)  # one "now" for the file's year-less times, as per batch
     with path.open(encoding="utf-8", errors="replace") as handle:
         for number, raw in enumerate(handle, start=1):
-            text = raw.rstrip("\r\n")
-            fields = log_format.parse(text) if log_format else None
-            if fields is None:
-                found = _LEVEL_WORD.search(text)
-                yield Line(number, text.strip(), found.group(1) if found else "", None)
-                continue
-            yield Line(
-                number,
-                fields.get("Content", text).strip(),
-                fields.get("Level", ""),
-                parse_timestamp(fields, time_format),
-            )
+            log = enricher.enrich_line(raw, source=service, reference=reference)
+            level = log.level.value if log.level is not None else ""
+            yield Line(number, log.message, level, log.timestamp)
 
 
-def parse_timestamp(fields: dict[str, str], time_format: str | None) -> datetime | None:
-    """The line's time from its header fields (``<Timestamp>``, or the date and time fields in
-    the order the format names them), or None if no layout understands it."""
-    text = fields.get("Timestamp") or " ".join(
-        fields[name] for name in fields if name in _TIME_FIELDS
-    )
-    text = text.strip()
-    if not text:
-        return None
-    layouts = (time_format,) if time_format else _TIME_LAYOUTS
-    if not time_format:
-        try:
-            return datetime.fromisoformat(text.replace(",", "."))
-        except ValueError:
-            pass
-    for layout in layouts:
-        try:
-            return datetime.strptime(text, layout)
-        except ValueError:
-            continue
-    return None
+def read_messages(
+    path: Path,
+    log_format: LogFormat | None,
+    *,
+    service: str = _FILE_SOURCE,
+    settings: Settings | None = None,
+) -> Iterator[str]:
+    """The messages of ``read_lines`` alone, which is all template mining needs: the worker's
+    split of each line without reading its time and level (a third of the cost per line)."""
+    enricher = line_enricher(log_format, None, service=service, settings=settings)
+    return _messages(path, enricher, service)
+
+
+def _messages(path: Path, enricher: Enricher, service: str) -> Iterator[str]:
+    with path.open(encoding="utf-8", errors="replace") as handle:
+        for raw in handle:
+            yield enricher.parse(raw, service).message
+
+
+@contextmanager
+def _format_refusal_exits() -> Iterator[None]:
+    """A format the worker would refuse ends the command with its reason and exit code 2."""
+    from opsassist.streams.enrich import SourceFormatError
+
+    try:
+        yield
+    except SourceFormatError as exc:
+        console.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(2) from None
 
 
 def make_miner(settings: Settings, service: str) -> TemplateMiner:
@@ -142,10 +174,12 @@ def templates(
     from opsassist.settings import get_settings
 
     _existing(file)
-    miner = make_miner(get_settings(), service or file.stem)
-    labels = mine_labels(
-        miner, (line.message for line in read_lines(file, _compile(log_format), None))
-    )
+    settings = get_settings()
+    name = service or file.stem
+    with _format_refusal_exits():
+        messages = read_messages(file, _compile(log_format), service=name, settings=settings)
+    miner = make_miner(settings, name)
+    labels = mine_labels(miner, messages)
     handle: TextIO = out.open("w", newline="", encoding="utf-8") if out else sys.stdout
     try:
         writer = csv.writer(handle)
@@ -168,7 +202,10 @@ def summarize(
     ] = None,
     time_format: Annotated[
         str | None,
-        typer.Option(help="strptime layout of <Date> <Time> (or <Timestamp>) if not ISO 8601."),
+        typer.Option(
+            help="Layout of the --format's time fields joined by spaces (%Y %y %m %d %e %b %a "
+            "%H %M %S %f %z), if not ISO 8601, an epoch or a common layout."
+        ),
     ] = None,
 ) -> None:
     """Print what a user would see for FILE: the summary of the whole file, its top templates,
@@ -181,7 +218,9 @@ def summarize(
     name = service or file.stem
     miner = make_miner(settings, name)
     # blank lines say nothing to a reader
-    lines = [line for line in read_lines(file, _compile(log_format), time_format) if line.message]
+    with _format_refusal_exits():
+        read = read_lines(file, _compile(log_format), time_format, service=name, settings=settings)
+    lines = [line for line in read if line.message.strip()]
     labels = mine_labels(miner, (line.message for line in lines))
     records = [
         LogRecord(

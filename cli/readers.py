@@ -30,8 +30,6 @@ from opsassist.schemas import (
 )
 
 _NAMESPACE = uuid.UUID("0f5f3b8e-6a52-4f0e-9a57-6f70736173a1")
-_TS_KEYS = ("timestamp", "@timestamp", "ts", "time")
-_MSG_KEYS = ("message", "msg", "log")
 
 
 def _stable_id(*parts: str) -> str:
@@ -59,33 +57,25 @@ def _parse_time(value: Any) -> datetime | None:
 def log_events_from_file(
     path: Path, service: str, source: str = "cli:produce"
 ) -> Iterator[LogEvent]:
-    """One event per non-empty line. A line that is a JSON object is read as structured
-    (``message``/``msg``, ``timestamp``/``ts``/``time``, ``level``, ``host``, the rest as
-    attributes); any other line is the message itself, timestamped now."""
+    """One event per non-empty line. A JSON object with a message is split by the worker's
+    parser (``streams/enrich``: its message, time, level, host and service keys, the rest as
+    attributes), so that the event's time and key are the line's; any other line is the message
+    itself, timestamped now, and the worker splits it when it enriches the event."""
+    from opsassist.streams.enrich import parse_json_line, parse_timestamp
+
     now = utcnow()
     with path.open("rb") as fh:
         for lineno, raw in enumerate(fh, start=1):
             line = raw.decode("utf-8", "replace").rstrip("\r\n")
             if not line.strip():
                 continue
-            record: dict[str, Any] | None = None
-            if line.lstrip().startswith("{"):
-                try:
-                    parsed = orjson.loads(line)
-                    record = parsed if isinstance(parsed, dict) else None
-                except orjson.JSONDecodeError:
-                    record = None
-            if record is not None and _first(record, _MSG_KEYS) is not None:
-                message = str(_first(record, _MSG_KEYS))
-                ts = _parse_time(_first(record, _TS_KEYS)) or now
-                level = record.get("level")
-                host = record.get("host")
-                svc = str(record.get("service") or service)
-                attributes = {
-                    k: v
-                    for k, v in record.items()
-                    if k not in (*_MSG_KEYS, *_TS_KEYS, "level", "host", "service")
-                }
+            parsed = parse_json_line(line) if line.lstrip().startswith("{") else None
+            if parsed is not None and parsed.message:
+                message = parsed.message
+                ts = (parse_timestamp(parsed.timestamp) if parsed.timestamp else None) or now
+                level, host = parsed.level, parsed.host
+                svc = parsed.service or service
+                attributes = parsed.fields
             else:
                 message, ts, level, host, svc, attributes = line, now, None, None, service, {}
             yield LogEvent(
@@ -97,8 +87,8 @@ def log_events_from_file(
                 payload=LogPayloadV1(
                     timestamp=ts,
                     service=svc,
-                    host=host and str(host),
-                    level=level and str(level),
+                    host=host,
+                    level=level,
                     message=message,
                     attributes=attributes,
                 ),

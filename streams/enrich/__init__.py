@@ -2,6 +2,9 @@
 
 Build one ``Enricher`` per process (``Enricher.from_settings(settings)``) and call
 ``enrich_batch`` on decoded log payloads, ``enrich_line`` on raw lines, or ``parse`` to split.
+This is the one reader of log lines: the worker, ``opsassist templates``/``summarize`` and
+``opsassist produce`` (``parse_json_line`` for its JSON lines) all go through it, so they agree
+on a line's message, level and time.
 """
 
 from opsassist.streams.enrich.enricher import (
@@ -13,6 +16,7 @@ from opsassist.streams.enrich.enricher import (
 from opsassist.streams.enrich.levels import Level, normalize_level
 from opsassist.streams.enrich.logformat import LogFormat, compile_log_format
 from opsassist.streams.enrich.records import EnrichedLog, ParsedLine
+from opsassist.streams.enrich.structured import parse_json_line
 from opsassist.streams.enrich.timestamps import (
     TimestampFormat,
     TimestampFormatError,
@@ -34,6 +38,7 @@ __all__ = [
     "compile_log_format",
     "extract_trace",
     "normalize_level",
+    "parse_json_line",
     "parse_timestamp",
     "parse_traceparent",
 ]

@@ -55,7 +55,9 @@ AUTO_PARSERS: tuple[tuple[Callable[[str], bool], LineParser], ...] = (
     (lambda line: line[:1].isdigit(), parse_logcat),
     (lambda line: "=" in line, parse_logfmt),
 )
-_TIMESTAMP_PARTS = ("date", "time", "timestamp", "datetime")
+# A header's time may be split over several fields (syslog's "<Month> <Date> <Time>", OpenSSH's
+# "<Date> <Day> <Time>"): they are joined in the format's order and read as one time.
+_TIMESTAMP_PARTS = ("date", "time", "timestamp", "datetime", "year", "month", "day")
 _MESSAGE_PARTS = ("content", "message", "msg")
 _LEVEL_PARTS = ("level", "severity", "loglevel")
 _HOST_PARTS = ("host", "hostname", "node")

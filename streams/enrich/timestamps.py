@@ -167,6 +167,11 @@ def parse_iso_or_epoch(text: str, zone: tzinfo = UTC) -> datetime | None:
         return None
     if text.isdigit():
         return _from_epoch(text)
+    seconds, dot, fraction = text.partition(".")
+    if dot and seconds.isdigit() and fraction.isdigit() and len(seconds) == 10:
+        # Epoch seconds with a fraction, as zap and structlog write them ("ts": 1700000000.25).
+        micros = int(fraction[:6].ljust(6, "0"))
+        return datetime.fromtimestamp(int(seconds), UTC) + timedelta(microseconds=micros)
     try:
         value = datetime.fromisoformat(text)
     except ValueError:

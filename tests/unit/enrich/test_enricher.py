@@ -77,6 +77,8 @@ def test_an_invalid_source_configuration_is_a_source_format_error(config: dict[s
         ("Sun Dec 04 04:47:44 2005", datetime(2005, 12, 4, 4, 47, 44, tzinfo=UTC)),
         ("1700000000", datetime(2023, 11, 14, 22, 13, 20, tzinfo=UTC)),
         ("1700000000123", datetime(2023, 11, 14, 22, 13, 20, 123000, tzinfo=UTC)),
+        ("1700000000.25", datetime(2023, 11, 14, 22, 13, 20, 250000, tzinfo=UTC)),  # zap's ts
+        ("1700000000.", None),
         ("Feb 28 23:59:59", datetime(2024, 2, 28, 23, 59, 59, tzinfo=UTC)),
         ("Dec 31 23:59:59", datetime(2023, 12, 31, 23, 59, 59, tzinfo=UTC)),
         ("not a time", None),
@@ -84,6 +86,26 @@ def test_an_invalid_source_configuration_is_a_source_format_error(config: dict[s
 )
 def test_timestamps_become_utc(text: str, expected: datetime | None) -> None:
     assert parse_timestamp(text, reference=REFERENCE) == expected
+
+
+@pytest.mark.parametrize(
+    ("log_format", "line"),
+    [
+        ("<Date> <Day> <Time> <Component> sshd[<Pid>]: <Content>",
+         "Dec 10 06:55:46 LabSZ sshd[24200]: Connection closed by 173.234.31.186 [preauth]"),
+        ("<Month>  <Date> <Time> <User> <Component>: <Content>",
+         "Dec  10 06:55:46 calvisitor kernel: ARPT: 620701.011328: AirPort_Brcm43xx::sync"),
+        ("<Day> <Month> <Date> <Time> <Year> <Content>", "Tue Dec 10 06:55:46 2024 done"),
+    ],
+)  # fmt: skip
+def test_a_header_time_split_over_month_day_and_year_fields_is_read(
+    log_format: str, line: str
+) -> None:
+    log = Enricher({"s": {"format": log_format}}).enrich_line(
+        line, source="s", reference=datetime(2025, 1, 1, tzinfo=UTC)
+    )
+    assert log.timestamp == datetime(2024, 12, 10, 6, 55, 46, tzinfo=UTC)
+    assert not {"day", "month", "year"} & set(log.fields)
 
 
 @pytest.mark.parametrize(
