@@ -7,22 +7,22 @@ This is the one reader of log lines: the worker, ``opsassist templates``/``summa
 on a line's message, level and time.
 """
 
-from opsassist.streams.enrich.enricher import (
+from opsassist.streams.enrich._enricher import (
     AUTO_PARSERS,
     Enricher,
     SourceFormat,
     SourceFormatError,
 )
-from opsassist.streams.enrich.levels import Level, normalize_level
-from opsassist.streams.enrich.logformat import LogFormat, compile_log_format
-from opsassist.streams.enrich.records import EnrichedLog, ParsedLine
-from opsassist.streams.enrich.structured import parse_json_line
-from opsassist.streams.enrich.timestamps import (
+from opsassist.streams.enrich._levels import Level, normalize_level
+from opsassist.streams.enrich._logformat import LogFormat, compile_log_format
+from opsassist.streams.enrich._records import EnrichedLog, ParsedLine
+from opsassist.streams.enrich._structured import parse_json_line
+from opsassist.streams.enrich._timestamps import (
     TimestampFormat,
     TimestampFormatError,
     parse_timestamp,
 )
-from opsassist.streams.enrich.traces import extract_trace, parse_traceparent
+from opsassist.streams.enrich._traces import extract_trace, parse_traceparent
 
 __all__ = [
     "AUTO_PARSERS",

@@ -7,8 +7,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from opsassist.streams.enrich.levels import SYSLOG_SEVERITY
-from opsassist.streams.enrich.records import ParsedLine
+from opsassist.streams.enrich._levels import SYSLOG_SEVERITY
+from opsassist.streams.enrich._records import ParsedLine
 
 _RFC5424 = re.compile(
     r"<(?P<pri>\d{1,3})>1 (?P<ts>\S+) (?P<host>\S+) (?P<app>\S+) (?P<procid>\S+) (?P<msgid>\S+) "

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from opsassist.streams.enrich.levels import Level
+from opsassist.streams.enrich._levels import Level
 
 
 # Not frozen: one is made per event (or per finding), and a frozen dataclass's __init__ costs

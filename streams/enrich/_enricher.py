@@ -17,11 +17,11 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from opsassist.streams.enrich.levels import normalize_level
-from opsassist.streams.enrich.logformat import LogFormat, compile_log_format
-from opsassist.streams.enrich.records import EnrichedLog, ParsedLine
-from opsassist.streams.enrich.structured import parse_json_line, parse_logfmt
-from opsassist.streams.enrich.textual import (
+from opsassist.streams.enrich._levels import normalize_level
+from opsassist.streams.enrich._logformat import LogFormat, compile_log_format
+from opsassist.streams.enrich._records import EnrichedLog, ParsedLine
+from opsassist.streams.enrich._structured import parse_json_line, parse_logfmt
+from opsassist.streams.enrich._textual import (
     parse_access_log,
     parse_apache_error,
     parse_logcat,
@@ -29,14 +29,14 @@ from opsassist.streams.enrich.textual import (
     parse_rfc3164,
     parse_rfc5424,
 )
-from opsassist.streams.enrich.timestamps import (
+from opsassist.streams.enrich._timestamps import (
     AUTO_FORMATS,
     TimestampFormat,
     TimestampFormatError,
     parse_iso_or_epoch,
     parse_timestamp,
 )
-from opsassist.streams.enrich.traces import extract_trace
+from opsassist.streams.enrich._traces import extract_trace
 
 if TYPE_CHECKING:
     from opsassist.settings import Settings

@@ -7,7 +7,7 @@ from typing import Any
 
 import orjson
 
-from opsassist.streams.enrich.records import ParsedLine
+from opsassist.streams.enrich._records import ParsedLine
 
 MESSAGE_KEYS = ("message", "msg", "log", "@message", "text")
 TIMESTAMP_KEYS = ("timestamp", "@timestamp", "time", "ts", "t", "datetime", "date")
