@@ -34,6 +34,7 @@ from opsassist.store.api_keys import (
     list_api_keys,
     revoke_api_key,
 )
+from opsassist.store.history import Actor, set_actor
 from opsassist.store.users import (
     DuplicateUsername,
     StoredUser,
@@ -269,7 +270,8 @@ class AccountMutations:
         password_hash = await context.sessions.hash_password(password)
         by = f"user:{context.viewer.username}" if context.viewer else f"signup:{username}"
         try:
-            async with context.pool.acquire() as conn:
+            async with context.pool.acquire() as conn, conn.transaction():
+                await set_actor(conn, Actor(by))
                 user = await insert_user(conn, username, granted.value, password_hash, by)
         except DuplicateUsername as exc:
             return Conflict(message=str(exc))
