@@ -17,6 +17,7 @@ from typing import Any
 import asyncpg
 
 from opsassist.api.graphql.history import camel
+from opsassist.api.graphql.masking import graphql_error
 from opsassist.store.history import EntityState, as_of, list_as_of
 from opsassist.store.reads._keyset import Cursor, InvalidCursor, Page, PageRequest, Sort
 
@@ -79,6 +80,17 @@ def state_row(entity: EntityState) -> dict[str, Any]:
     return row
 
 
+def _zoned(at: datetime) -> datetime:
+    """``at``, refused as the caller's mistake when it has no time zone: the instant it names
+    would depend on the server's zone (history refuses it too, but as a server error)."""
+    if at.tzinfo is None or at.utcoffset() is None:
+        raise graphql_error(
+            f"asOf {at.isoformat()} has no time zone: add Z or an offset such as +02:00",
+            "BAD_USER_INPUT",
+        )
+    return at
+
+
 async def row_as_of(
     pool: asyncpg.Pool,
     entity: str,
@@ -89,7 +101,7 @@ async def row_as_of(
     """``entity`` row ``entity_id`` as it was at ``at`` (``to_row`` shapes it; by default
     :func:`past_row`); None if it did not exist yet, had been deleted, or never existed."""
     async with pool.acquire() as conn:
-        past = await as_of(conn, entity, entity_id, at)
+        past = await as_of(conn, entity, entity_id, _zoned(at))
     if past is None:
         return None
     return to_row(past) if to_row is not None else past_row(entity, past)
@@ -162,7 +174,7 @@ async def rows_as_of_page(
     after = _after(request.after)
     async with pool.acquire() as conn:
         page = await list_as_of(
-            conn, entity, at, where=where, after=after, limit=request.first or default_size
+            conn, entity, _zoned(at), where=where, after=after, limit=request.first or default_size
         )
     rows = [to_row(item) if to_row is not None else past_row(entity, item) for item in page.items]
     return Page(

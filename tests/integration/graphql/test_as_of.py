@@ -152,6 +152,10 @@ def test_a_release_as_it_was(api: GraphqlApiProcess, database_url: str) -> None:
     }
     # one repository at most: the past states are filtered on one value
     assert ops.codes(RELEASES, id=release, at=now, repos=["a/b", "c/d"]) == ["BAD_USER_INPUT"]
+    # a time without a time zone names no instant: the caller's mistake, for tickets as for all
+    naive = "2026-01-05T09:00:00"
+    assert set(ops.codes(RELEASES, id=release, at=naive)) == {"BAD_USER_INPUT"}
+    assert ops.codes(TICKET, id=release, at=naive) == ["BAD_USER_INPUT"]
 
 
 USERS = """

@@ -252,3 +252,7 @@ def test_incidents_and_templates_as_they_were(api: GraphqlApiProcess, database_u
     since = """query ($at: DateTime!) {
       incidents(asOf: $at, filter: {since: $at}) { nodes { id } } }"""
     assert ops.codes(since, at=seen["opened"].isoformat()) == ["BAD_USER_INPUT"]
+    # a time without a time zone names no instant: refused as the caller's mistake
+    naive = ops.errors(PAST, id=incident_id, at="2026-01-05T09:00:00")
+    assert {e["extensions"]["code"] for e in naive} == {"BAD_USER_INPUT"}
+    assert "no time zone" in naive[0]["message"]
