@@ -3,6 +3,8 @@ and ``opsassist graphql schema`` (the SDL kept in api/graphql/schema.graphql).""
 
 from __future__ import annotations
 
+import os
+import pwd
 import sys
 from importlib import resources
 from pathlib import Path
@@ -21,6 +23,16 @@ if TYPE_CHECKING:
     import asyncpg
 
     from opsassist.store.users import StoredUser
+
+
+def _operator() -> str:
+    """The history's actor of a change made on the command line: ``cli:<OS account>``, the
+    account the process runs as (from its user id, not from $USER, which anyone can set)."""
+    try:
+        return f"cli:{pwd.getpwuid(os.geteuid()).pw_name}"
+    except KeyError:  # an id without a passwd entry (a container run with --user 1234)
+        return f"cli:uid-{os.geteuid()}"
+
 
 users_app = typer.Typer(help="Accounts of the GraphQL API.", no_args_is_help=True)
 graphql_app = typer.Typer(help="The GraphQL API's schema.", no_args_is_help=True)
@@ -41,6 +53,7 @@ def create(
     from opsassist.api.graphql.accounts import USERNAME
     from opsassist.api.graphql.sessions import hash_password, password_problem
     from opsassist.settings import get_settings
+    from opsassist.store.history import Actor, set_actor
     from opsassist.store.users import ROLES, DuplicateUsername, insert_user
 
     settings = get_settings()
@@ -61,8 +74,12 @@ def create(
     url = endpoints_or_exit(settings).database_url
     password_hash = hash_password(password, settings.graphql_bcrypt_rounds)
 
+    operator = _operator()
+
     async def create(conn: asyncpg.Connection) -> StoredUser:
-        return await insert_user(conn, username, role, password_hash, "cli:users-create")
+        async with conn.transaction():
+            await set_actor(conn, Actor(operator))
+            return await insert_user(conn, username, role, password_hash, operator)
 
     try:
         user = on_database(url, create)

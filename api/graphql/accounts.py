@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 import re
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -23,6 +24,7 @@ from opsassist.api.graphql.history import Version, versions
 from opsassist.api.graphql.inputs import int_id
 from opsassist.api.graphql.pagination import Connection, connection, page_request
 from opsassist.api.graphql.sessions import InvalidToken, TokenPair, password_problem
+from opsassist.api.graphql.time_travel import row_as_of, rows_as_of_page
 from opsassist.api.webhooks.auth import InvalidScope, generate_api_key, hash_secret, validate_scopes
 from opsassist.store.api_keys import (
     DuplicateKeyName,
@@ -32,6 +34,7 @@ from opsassist.store.api_keys import (
     list_api_keys,
     revoke_api_key,
 )
+from opsassist.store.history import Actor, set_actor
 from opsassist.store.users import (
     DuplicateUsername,
     StoredUser,
@@ -75,6 +78,20 @@ class User:
             disabled=not user.active,
             version=user.version,
             _row_id=user.id,
+        )
+
+    @classmethod
+    def from_past(cls, row: Mapping[str, Any]) -> User:
+        """The user of a past state (``time_travel.past_row``)."""
+        return cls.from_stored(
+            StoredUser(
+                id=row["id"],
+                username=row["username"],
+                role=row["role"],
+                created_at=row["created_at"],
+                disabled_at=row["disabled_at"],
+                version=row["version"],
+            )
         )
 
 
@@ -165,13 +182,28 @@ class AccountQueries:
     async def users(
         self,
         info: Info[Any, Any],
+        *,
         first: int | None = None,
         after: str | None = None,
         last: int | None = None,
         before: str | None = None,
+        as_of: Annotated[
+            datetime | None,
+            strawberry.argument(
+                description="The users that existed at this time, as they were then (forwards "
+                "only)."
+            ),
+        ] = None,
     ) -> Connection[User]:
         request = page_request(info, first, after, last, before)
         pool = info.context.pool
+        if as_of is not None:
+            return await connection(
+                info,
+                lambda req, size: rows_as_of_page(pool, "users", as_of, req, size),
+                request,
+                User.from_past,
+            )
         return await connection(
             info,
             lambda req, size: users_keyset_page(pool, req, size),
@@ -180,8 +212,21 @@ class AccountQueries:
         )
 
     @strawberry.field(description="One user (admin only).")
-    async def user(self, info: Info[Any, Any], id: strawberry.ID) -> User | None:
+    async def user(
+        self,
+        info: Info[Any, Any],
+        id: strawberry.ID,
+        as_of: Annotated[
+            datetime | None,
+            strawberry.argument(
+                description="The user as they were at this time; null if they did not exist yet."
+            ),
+        ] = None,
+    ) -> User | None:
         key = int_id(id)
+        if key is not None and as_of is not None:
+            past = await row_as_of(info.context.pool, "users", key, as_of)
+            return User.from_past(past) if past is not None else None
         found = [] if key is None else await users_by_ids(info.context.pool, [key])
         return User.from_stored(found[0]) if found else None
 
@@ -225,7 +270,8 @@ class AccountMutations:
         password_hash = await context.sessions.hash_password(password)
         by = f"user:{context.viewer.username}" if context.viewer else f"signup:{username}"
         try:
-            async with context.pool.acquire() as conn:
+            async with context.pool.acquire() as conn, conn.transaction():
+                await set_actor(conn, Actor(by))
                 user = await insert_user(conn, username, granted.value, password_hash, by)
         except DuplicateUsername as exc:
             return Conflict(message=str(exc))

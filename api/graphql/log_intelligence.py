@@ -4,8 +4,9 @@ narrative) or ``llm`` (with the models and prompt versions in ``provenance``).""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 import asyncpg
 import strawberry
@@ -16,6 +17,7 @@ from opsassist.api.graphql.history import Version, versions
 from opsassist.api.graphql.inputs import int_id
 from opsassist.api.graphql.log_events import json_value
 from opsassist.api.graphql.pagination import Connection, Order, connection, page_request
+from opsassist.api.graphql.time_travel import equality_filter, row_as_of, rows_as_of_page
 from opsassist.store.reads.log_intelligence import (
     IncidentFilter,
     SummaryFilter,
@@ -113,7 +115,7 @@ class Incident:
         return versions(changes, info.context.role, lambda f: ("Incident", f, self))
 
     @classmethod
-    def from_row(cls, row: asyncpg.Record) -> Incident:
+    def from_row(cls, row: Mapping[str, Any]) -> Incident:
         return cls(
             id=strawberry.ID(str(row["id"])),
             service=row["service"],
@@ -156,7 +158,7 @@ class LogTemplate:
         return versions(changes, info.context.role, lambda f: ("LogTemplate", f, self))
 
     @classmethod
-    def from_row(cls, row: asyncpg.Record) -> LogTemplate:
+    def from_row(cls, row: Mapping[str, Any]) -> LogTemplate:
         return cls(
             id=strawberry.ID(str(row["id"])),
             service=row["service"],
@@ -195,6 +197,18 @@ class LogTemplateFilterInput:
     statuses: list[str] | None = strawberry.field(default=None, description="active, merged")
 
 
+# With asOf, a list filters its past states on one value of each of these (argument -> column).
+_INCIDENT_STATE_FILTER = {"services": "service", "statuses": "status", "severities": "severity"}
+_TEMPLATE_STATE_FILTER = {"services": "service", "statuses": "status"}
+
+
+def _as_of_argument(what: str) -> Any:
+    return strawberry.argument(
+        description=f"The {what} that existed at this time, as they were then, in id order "
+        "(forwards only; filters on one value per field)."
+    )
+
+
 @strawberry.type
 class LogIntelligenceQueries:
     @strawberry.field(description="Incidents, most recently opened first unless ordered otherwise.")
@@ -208,13 +222,29 @@ class LogIntelligenceQueries:
         after: str | None = None,
         last: int | None = None,
         before: str | None = None,
+        as_of: Annotated[datetime | None, _as_of_argument("incidents")] = None,
     ) -> Connection[Incident]:
         request = page_request(info, first, after, last, before)
         given = filter or IncidentFilterInput()
+        pool = info.context.pool
+        if as_of is not None:
+            # the filter is translated inside the fetch, where a refusal becomes BAD_USER_INPUT
+            return await connection(
+                info,
+                lambda req, size: rows_as_of_page(
+                    pool,
+                    "incidents",
+                    as_of,
+                    req,
+                    size,
+                    where=equality_filter(vars(given), _INCIDENT_STATE_FILTER, what="an incident"),
+                ),
+                request,
+                Incident.from_row,
+            )
         store_filter = IncidentFilter(
             given.services, given.statuses, given.severities, given.since, given.until
         )
-        pool = info.context.pool
         return await connection(
             info,
             lambda req, size: incidents_page(pool, store_filter, order.descending, req, size),
@@ -223,10 +253,23 @@ class LogIntelligenceQueries:
         )
 
     @strawberry.field
-    async def incident(self, info: Info[Any, Any], id: strawberry.ID) -> Incident | None:
+    async def incident(
+        self,
+        info: Info[Any, Any],
+        id: strawberry.ID,
+        as_of: Annotated[
+            datetime | None,
+            strawberry.argument(
+                description="The incident as it was at this time; null if it did not exist yet."
+            ),
+        ] = None,
+    ) -> Incident | None:
         key = int_id(id)
         if key is None:
             return None
+        if as_of is not None:
+            past = await row_as_of(info.context.pool, "incidents", key, as_of)
+            return Incident.from_row(past) if past is not None else None
         rows = await incidents_by_ids(info.context.pool, [key])
         return Incident.from_row(rows[0]) if rows else None
 
@@ -264,11 +307,26 @@ class LogIntelligenceQueries:
         after: str | None = None,
         last: int | None = None,
         before: str | None = None,
+        as_of: Annotated[datetime | None, _as_of_argument("templates")] = None,
     ) -> Connection[LogTemplate]:
         request = page_request(info, first, after, last, before)
         given = filter or LogTemplateFilterInput()
-        store_filter = TemplateFilter(given.services, given.statuses)
         pool = info.context.pool
+        if as_of is not None:
+            return await connection(
+                info,
+                lambda req, size: rows_as_of_page(
+                    pool,
+                    "log_templates",
+                    as_of,
+                    req,
+                    size,
+                    where=equality_filter(vars(given), _TEMPLATE_STATE_FILTER, what="a template"),
+                ),
+                request,
+                LogTemplate.from_row,
+            )
+        store_filter = TemplateFilter(given.services, given.statuses)
         return await connection(
             info,
             lambda req, size: templates_page(pool, store_filter, order.descending, req, size),

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-import asyncpg
 import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
@@ -14,6 +14,7 @@ from opsassist.api.graphql.history import Version, versions
 from opsassist.api.graphql.inputs import int_id
 from opsassist.api.graphql.log_events import json_value
 from opsassist.api.graphql.pagination import Connection, Order, connection, page_request
+from opsassist.api.graphql.time_travel import equality_filter, row_as_of, rows_as_of_page
 from opsassist.store.reads.releases import ReleaseFilter, releases_by_ids, releases_page
 
 
@@ -66,7 +67,7 @@ class ChangelogRelease:
         return versions(changes, info.context.role, lambda f: ("ChangelogRelease", f, self))
 
     @classmethod
-    def from_row(cls, row: asyncpg.Record) -> ChangelogRelease:
+    def from_row(cls, row: Mapping[str, Any]) -> ChangelogRelease:
         return cls(
             id=strawberry.ID(str(row["id"])),
             repository=row["repo"],
@@ -93,6 +94,14 @@ class ReleaseFilterInput:
     def to_store(self) -> ReleaseFilter:
         return ReleaseFilter(repositories=self.repositories, include_removed=self.include_removed)
 
+    def to_state(self) -> dict[str, Any]:
+        """The filter on past states (with asOf): one repository at most, and a release that
+        was present then unless removed ones are included."""
+        where = equality_filter(
+            {"repositories": self.repositories}, {"repositories": "repo"}, what="a release"
+        )
+        return where if self.include_removed else {**where, "present": True}
+
 
 @strawberry.type
 class ReleaseQueries:
@@ -107,10 +116,28 @@ class ReleaseQueries:
         after: str | None = None,
         last: int | None = None,
         before: str | None = None,
+        as_of: Annotated[
+            datetime | None,
+            strawberry.argument(
+                description="The releases that existed at this time, as they were then, in id "
+                "order (forwards only; filters on one repository)."
+            ),
+        ] = None,
     ) -> Connection[ChangelogRelease]:
         request = page_request(info, first, after, last, before)
-        store_filter = (filter or ReleaseFilterInput()).to_store()
+        given = filter or ReleaseFilterInput()
         pool = info.context.pool
+        if as_of is not None:
+            # the filter is translated inside the fetch, where a refusal becomes BAD_USER_INPUT
+            return await connection(
+                info,
+                lambda req, size: rows_as_of_page(
+                    pool, "changelog_releases", as_of, req, size, where=given.to_state()
+                ),
+                request,
+                ChangelogRelease.from_row,
+            )
+        store_filter = given.to_store()
         return await connection(
             info,
             lambda req, size: releases_page(pool, store_filter, order.descending, req, size),
@@ -124,9 +151,18 @@ class ReleaseQueries:
         info: Info[Any, Any],
         *,
         id: strawberry.ID,
+        as_of: Annotated[
+            datetime | None,
+            strawberry.argument(
+                description="The release as it was at this time; null if it did not exist yet."
+            ),
+        ] = None,
     ) -> ChangelogRelease | None:
         key = int_id(id)
         if key is None:
             return None
+        if as_of is not None:
+            past = await row_as_of(info.context.pool, "changelog_releases", key, as_of)
+            return ChangelogRelease.from_row(past) if past is not None else None
         rows = await releases_by_ids(info.context.pool, [key])
         return ChangelogRelease.from_row(rows[0]) if rows else None

@@ -182,3 +182,77 @@ async def test_subscribers_see_incidents_as_they_open(
         await opener
     assert seen["incident"] == {"service": "payments-api", "status": "open", "severity": "critical"}
     assert seen["change"] == {"version": 1, "changedBy": "agent:logs", "changeKind": "insert"}
+
+
+PAST = """
+query ($id: ID!, $at: DateTime) {
+  incident(id: $id, asOf: $at) { status lastTransition resolvedAt version changedBy }
+  incidents(asOf: $at, filter: {statuses: ["open"]}, first: 5) { nodes { id status version } }
+  logTemplates(asOf: $at, filter: {services: ["payments-api"]}, first: 5) {
+    nodes { templateId template status mergedInto version }
+  }
+}
+"""
+
+
+def test_incidents_and_templates_as_they_were(api: GraphqlApiProcess, database_url: str) -> None:
+    async def run(conn: asyncpg.Connection) -> dict[str, Any]:
+        seen: dict[str, Any] = {"before": await conn.fetchval("SELECT clock_timestamp()")}
+        seen["incident"] = await conn.fetchval(_INCIDENT, "pay-1", "payments-api", T0, None)
+        await conn.execute(_TEMPLATE, "payments-api", "a1b2c3", "Timeout after <*> ms", 10, T0)
+        seen["opened"] = await conn.fetchval("SELECT clock_timestamp()")
+        await conn.execute(
+            "UPDATE incidents SET status = 'resolved', last_transition = 'resolved', "
+            "resolved_at = $2, changed_by = 'agent:logs' WHERE id = $1",
+            seen["incident"],
+            T0 + timedelta(minutes=5),
+        )
+        await conn.execute(
+            "UPDATE log_templates SET status = 'merged', merged_into = 'f0f0f0', "
+            "changed_by = 'agent:logs' WHERE template_id = 'a1b2c3'"
+        )
+        return seen
+
+    seen = on_database(database_url, run)
+    ops = as_user(api.graphql_url, "olivia")
+    incident_id = str(seen["incident"])
+
+    then = ops.run(PAST, id=incident_id, at=seen["opened"].isoformat())
+    assert then["incident"] == {
+        "status": "open",
+        "lastTransition": "opened",
+        "resolvedAt": None,
+        "version": 1,
+        "changedBy": "agent:logs",
+    }
+    assert then["incidents"]["nodes"] == [{"id": incident_id, "status": "open", "version": 1}]
+    assert then["logTemplates"]["nodes"] == [
+        {
+            "templateId": "a1b2c3",
+            "template": "Timeout after <*> ms",
+            "status": "active",
+            "mergedInto": None,
+            "version": 1,
+        }
+    ]
+
+    now = ops.run(PAST, id=incident_id, at=None)
+    assert (now["incident"]["status"], now["incident"]["version"]) == ("resolved", 2)
+    assert now["logTemplates"]["nodes"][0]["status"] == "merged"
+    # a time after the last change: the current versions
+    future = ops.run(PAST, id=incident_id, at=(seen["opened"] + timedelta(days=365)).isoformat())
+    assert future["incident"] == now["incident"]
+    assert future["incidents"]["nodes"] == []  # resolved by then
+    assert future["logTemplates"]["nodes"][0]["mergedInto"] == "f0f0f0"
+    # before they existed: absent
+    before = ops.run(PAST, id=incident_id, at=seen["before"].isoformat())
+    assert before["incident"] is None
+    assert before["incidents"]["nodes"] == [] and before["logTemplates"]["nodes"] == []
+    # a condition a past state cannot be filtered on is refused, saying which
+    since = """query ($at: DateTime!) {
+      incidents(asOf: $at, filter: {since: $at}) { nodes { id } } }"""
+    assert ops.codes(since, at=seen["opened"].isoformat()) == ["BAD_USER_INPUT"]
+    # a time without a time zone names no instant: refused as the caller's mistake
+    naive = ops.errors(PAST, id=incident_id, at="2026-01-05T09:00:00")
+    assert {e["extensions"]["code"] for e in naive} == {"BAD_USER_INPUT"}
+    assert "no time zone" in naive[0]["message"]

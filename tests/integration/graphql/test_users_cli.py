@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import pwd
 import subprocess
 import sys
 from collections.abc import Callable
@@ -10,7 +12,7 @@ import pytest
 
 from opsassist.settings import PROJECT_ROOT
 from tests.conftest import GraphqlApiProcess, settings_env
-from tests.integration.graphql.client import PASSWORD, login
+from tests.integration.graphql.client import PASSWORD, Gql, login
 
 pytestmark = pytest.mark.integration
 
@@ -58,3 +60,22 @@ def test_the_first_admin_is_created_on_the_command_line(
     payload = login(api.graphql_url, "root")
     assert payload["__typename"] == "AuthPayload"
     assert payload["user"]["role"] == "ADMIN"
+
+
+CREATED_BY = "query { viewer { history { version changedBy changeKind } } }"
+
+
+def test_the_history_names_the_operator_who_created_an_account(
+    graphql_api: Callable[..., GraphqlApiProcess],
+) -> None:
+    api = graphql_api()
+    created = _users(
+        api, "create", "--username", "root", "--role", "admin", "--password-stdin", stdin=PASSWORD
+    )
+    assert created.returncode == 0, created.stderr
+    api.start()
+    root = Gql(api.graphql_url, login(api.graphql_url, "root")["accessToken"])
+    operator = pwd.getpwuid(os.geteuid()).pw_name  # the account this test (and the CLI) runs as
+    assert root.run(CREATED_BY)["viewer"]["history"] == [
+        {"version": 1, "changedBy": f"cli:{operator}", "changeKind": "insert"}
+    ]

@@ -142,6 +142,32 @@ def test_a_correction_lands_in_history_and_retriage_keeps_it(
     assert hr.codes(RETRIAGE, id=str(ticket_id)) == ["FORBIDDEN"]
 
 
+HISTORY = "query ($id: ID!) { ticket(id: $id) { history { version changedBy } } }"
+
+
+def test_the_history_names_the_person_who_moved_a_ticket(
+    api: GraphqlApiProcess, database_url: str
+) -> None:
+    ticket_id, version = _ticket(database_url, "OPS-3")
+    hr = as_user(api.graphql_url, "harriet")
+    moved = hr.run(UPDATE, id=str(ticket_id), status="in_progress", v=version, key="key-h")
+    assert moved["updateTicketStatus"]["__typename"] == "TicketUpdated", moved
+    history = hr.run(HISTORY, id=str(ticket_id))["ticket"]["history"]
+    assert history[-1] == {"version": version + 1, "changedBy": "user:harriet"}
+
+    async def recorded(conn: Any) -> list[tuple[str, str | None, str | None]]:
+        rows = await conn.fetch(
+            "SELECT changed_by, model, prompt_version FROM ticket_changes "
+            "WHERE ticket_id = $1 AND version = $2",
+            ticket_id,
+            version + 1,
+        )
+        return [tuple(row) for row in rows]
+
+    # in the history row itself, and no model or prompt: a person made this change
+    assert on_database(database_url, recorded) == [("user:harriet", None, None)]
+
+
 BREACH = """
 query ($id: ID!) {
   ticket(id: $id) { status workflowStatus slaBreached }
