@@ -1,7 +1,7 @@
 -- phase: expand
 -- The LLM layer's answer cache (issue 5): one row per prompt version, model and input, so that
 -- the same request is never paid for twice. A new prompt version or model is a new key; rows
--- of versions no longer used are removed by age (opsassist.store.llm_cache.prune_llm_answers).
+-- of versions no longer used are removed by age (store.llm_cache.prune_llm_answers).
 
 CREATE TABLE llm_answers (
     prompt_id          text NOT NULL,

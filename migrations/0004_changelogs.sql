@@ -12,7 +12,7 @@ CREATE TABLE changelog_releases (
     released_at      timestamptz,
     bump             text NOT NULL,
     commit_count     integer NOT NULL,
-    content          jsonb NOT NULL,              -- opsassist.streams.changelog.releases_to_json element
+    content          jsonb NOT NULL,              -- streams.changelog.releases_to_json element
     markdown         text NOT NULL,               -- the release's section, rendered (polished
                                                   -- when an LLM rewording passed the check)
     polish           jsonb,                       -- the LLM polish: accepted, problems, provenance

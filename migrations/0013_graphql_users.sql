@@ -75,6 +75,6 @@ CREATE INDEX tickets_updated_at ON tickets (updated_at, id);
 CREATE INDEX tickets_status ON tickets (status, created_at);
 CREATE INDEX tickets_category ON tickets (category, created_at);
 CREATE INDEX commits_committed_at ON commits (committed_at, repo, sha);
--- SLA breaches: only tickets not resolved (the list is opsassist.store.reads.tickets.RESOLVED_STATUSES).
+-- SLA breaches: only tickets not resolved (the list is store.reads.tickets.RESOLVED_STATUSES).
 CREATE INDEX tickets_unresolved_sla_due_at ON tickets (sla_due_at)
     WHERE lower(status) NOT IN ('resolved', 'closed', 'done', 'cancelled', 'canceled', 'rejected', 'fixed');

@@ -62,3 +62,34 @@ def test_the_reporter_rename_is_expand_migrate_contract() -> None:
     assert phases[10] == ("expand", False)
     assert phases[11] == ("migrate", True)
     assert phases[12] == ("contract", False)
+
+
+# The checksums of the migrations that have shipped. The runner refuses to start on a database
+# whose applied migration's file changed, so editing a shipped file (even a comment, as a
+# search-and-replace of module paths once did) breaks every deployment that applied it.
+# A new migration is added here once it ships.
+SHIPPED = {
+    1: "58c48797bce24e1b3a94a9596ac52f91164e79dc1bb797e15781d306b178df52",
+    2: "34dcd58ac0925754cf8e3c967d8812032edf0b94f0e722ed9cf89ed4483f60d0",
+    3: "caa66d39da1b615278a95e71b9e68d038d3bd607ef5a119e1c3917cbfcbcff85",
+    4: "1f2830c995509678184c348e1d9179691b636c72e0dd47a5c35ea7f41e6c81db",
+    5: "a4b808ee13c0ccc61ff221c06dde2e20611ae9fca6655b8f6aa15611864c14b6",
+    6: "ce88e9ff41560f001f3fca62aa0cb2e3b536b7324f055e3a0fe67fd7df1c41be",
+    7: "36c2574b05646a393a8b0c55c12ed95f22de807c2955c3ca4b63e49a6c41f58a",
+    8: "043fbbd0af2af50bdc41c8297085204ed261b7e4e894bc89c6da259a0ce2fbab",
+    9: "95a5221d7e2d65ab994fa5d944277b5239bc38ffbef044a04a40c09134161113",
+    10: "4fa4e2ffdb644d0ccdf9e337ae2511f7fdc8606c3f2a26115b43e4136b6f70ae",
+    11: "1d4eea8f39f48633ac03abc0b21b703c401e280551172f7c8d1360a2cf3846fa",
+    12: "84ca7c9ee000623174133c677abbc65d274e87d388379e807bcbf3cd22c5baf4",
+    13: "0f1a6ea4752564b6d91ff67d62a0c50c17412d8761f57cf77798ad72bbe557b6",
+    14: "c480cd3e213a9253d5de199b3102043dd5e8be33dac77e3e1bd7d9f47289d3c7",
+    15: "7e4bce96ecd7c6b6c92d5191e1c744b23abcd6368a2faf6e8a29901ad682f90d",
+    16: "0575b8921e9fc59583c95e33857ef8cba820b901b89aacc445e3ae6f7eb05c63",
+    17: "567bcc1ab52a7151a0e1168d5d8f01f194c627feedffe9c3360d98b2e7d8c524",
+}
+
+
+def test_no_shipped_migration_file_changes() -> None:
+    current = {m.version: m.checksum for m in load_migrations()}
+    changed = sorted(v for v, checksum in SHIPPED.items() if current.get(v) != checksum)
+    assert changed == []
