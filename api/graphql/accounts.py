@@ -37,7 +37,7 @@ from opsassist.store.users import (
     StoredUser,
     insert_user,
     users_by_ids,
-    users_keyset_page,
+    users_page,
 )
 
 USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{1,63}$")
@@ -174,7 +174,7 @@ class AccountQueries:
         pool = info.context.pool
         return await connection(
             info,
-            lambda req, size: users_keyset_page(pool, req, size),
+            lambda req, size: users_page(pool, req, size),
             request,
             User.from_stored,
         )

@@ -16,7 +16,7 @@ from opsassist.api.graphql.history import Version, versions
 from opsassist.api.graphql.inputs import int_id
 from opsassist.api.graphql.log_events import json_value
 from opsassist.api.graphql.pagination import Connection, Order, connection, page_request
-from opsassist.store.reads.log_intelligence import (
+from opsassist.store.logs import (
     IncidentFilter,
     SummaryFilter,
     TemplateFilter,

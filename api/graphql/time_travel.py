@@ -15,7 +15,7 @@ from typing import Any
 import asyncpg
 
 from opsassist.store.history import EntityState, as_of, list_as_of
-from opsassist.store.reads._keyset import Cursor, InvalidCursor, Page, PageRequest, Sort
+from opsassist.store.paging import Cursor, InvalidCursor, Page, PageRequest, Sort
 
 _TIMES = ("created_at", "updated_at", "sla_due_at", "resolved_at", "row_updated_at")
 # Columns a state written before their migration lacks, with the value they had then.
@@ -48,7 +48,7 @@ _FILTERABLE = {
 
 
 def state_row(entity: EntityState) -> dict[str, Any]:
-    """A ticket's stored state as a row of ``opsassist.store.reads.tickets.SELECT``'s shape."""
+    """A ticket's stored state as a row of ``opsassist.store.tickets.SELECT``'s shape."""
     row = {**_ADDED_LATER, **entity.state}
     if "reporter_id" not in row:  # states written before migration 0010 renamed the column
         row["reporter_id"] = row.get("reporter")

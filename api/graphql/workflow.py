@@ -17,8 +17,8 @@ from opsassist.api.graphql.inputs import int_id
 from opsassist.api.graphql.masking import refusal
 from opsassist.api.graphql.tickets import Ticket
 from opsassist.store import ticket_results as results
-from opsassist.store.reads.tickets import tickets_by_ids
 from opsassist.store.ticket_workflow import TicketWorkflow
+from opsassist.store.tickets import tickets_by_ids
 from opsassist.streams.triage import load_config
 
 
