@@ -96,12 +96,13 @@ def create(
 def list_users() -> None:
     """The accounts (never their passwords)."""
     from opsassist.settings import get_settings
+    from opsassist.store.paging import PageRequest
     from opsassist.store.users import users_page
 
     url = endpoints_or_exit(get_settings()).database_url
 
     async def listed(conn: asyncpg.Connection) -> list[StoredUser]:
-        return await users_page(conn, None, 10_000)
+        return (await users_page(conn, PageRequest(first=10_000), 10_000)).rows
 
     table = Table("id", "username", "role", "created", "disabled")
     for u in on_database(url, listed):

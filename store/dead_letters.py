@@ -12,8 +12,7 @@ from datetime import datetime
 import asyncpg
 
 from opsassist.bus.deadletter import DeadLetter
-from opsassist.store.reads._keyset import Page, PageRequest, Sort, fetch_page
-from opsassist.store.reads._where import Where
+from opsassist.store.paging import Listing, Page, PageRequest, Sort, Where
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,12 +53,14 @@ async def record_dead_letters(
     await conn.execute(_UPSERT, *[list(c) for c in columns])
 
 
-SELECT = """
+DEAD_LETTERS = Listing(
+    """
 SELECT id, source_topic, source_partition, source_offset, dlq_topic, dlq_partition, dlq_offset,
        code, reason, failed_at, replayed_at, replayed_by
 FROM dead_letters
-"""
-BY_TIME = Sort("failed_at", "failed_at", "failed_at", (("id", "id"),))
+""",
+    Sort("failed_at", "failed_at", "failed_at", (("id", "id"),)),
+)
 
 
 def dead_letter_record(
@@ -102,16 +103,15 @@ async def dead_letters_page(
     request: PageRequest,
     default_size: int,
 ) -> Page[asyncpg.Record]:
-    return await fetch_page(
-        conn, SELECT, where=filter_.where(), sort=BY_TIME.reversed(descending), request=request,
-        default_size=default_size,
-    )  # fmt: skip
+    return await DEAD_LETTERS.page(conn, filter_, descending, request, default_size)
 
 
 async def dead_letters_by_ids(
     conn: asyncpg.Pool | asyncpg.Connection, ids: list[int]
 ) -> list[asyncpg.Record]:
-    return list(await conn.fetch(f"{SELECT} WHERE id = ANY($1::bigint[]) ORDER BY id", ids))
+    return list(
+        await conn.fetch(f"{DEAD_LETTERS.select} WHERE id = ANY($1::bigint[]) ORDER BY id", ids)
+    )
 
 
 async def mark_replayed(conn: asyncpg.Pool | asyncpg.Connection, ids: list[int], by: str) -> None:

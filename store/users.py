@@ -8,8 +8,7 @@ from datetime import datetime
 
 import asyncpg
 
-from opsassist.store.reads import Page, PageRequest, Sort, Where
-from opsassist.store.reads._keyset import fetch_page
+from opsassist.store.paging import Listing, Page, PageRequest, Sort
 
 ROLES = ("admin", "ops", "hr")
 
@@ -24,9 +23,7 @@ FROM users u JOIN user_credentials c ON c.user_id = u.id
 WHERE lower(u.username) = lower($1)
 """
 _BY_IDS = f"SELECT {_USER_COLUMNS} FROM users WHERE id = ANY($1::bigint[])"
-_PAGE = f"""
-SELECT {_USER_COLUMNS} FROM users WHERE ($1::bigint IS NULL OR id > $1) ORDER BY id LIMIT $2
-"""
+USERS = Listing(f"SELECT {_USER_COLUMNS} FROM users", Sort("id", "id", "id", (), key_is_time=False))
 _INSERT_REFRESH = """
 INSERT INTO refresh_tokens (id, family_id, user_id, secret_hash, expires_at)
 VALUES ($1, $2, $3, $4, $5)
@@ -111,33 +108,13 @@ async def users_by_ids(conn: asyncpg.Pool | asyncpg.Connection, ids: list[int]) 
 
 
 async def users_page(
-    conn: asyncpg.Pool | asyncpg.Connection, after_id: int | None, limit: int
-) -> list[StoredUser]:
-    return [_user(r) for r in await conn.fetch(_PAGE, after_id, limit)]
-
-
-USERS_SELECT = f"SELECT {_USER_COLUMNS} FROM users"
-BY_ID = Sort("id", "id", "id", (), descending=False, key_is_time=False)
-
-
-async def users_keyset_page(
     conn: asyncpg.Pool | asyncpg.Connection, request: PageRequest, default_size: int
 ) -> Page[StoredUser]:
-    """A page of users by id (the API's connection)."""
-    page = await fetch_page(
-        conn,
-        USERS_SELECT,
-        where=Where(),
-        sort=BY_ID,
-        request=request,
-        default_size=default_size,
+    """A page of users by id."""
+    page = await USERS.page(
+        conn, None, descending=False, request=request, default_size=default_size
     )
-    return Page(
-        rows=[_user(r) for r in page.rows],
-        cursors=page.cursors,
-        has_next_page=page.has_next_page,
-        has_previous_page=page.has_previous_page,
-    )
+    return page.map(_user)
 
 
 async def insert_refresh_token(

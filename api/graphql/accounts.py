@@ -40,7 +40,7 @@ from opsassist.store.users import (
     StoredUser,
     insert_user,
     users_by_ids,
-    users_keyset_page,
+    users_page,
 )
 
 USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{1,63}$")
@@ -206,7 +206,7 @@ class AccountQueries:
             )
         return await connection(
             info,
-            lambda req, size: users_keyset_page(pool, req, size),
+            lambda req, size: users_page(pool, req, size),
             request,
             User.from_stored,
         )

@@ -13,7 +13,7 @@ from strawberry.types import Info
 from opsassist.api.graphql.log_events import LogEventFilterInput
 from opsassist.api.graphql.masking import graphql_error
 from opsassist.api.graphql.tickets import TicketFilterInput
-from opsassist.store.reads.aggregates import log_event_counts, ticket_counts
+from opsassist.store.aggregates import log_event_counts, ticket_counts
 
 
 @strawberry.enum

@@ -10,7 +10,7 @@ import strawberry
 from strawberry.types import Info
 
 from opsassist.api.graphql.pagination import Connection, Order, connection, page_request
-from opsassist.store.reads.commits import CommitFilter, commits_by_keys, commits_page
+from opsassist.store.changelog import CommitFilter, commits_by_keys, commits_page
 
 
 @strawberry.type

@@ -14,8 +14,8 @@ from strawberry.fastapi import BaseContext
 from opsassist.api.graphql.login_throttle import LoginThrottle
 from opsassist.api.graphql.sessions import InvalidToken, Sessions, Viewer
 from opsassist.settings import Settings
-from opsassist.store.reads.history import changes_of
-from opsassist.store.reads.log_intelligence import summaries_by_ids
+from opsassist.store.history import changes_of
+from opsassist.store.logs import summaries_by_ids
 
 if TYPE_CHECKING:
     from opsassist.api.graphql.subscriptions import ChangeFeed

@@ -12,7 +12,7 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from opsassist.api.graphql.pagination import Connection, Order, connection, page_request
-from opsassist.store.reads.log_events import LogEventFilter, log_events_by_ids, log_events_page
+from opsassist.store.logs import LogEventFilter, log_events_by_ids, log_events_page
 
 
 def json_value(value: Any) -> Any:

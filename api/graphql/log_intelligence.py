@@ -18,7 +18,7 @@ from opsassist.api.graphql.inputs import int_id
 from opsassist.api.graphql.log_events import json_value
 from opsassist.api.graphql.pagination import Connection, Order, connection, page_request
 from opsassist.api.graphql.time_travel import equality_filter, row_as_of, rows_as_of_page
-from opsassist.store.reads.log_intelligence import (
+from opsassist.store.logs import (
     IncidentFilter,
     SummaryFilter,
     TemplateFilter,

@@ -22,7 +22,7 @@ from strawberry.extensions.field_extension import AsyncExtensionResolver, SyncEx
 from strawberry.types import Info
 from strawberry.types.base import StrawberryObjectDefinition
 
-from opsassist.store.reads.tickets import HR_CATEGORY
+from opsassist.store.tickets import HR_CATEGORY
 
 ROLES = ("admin", "ops", "hr")
 #: Root fields anyone may call without logging in.

@@ -11,7 +11,7 @@ from strawberry.relay import PageInfo
 from strawberry.types import Info
 
 from opsassist.api.graphql.masking import graphql_error
-from opsassist.store.reads import InvalidCursor, Page, PageRequest
+from opsassist.store.paging import InvalidCursor, Page, PageRequest
 
 NodeT = TypeVar("NodeT")
 

@@ -25,9 +25,9 @@ from opsassist.api.graphql.history import Version, versions
 from opsassist.api.graphql.log_intelligence import Incident
 from opsassist.api.graphql.masking import check_root_access, graphql_error
 from opsassist.api.graphql.tickets import Ticket
-from opsassist.store.reads.history import changes_of
-from opsassist.store.reads.log_intelligence import incidents_by_ids
-from opsassist.store.reads.tickets import tickets_by_ids
+from opsassist.store.history import changes_of
+from opsassist.store.logs import incidents_by_ids
+from opsassist.store.tickets import tickets_by_ids
 
 TICKET_CHANNEL = "opsassist_ticket_changes"
 INCIDENT_CHANNEL = "opsassist_incident_changes"

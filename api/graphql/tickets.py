@@ -23,9 +23,9 @@ from opsassist.api.graphql.log_events import json_value
 from opsassist.api.graphql.masking import HR_TICKET_TEXT_ROLES, hr_in_any_version, masked_fields
 from opsassist.api.graphql.pagination import Connection, Order, connection, page_request
 from opsassist.api.graphql.time_travel import state_filter, ticket_as_of, tickets_as_of_page
-from opsassist.store.reads._keyset import Page, PageRequest
-from opsassist.store.reads.aggregates import ticket_count
-from opsassist.store.reads.tickets import (
+from opsassist.store.aggregates import ticket_count
+from opsassist.store.paging import Page, PageRequest
+from opsassist.store.tickets import (
     RESOLVED_STATUSES,
     TicketFilter,
     tickets_by_ids,

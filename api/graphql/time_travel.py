@@ -19,7 +19,7 @@ import asyncpg
 from opsassist.api.graphql.history import camel
 from opsassist.api.graphql.masking import graphql_error
 from opsassist.store.history import EntityState, as_of, list_as_of
-from opsassist.store.reads._keyset import Cursor, InvalidCursor, Page, PageRequest, Sort
+from opsassist.store.paging import Cursor, InvalidCursor, Page, PageRequest, Sort
 
 #: The timestamp columns of each entity's rows (a state holds them as ISO 8601 text).
 _TIMES: dict[str, tuple[str, ...]] = {
@@ -72,7 +72,7 @@ def past_row(entity: str, past: EntityState) -> dict[str, Any]:
 
 
 def state_row(entity: EntityState) -> dict[str, Any]:
-    """A ticket's stored state as a row of ``opsassist.store.reads.tickets.SELECT``'s shape."""
+    """A ticket's stored state as a row of ``opsassist.store.tickets.SELECT``'s shape."""
     row = {**_ADDED_LATER, **past_row("tickets", entity)}
     if "reporter_id" not in row:  # states written before migration 0010 renamed the column
         row["reporter_id"] = row.get("reporter")

@@ -17,7 +17,7 @@ from opsassist.api.graphql.masking import refusal
 from opsassist.api.graphql.tickets import Ticket
 from opsassist.api.workflow import TicketWorkflow
 from opsassist.api.workflow import ticket_results as results
-from opsassist.store.reads.tickets import tickets_by_ids
+from opsassist.store.tickets import tickets_by_ids
 from opsassist.streams.triage import load_config
 
 

@@ -31,7 +31,7 @@ from pydantic import BaseModel
 
 from opsassist.llm import LLMClient
 from opsassist.schemas import CommitEvent
-from opsassist.store.changelogs import (
+from opsassist.store.changelog import (
     UNRELEASED,
     StoredRelease,
     lock_repository,

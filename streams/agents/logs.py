@@ -34,7 +34,7 @@ from pydantic import BaseModel, Field
 from opsassist.llm import LLMClient
 from opsassist.schemas import LogEvent
 from opsassist.settings import Settings
-from opsassist.store.log_intelligence import (
+from opsassist.store.logs import (
     StoredIncident,
     StoredSummary,
     StoredTemplate,

@@ -12,7 +12,7 @@ import asyncpg
 import orjson
 import pytest
 
-from opsassist.store.changelogs import changelog_json, changelog_markdown
+from opsassist.store.changelog import changelog_json, changelog_markdown
 from tests.conftest import run_cli, wait_for
 from tests.integration.events import fetch
 from tests.repos import git, make_repo

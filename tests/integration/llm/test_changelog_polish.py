@@ -14,7 +14,7 @@ import pytest
 
 from opsassist.llm import LLMClient
 from opsassist.schemas import CommitEvent, CommitPayloadV1
-from opsassist.store.changelogs import changelog_markdown
+from opsassist.store.changelog import changelog_markdown
 from opsassist.store.pool import create_pool
 from opsassist.store.sink import EventSink, Origin, commit_row
 from opsassist.streams.agents.changelog import ChangelogUpdater

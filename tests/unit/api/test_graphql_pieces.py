@@ -11,9 +11,9 @@ import pytest
 from opsassist.api.graphql.inputs import int_id
 from opsassist.api.graphql.masking import hidden, hr_in_any_version, masked_fields, refusal
 from opsassist.api.graphql.sessions import InvalidToken, Sessions, password_problem
-from opsassist.store.reads import Cursor, InvalidCursor, Where
-from opsassist.store.reads.log_events import BY_TIME
-from opsassist.store.reads.tickets import SORTS, TicketFilter
+from opsassist.store.logs import LOG_EVENTS
+from opsassist.store.paging import Cursor, InvalidCursor, Where
+from opsassist.store.tickets import SORTS, TicketFilter
 from opsassist.store.users import StoredUser
 
 KEY = "unit-test-key-" + "x" * 40
@@ -29,14 +29,14 @@ def _user(role: str = "ops") -> StoredUser:
 
 def test_a_cursor_round_trips_and_belongs_to_its_order() -> None:
     ts = datetime(2026, 1, 5, 9, 0, 1, 250, tzinfo=UTC)
-    cursor = Cursor.of({"ts": ts, "event_id": "e1"}, BY_TIME)
-    decoded = Cursor.decode(cursor.encode(), BY_TIME)
+    cursor = Cursor.of({"ts": ts, "event_id": "e1"}, LOG_EVENTS.sort)
+    decoded = Cursor.decode(cursor.encode(), LOG_EVENTS.sort)
     assert decoded.values == (ts, "e1")
     with pytest.raises(InvalidCursor, match="another order"):
         Cursor.decode(cursor.encode(), SORTS["created_at"])
     for garbage in ("", "!!!", "bm90IGpzb24", "eyJzIjoidHMifQ"):
         with pytest.raises(InvalidCursor):
-            Cursor.decode(garbage, BY_TIME)
+            Cursor.decode(garbage, LOG_EVENTS.sort)
 
 
 def test_filters_bind_values_and_never_splice_them() -> None:
@@ -126,7 +126,7 @@ def test_ids() -> None:
 
 def test_the_partial_index_of_sla_breaches_has_the_query_predicate() -> None:
     from opsassist.settings import PROJECT_ROOT
-    from opsassist.store.reads.tickets import UNRESOLVED
+    from opsassist.store.tickets import UNRESOLVED
 
     migration = (PROJECT_ROOT / "migrations" / "0013_graphql_users.sql").read_text()
     assert f"WHERE {UNRESOLVED};" in migration

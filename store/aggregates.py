@@ -6,9 +6,9 @@ from datetime import datetime, timedelta
 
 import asyncpg
 
-from opsassist.store.reads._where import Where
-from opsassist.store.reads.log_events import LogEventFilter
-from opsassist.store.reads.tickets import TicketFilter
+from opsassist.store.logs import LogEventFilter
+from opsassist.store.paging import Where
+from opsassist.store.tickets import TicketFilter
 
 # dimension name -> SQL column; names we own, never user input
 LOG_DIMENSIONS = {"level": "coalesce(level, '')", "service": "service"}

@@ -1,6 +1,8 @@
-"""Stored log intelligence: the template miners' state per service (``log_templates``, history by
-trigger), the re-labelling of stored lines when a template generalizes, window summaries
-(``log_summaries``) and incidents (``incidents``, history by trigger). See docs/logs.md."""
+"""Stored logs: the template miners' state per service (``log_templates``, history by trigger),
+the re-labelling of stored lines when a template generalizes, window summaries
+(``log_summaries``) and incidents (``incidents``, history by trigger), as the worker's log stage
+writes them (streams/agents/logs.py; docs/logs.md); and log events (``log_events``, written by
+the sink), incidents, summaries and templates as the API lists them."""
 
 from __future__ import annotations
 
@@ -11,6 +13,8 @@ from typing import Any
 
 import asyncpg
 import orjson
+
+from opsassist.store.paging import Listing, Page, PageRequest, Sort, Where, like_pattern
 
 _MARKS = """
 SELECT service, last_used, worker_id FROM log_template_miners WHERE service = ANY($1::text[])
@@ -111,6 +115,41 @@ SELECT incident_key, service, window_seconds, severity, opened_at, last_spike_en
        peak_ratio, template_ids, reason
 FROM incidents WHERE service = ANY($1::text[]) AND status = 'open'
 """
+
+LOG_EVENTS = Listing(
+    """
+SELECT event_id, service, host, level, ts, message, attributes, source, trace_id, occurred_at,
+       received_at, ingested_at
+FROM log_events
+""",
+    Sort("ts", "ts", "ts", (("event_id", "event_id"),)),
+)
+INCIDENTS = Listing(
+    """
+SELECT id, incident_key, service, window_seconds, severity, status, last_transition, opened_at,
+       last_spike_end, resolved_at, peak_errors, peak_ratio, template_ids, reason, narrative,
+       summary_id, changed_by, version
+FROM incidents
+""",
+    Sort("opened_at", "opened_at", "opened_at", (("id", "id"),)),
+)
+SUMMARIES = Listing(
+    """
+SELECT id, service, window_seconds, window_start, window_end, total, errors, counts_by_level,
+       baseline_errors, error_ratio, top_templates, top_error_templates, new_templates,
+       narrative, summary, produced_by, provenance, updated_at
+FROM log_summaries
+""",
+    Sort("window_start", "window_start", "window_start", (("id", "id"),)),
+)
+TEMPLATES = Listing(
+    """
+SELECT id, service, template_id, template, line_count, first_seen, last_seen, status,
+       merged_into, version
+FROM log_templates
+""",
+    Sort("first_seen", "first_seen", "first_seen", (("id", "id"),)),
+)
 
 
 def _json(value: Any) -> str:
@@ -312,3 +351,128 @@ async def recent_error_counts(
 async def open_incidents(conn: asyncpg.Connection, services: Sequence[str]) -> list[dict[str, Any]]:
     """The open incidents of ``services``, as stored."""
     return [dict(r) for r in await conn.fetch(_OPEN_INCIDENTS, list(services))]
+
+
+@dataclass(frozen=True, slots=True)
+class LogEventFilter:
+    services: list[str] | None = None
+    levels: list[str] | None = None
+    since: datetime | None = None  # inclusive
+    until: datetime | None = None  # exclusive
+    text: str | None = None
+    trace_id: str | None = None
+
+    def where(self) -> Where:
+        where = Where()
+        where.add_any(self.services, "service")
+        where.add_any(self.levels, "level")
+        where.add_if(self.since, "ts >= {}")
+        where.add_if(self.until, "ts < {}")
+        where.add_if(self.trace_id, "trace_id = {}")
+        if self.text:
+            where.add("message ILIKE {}", like_pattern(self.text))
+        return where
+
+
+@dataclass(frozen=True, slots=True)
+class IncidentFilter:
+    services: list[str] | None = None
+    statuses: list[str] | None = None
+    severities: list[str] | None = None
+    since: datetime | None = None  # opened at or after
+    until: datetime | None = None  # opened before
+
+    def where(self) -> Where:
+        where = Where()
+        where.add_any(self.services, "service")
+        where.add_any(self.statuses, "status")
+        where.add_any(self.severities, "severity")
+        where.add_if(self.since, "opened_at >= {}")
+        where.add_if(self.until, "opened_at < {}")
+        return where
+
+
+@dataclass(frozen=True, slots=True)
+class SummaryFilter:
+    services: list[str] | None = None
+    window_seconds: int | None = None
+    since: datetime | None = None  # window starting at or after
+    until: datetime | None = None  # window starting before
+
+    def where(self) -> Where:
+        where = Where()
+        where.add_any(self.services, "service")
+        where.add_if(self.window_seconds, "window_seconds = {}")
+        where.add_if(self.since, "window_start >= {}")
+        where.add_if(self.until, "window_start < {}")
+        return where
+
+
+@dataclass(frozen=True, slots=True)
+class TemplateFilter:
+    services: list[str] | None = None
+    statuses: list[str] | None = None
+
+    def where(self) -> Where:
+        where = Where()
+        where.add_any(self.services, "service")
+        where.add_any(self.statuses, "status")
+        return where
+
+
+async def log_events_page(
+    conn: asyncpg.Pool | asyncpg.Connection,
+    filter_: LogEventFilter,
+    descending: bool,
+    request: PageRequest,
+    default_size: int,
+) -> Page[asyncpg.Record]:
+    return await LOG_EVENTS.page(conn, filter_, descending, request, default_size)
+
+
+async def incidents_page(
+    conn: asyncpg.Pool | asyncpg.Connection,
+    filter_: IncidentFilter,
+    descending: bool,
+    request: PageRequest,
+    default_size: int,
+) -> Page[asyncpg.Record]:
+    return await INCIDENTS.page(conn, filter_, descending, request, default_size)
+
+
+async def summaries_page(
+    conn: asyncpg.Pool | asyncpg.Connection,
+    filter_: SummaryFilter,
+    descending: bool,
+    request: PageRequest,
+    default_size: int,
+) -> Page[asyncpg.Record]:
+    return await SUMMARIES.page(conn, filter_, descending, request, default_size)
+
+
+async def templates_page(
+    conn: asyncpg.Pool | asyncpg.Connection,
+    filter_: TemplateFilter,
+    descending: bool,
+    request: PageRequest,
+    default_size: int,
+) -> Page[asyncpg.Record]:
+    return await TEMPLATES.page(conn, filter_, descending, request, default_size)
+
+
+async def log_events_by_ids(
+    conn: asyncpg.Pool | asyncpg.Connection, ids: list[str]
+) -> list[asyncpg.Record]:
+    return list(await conn.fetch(f"{LOG_EVENTS.select} WHERE event_id = ANY($1::text[])", ids))
+
+
+async def incidents_by_ids(
+    conn: asyncpg.Pool | asyncpg.Connection, ids: list[int]
+) -> list[asyncpg.Record]:
+    return list(await conn.fetch(f"{INCIDENTS.select} WHERE id = ANY($1::bigint[])", ids))
+
+
+async def summaries_by_ids(
+    conn: asyncpg.Pool | asyncpg.Connection, ids: list[int]
+) -> list[asyncpg.Record]:
+    return list(await conn.fetch(f"{SUMMARIES.select} WHERE id = ANY($1::bigint[])", ids))

@@ -7,8 +7,7 @@ from datetime import datetime
 
 import asyncpg
 
-from opsassist.store.reads._keyset import Page, PageRequest, Sort, fetch_page
-from opsassist.store.reads._where import Where, like_pattern
+from opsassist.store.paging import Listing, Page, PageRequest, Sort, Where, like_pattern
 
 #: Statuses (compared in lower case) that end a ticket's SLA clock. Ticket sources name their
 #: statuses freely; these are the names the common trackers use for "finished".
@@ -82,14 +81,7 @@ async def tickets_page(
     request: PageRequest,
     default_size: int,
 ) -> Page[asyncpg.Record]:
-    return await fetch_page(
-        conn,
-        SELECT,
-        where=filter_.where(),
-        sort=SORTS[sort].reversed(descending),
-        request=request,
-        default_size=default_size,
-    )
+    return await Listing(SELECT, SORTS[sort]).page(conn, filter_, descending, request, default_size)
 
 
 async def tickets_by_ids(

@@ -1,5 +1,6 @@
 """Stored changelogs: the commits of a repository as the changelog stage reads them, and its
-releases as the worker keeps them (one row per repository and tag, history by trigger)."""
+releases as the worker keeps them (one row per repository and tag, history by trigger); and both
+as the API lists them."""
 
 from __future__ import annotations
 
@@ -11,15 +12,33 @@ from typing import Any
 import asyncpg
 import orjson
 
+from opsassist.store.paging import Listing, Page, PageRequest, Sort, Where, like_pattern
+
 UNRELEASED = ""  # the tag under which the Unreleased section is stored
 
-_COMMITS = """
+_REPOSITORY_COMMITS = """
 SELECT sha, message, parents, author_name, authored_at, committed_at, tags
 FROM commits WHERE repo = $1
 """
-_RELEASES = """
+_RELEASE_CONTENTS = """
 SELECT tag, content, present FROM changelog_releases WHERE repo = $1
 """
+COMMITS = Listing(
+    """
+SELECT repo, sha, parents, author_name, author_email, authored_at, committed_at, message,
+       branch, tags, source, trace_id, ingested_at
+FROM commits
+""",
+    Sort("committed_at", "committed_at", "committed_at", (("repo", "repo"), ("sha", "sha"))),
+)
+RELEASES = Listing(
+    """
+SELECT id, repo, tag, release_version, released_at, bump, commit_count, content, markdown,
+       polish, present, changed_by, version, row_updated_at
+FROM changelog_releases
+""",
+    Sort("id", "id", "id", (), key_is_time=False),
+)
 _UPSERT = """
 INSERT INTO changelog_releases AS r (repo, tag, release_version, released_at, bump, commit_count,
                                      content, markdown, polish, present, changed_by)
@@ -70,12 +89,12 @@ async def lock_repository(conn: asyncpg.Connection, repo: str) -> None:
 
 async def repository_commits(conn: asyncpg.Connection, repo: str) -> list[dict[str, Any]]:
     """Every stored commit of ``repo`` as a mapping the changelog stage reads."""
-    return [dict(row) for row in await conn.fetch(_COMMITS, repo)]
+    return [dict(row) for row in await conn.fetch(_REPOSITORY_COMMITS, repo)]
 
 
 async def stored_contents(conn: asyncpg.Connection, repo: str) -> dict[str, dict[str, Any]]:
     """Tag -> stored content of the releases currently present."""
-    rows = await conn.fetch(_RELEASES, repo)
+    rows = await conn.fetch(_RELEASE_CONTENTS, repo)
     return {row["tag"]: orjson.loads(row["content"]) for row in rows if row["present"]}
 
 
@@ -125,3 +144,72 @@ async def changelog_markdown(conn: asyncpg.Connection, repo: str) -> str | None:
 async def changelog_json(conn: asyncpg.Connection, repo: str) -> list[dict[str, Any]]:
     """The stored releases of ``repo`` as the CLI's ``--json`` prints them, newest first."""
     return [orjson.loads(row["content"]) for row in await conn.fetch(_STORED, repo)]
+
+
+@dataclass(frozen=True, slots=True)
+class CommitFilter:
+    repositories: list[str] | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    text: str | None = None
+
+    def where(self) -> Where:
+        where = Where()
+        where.add_any(self.repositories, "repo")
+        where.add_if(self.since, "committed_at >= {}")
+        where.add_if(self.until, "committed_at < {}")
+        if self.text:
+            where.add("message ILIKE {}", like_pattern(self.text))
+        return where
+
+
+@dataclass(frozen=True, slots=True)
+class ReleaseFilter:
+    repositories: list[str] | None = None
+    include_removed: bool = False
+
+    def where(self) -> Where:
+        where = Where()
+        where.add_any(self.repositories, "repo")
+        if not self.include_removed:
+            where.add("present")
+        return where
+
+
+async def commits_page(
+    conn: asyncpg.Pool | asyncpg.Connection,
+    filter_: CommitFilter,
+    descending: bool,
+    request: PageRequest,
+    default_size: int,
+) -> Page[asyncpg.Record]:
+    return await COMMITS.page(conn, filter_, descending, request, default_size)
+
+
+async def commits_by_keys(
+    conn: asyncpg.Pool | asyncpg.Connection, keys: list[tuple[str, str]]
+) -> list[asyncpg.Record]:
+    """The commits with these (repo, sha) keys, in one query."""
+    return list(
+        await conn.fetch(
+            f"{COMMITS.select} WHERE (repo, sha) IN (SELECT * FROM unnest($1::text[], $2::text[]))",
+            [k[0] for k in keys],
+            [k[1] for k in keys],
+        )
+    )
+
+
+async def releases_page(
+    conn: asyncpg.Pool | asyncpg.Connection,
+    filter_: ReleaseFilter,
+    descending: bool,
+    request: PageRequest,
+    default_size: int,
+) -> Page[asyncpg.Record]:
+    return await RELEASES.page(conn, filter_, descending, request, default_size)
+
+
+async def releases_by_ids(
+    conn: asyncpg.Pool | asyncpg.Connection, ids: list[int]
+) -> list[asyncpg.Record]:
+    return list(await conn.fetch(f"{RELEASES.select} WHERE id = ANY($1::bigint[])", ids))
