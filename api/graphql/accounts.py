@@ -12,6 +12,7 @@ import asyncpg
 import strawberry
 from strawberry.types import Info
 
+from opsassist.api.graphql.context import Context
 from opsassist.api.graphql.errors import (
     Conflict,
     Forbidden,
@@ -64,7 +65,7 @@ class User:
     _row_id: strawberry.Private[int]
 
     @strawberry.field(description="Every version (role changes, disabling), oldest first.")
-    async def history(self, info: Info[Any, Any]) -> list[Version]:
+    async def history(self, info: Info[Context, None]) -> list[Version]:
         changes = await info.context.loaders.user_changes.load(self._row_id)
         return versions(changes, info.context.role, lambda f: ("User", f, self))
 
@@ -174,14 +175,14 @@ RevokeApiKeyResult = Annotated[ApiKeyRevoked | NotFound, strawberry.union("Revok
 @strawberry.type
 class AccountQueries:
     @strawberry.field(description="The logged-in user.")
-    async def viewer(self, info: Info[Any, Any]) -> User | None:
-        found = await users_by_ids(info.context.pool, [info.context.viewer.user_id])
+    async def viewer(self, info: Info[Context, None]) -> User | None:
+        found = await users_by_ids(info.context.pool, [info.context.signed_in().user_id])
         return User.from_stored(found[0]) if found else None
 
     @strawberry.field(description="Users by id (admin only).")
     async def users(
         self,
-        info: Info[Any, Any],
+        info: Info[Context, None],
         *,
         first: int | None = None,
         after: str | None = None,
@@ -214,7 +215,7 @@ class AccountQueries:
     @strawberry.field(description="One user (admin only).")
     async def user(
         self,
-        info: Info[Any, Any],
+        info: Info[Context, None],
         id: strawberry.ID,
         as_of: Annotated[
             datetime | None,
@@ -231,7 +232,7 @@ class AccountQueries:
         return User.from_stored(found[0]) if found else None
 
     @strawberry.field(description="The webhook senders' API keys (admin only).")
-    async def api_keys(self, info: Info[Any, Any]) -> list[ApiKey]:
+    async def api_keys(self, info: Info[Context, None]) -> list[ApiKey]:
         return [ApiKey.from_stored(k) for k in await list_api_keys(info.context.pool)]
 
 
@@ -253,7 +254,7 @@ class AccountMutations:
         "only when open signup is enabled, and then gets the ops role."
     )
     async def signup(
-        self, info: Info[Any, Any], username: str, password: str, role: Role | None = None
+        self, info: Info[Context, None], username: str, password: str, role: Role | None = None
     ) -> SignupResult:
         context = info.context
         if context.role == "admin":
@@ -282,7 +283,7 @@ class AccountMutations:
         "per account and client address (each aliased login counts): LoginThrottled says when "
         "to retry."
     )
-    async def login(self, info: Info[Any, Any], username: str, password: str) -> LoginResult:
+    async def login(self, info: Info[Context, None], username: str, password: str) -> LoginResult:
         context = info.context
         throttle = context.login_throttle
         wait = await throttle.admit(context.pool, username, context.client_address)
@@ -302,7 +303,7 @@ class AccountMutations:
         description="Spend a refresh token for a new pair. A refresh token used twice revokes "
         "every token of its session."
     )
-    async def refresh(self, info: Info[Any, Any], refresh_token: str) -> LoginResult:
+    async def refresh(self, info: Info[Context, None], refresh_token: str) -> LoginResult:
         context = info.context
         try:
             user, tokens = await context.sessions.refresh(context.pool, refresh_token)
@@ -311,14 +312,14 @@ class AccountMutations:
         return AuthPayload.of(user, tokens)
 
     @strawberry.mutation(description="End the session of a refresh token (all its rotations).")
-    async def logout(self, info: Info[Any, Any], refresh_token: str) -> LogoutResult:
+    async def logout(self, info: Info[Context, None], refresh_token: str) -> LogoutResult:
         if not await info.context.sessions.logout(info.context.pool, refresh_token):
             return Unauthorized(message="unknown or already revoked refresh token")
         return LoggedOut(message="the session's refresh tokens are revoked")
 
     @strawberry.mutation(description="Create an API key for a webhook sender (admin only).")
     async def create_api_key(
-        self, info: Info[Any, Any], name: str, scopes: list[str]
+        self, info: Info[Context, None], name: str, scopes: list[str]
     ) -> CreateApiKeyResult:
         if not name.strip() or len(name) > 100:
             return ValidationFailed(message="a name has 1 to 100 characters", field="name")
@@ -336,7 +337,7 @@ class AccountMutations:
         return ApiKeyCreated(api_key=ApiKey.from_stored(stored), token=key.token)
 
     @strawberry.mutation(description="Revoke an API key by id or name (admin only).")
-    async def revoke_api_key(self, info: Info[Any, Any], key: str) -> RevokeApiKeyResult:
+    async def revoke_api_key(self, info: Info[Context, None], key: str) -> RevokeApiKeyResult:
         pool: asyncpg.Pool = info.context.pool
         revoked = await revoke_api_key(pool, key)
         if not revoked:

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime, timedelta
-from typing import Any
 
 import strawberry
 from strawberry.types import Info
 
+from opsassist.api.graphql.context import Context
 from opsassist.api.graphql.log_events import LogEventFilterInput
 from opsassist.api.graphql.masking import graphql_error
 from opsassist.api.graphql.tickets import TicketFilterInput
@@ -45,7 +45,9 @@ class BucketCount:
     count: int
 
 
-def _check_range(info: Info[Any, Any], since: datetime, until: datetime, bucket: Bucket) -> None:
+def _check_range(
+    info: Info[Context, None], since: datetime, until: datetime, bucket: Bucket
+) -> None:
     if until <= since:
         raise graphql_error("until must be after since", "BAD_USER_INPUT")
     if since.tzinfo is None or until.tzinfo is None:
@@ -64,7 +66,7 @@ class AggregateQueries:
     @strawberry.field(description="Log events per time bucket and level (or service).")
     async def log_event_counts(
         self,
-        info: Info[Any, Any],
+        info: Info[Context, None],
         *,
         by: LogEventDimension,
         bucket: Bucket,
@@ -88,7 +90,7 @@ class AggregateQueries:
     )
     async def ticket_counts(
         self,
-        info: Info[Any, Any],
+        info: Info[Context, None],
         *,
         by: TicketDimension,
         bucket: Bucket,

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 import asyncpg
 import strawberry
 from strawberry.types import Info
 
+from opsassist.api.graphql.context import Context
 from opsassist.api.graphql.pagination import Connection, Order, connection, page_request
 from opsassist.store.changelog import CommitFilter, commits_by_keys, commits_page
 
@@ -64,7 +64,7 @@ class CommitQueries:
     @strawberry.field(description="Commits by commit time, newest first unless ordered otherwise.")
     async def commits(
         self,
-        info: Info[Any, Any],
+        info: Info[Context, None],
         *,
         filter: CommitFilterInput | None = None,
         order: Order = Order.NEWEST_FIRST,
@@ -84,6 +84,6 @@ class CommitQueries:
         )
 
     @strawberry.field
-    async def commit(self, info: Info[Any, Any], repository: str, sha: str) -> Commit | None:
+    async def commit(self, info: Info[Context, None], repository: str, sha: str) -> Commit | None:
         rows = await commits_by_keys(info.context.pool, [(repository, sha)])
         return Commit.from_row(rows[0]) if rows else None

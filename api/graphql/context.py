@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import asyncpg
+from graphql import GraphQLError
 from strawberry.dataloader import DataLoader
 from strawberry.fastapi import BaseContext
 
@@ -77,6 +78,24 @@ class Context(BaseContext):
             self.viewer = self.sessions.verify_access(token.strip())
         except InvalidToken as exc:
             self.auth_error = str(exc)
+
+    def signed_in(self) -> Viewer:
+        """The viewer, for resolvers that only a logged-in caller reaches (``check_root_access``
+        refused everyone else before the resolver ran)."""
+        if self.viewer is None:
+            raise GraphQLError(
+                self.unauthenticated_reason(), extensions={"code": "UNAUTHENTICATED"}
+            )
+        return self.viewer
+
+    def change_feed(self, feed: ChangeFeed | None) -> ChangeFeed:
+        """One of the app's change feeds, which the router sets on every subscription's context."""
+        if feed is None:
+            raise GraphQLError(
+                "change notifications are not running in this process",
+                extensions={"code": "SERVICE_UNAVAILABLE"},
+            )
+        return feed
 
     @property
     def role(self) -> str | None:

@@ -4,13 +4,14 @@ to the topics they came from (api/dead_letter_replay.py)."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 import asyncpg
 import strawberry
 from strawberry.types import Info
 
 from opsassist.api.dead_letter_replay import Placed, replay_dead_letters
+from opsassist.api.graphql.context import Context
 from opsassist.api.graphql.errors import ValidationFailed
 from opsassist.api.graphql.inputs import int_id
 from opsassist.api.graphql.pagination import Connection, Order, connection, page_request
@@ -81,7 +82,7 @@ class DeadLetterQueries:
     @strawberry.field(description="Dead letters, newest first unless ordered otherwise (admin).")
     async def dead_letters(
         self,
-        info: Info[Any, Any],
+        info: Info[Context, None],
         *,
         filter: DeadLetterFilterInput | None = None,
         order: Order = Order.NEWEST_FIRST,
@@ -109,7 +110,7 @@ class DeadLetterMutations:
         f"after a fix was deployed; at most {MAX_REPLAY} per call."
     )
     async def replay_dead_letters(
-        self, info: Info[Any, Any], ids: list[strawberry.ID]
+        self, info: Info[Context, None], ids: list[strawberry.ID]
     ) -> ReplayResult:
         keys = [int_id(i) for i in ids]
         if not ids or len(ids) > MAX_REPLAY or any(k is None for k in keys):
@@ -123,7 +124,7 @@ class DeadLetterMutations:
         ]
         bootstrap = info.context.app_state.endpoints.kafka_bootstrap_servers
         replayed, missing = await replay_dead_letters(bootstrap, placed)
-        viewer = info.context.viewer
+        viewer = info.context.signed_in()
         await mark_replayed(pool, replayed, f"user:{viewer.username}")
         after = await dead_letters_by_ids(pool, replayed)
         unknown = [k for k in keys if k is not None and k not in found]

@@ -11,6 +11,7 @@ import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
+from opsassist.api.graphql.context import Context
 from opsassist.api.graphql.pagination import Connection, Order, connection, page_request
 from opsassist.store.logs import LogEventFilter, log_events_by_ids, log_events_page
 
@@ -78,7 +79,7 @@ class LogEventQueries:
     @strawberry.field(description="Log events, newest first unless ordered otherwise.")
     async def log_events(
         self,
-        info: Info[Any, Any],
+        info: Info[Context, None],
         *,
         filter: LogEventFilterInput | None = None,
         order: Order = Order.NEWEST_FIRST,
@@ -98,6 +99,6 @@ class LogEventQueries:
         )
 
     @strawberry.field
-    async def log_event(self, info: Info[Any, Any], id: strawberry.ID) -> LogEvent | None:
+    async def log_event(self, info: Info[Context, None], id: strawberry.ID) -> LogEvent | None:
         rows = await log_events_by_ids(info.context.pool, [str(id)])
         return LogEvent.from_row(rows[0]) if rows else None

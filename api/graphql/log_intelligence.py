@@ -13,6 +13,7 @@ import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
+from opsassist.api.graphql.context import Context
 from opsassist.api.graphql.history import Version, versions
 from opsassist.api.graphql.inputs import int_id
 from opsassist.api.graphql.log_events import json_value
@@ -103,14 +104,14 @@ class Incident:
     _summary_id: strawberry.Private[int | None]
 
     @strawberry.field(description="The window summary of the incident's latest change.")
-    async def summary(self, info: Info[Any, Any]) -> LogSummary | None:
+    async def summary(self, info: Info[Context, None]) -> LogSummary | None:
         if self._summary_id is None:
             return None
         row = await info.context.loaders.summaries.load(self._summary_id)
         return LogSummary.from_row(row) if row is not None else None
 
     @strawberry.field(description="Every version (opened, updated, resolved), oldest first.")
-    async def history(self, info: Info[Any, Any]) -> list[Version]:
+    async def history(self, info: Info[Context, None]) -> list[Version]:
         changes = await info.context.loaders.incident_changes.load(self._row_id)
         return versions(changes, info.context.role, lambda f: ("Incident", f, self))
 
@@ -153,7 +154,7 @@ class LogTemplate:
     _row_id: strawberry.Private[int]
 
     @strawberry.field(description="Its versions: created, generalized, merged.")
-    async def history(self, info: Info[Any, Any]) -> list[Version]:
+    async def history(self, info: Info[Context, None]) -> list[Version]:
         changes = await info.context.loaders.template_changes.load(self._row_id)
         return versions(changes, info.context.role, lambda f: ("LogTemplate", f, self))
 
@@ -214,7 +215,7 @@ class LogIntelligenceQueries:
     @strawberry.field(description="Incidents, most recently opened first unless ordered otherwise.")
     async def incidents(
         self,
-        info: Info[Any, Any],
+        info: Info[Context, None],
         *,
         filter: IncidentFilterInput | None = None,
         order: Order = Order.NEWEST_FIRST,
@@ -255,7 +256,7 @@ class LogIntelligenceQueries:
     @strawberry.field
     async def incident(
         self,
-        info: Info[Any, Any],
+        info: Info[Context, None],
         id: strawberry.ID,
         as_of: Annotated[
             datetime | None,
@@ -276,7 +277,7 @@ class LogIntelligenceQueries:
     @strawberry.field(description="Window summaries, newest window first unless ordered otherwise.")
     async def log_summaries(
         self,
-        info: Info[Any, Any],
+        info: Info[Context, None],
         *,
         filter: LogSummaryFilterInput | None = None,
         order: Order = Order.NEWEST_FIRST,
@@ -299,7 +300,7 @@ class LogIntelligenceQueries:
     @strawberry.field(description="Log templates, most recently first seen first.")
     async def log_templates(
         self,
-        info: Info[Any, Any],
+        info: Info[Context, None],
         *,
         filter: LogTemplateFilterInput | None = None,
         order: Order = Order.NEWEST_FIRST,

@@ -22,6 +22,7 @@ from strawberry.extensions.field_extension import AsyncExtensionResolver, SyncEx
 from strawberry.types import Info
 from strawberry.types.base import StrawberryObjectDefinition
 
+from opsassist.api.graphql.context import Context
 from opsassist.store.tickets import HR_CATEGORY
 
 ROLES = ("admin", "ops", "hr")
@@ -134,7 +135,7 @@ def graphql_error(message: str, code: str) -> GraphQLError:
     return GraphQLError(message, extensions={"code": code})
 
 
-def check_root_access(info: Info[Any, Any], type_name: str) -> None:
+def check_root_access(info: Info[Context, None], type_name: str) -> None:
     """Refuse a root field to a caller who is not logged in, or whose role a rule excludes."""
     field = info.field_name
     viewer = info.context.viewer
@@ -153,13 +154,13 @@ class _RootAccess(FieldExtension):
         self.type_name = type_name
 
     def resolve(
-        self, next_: SyncExtensionResolver, source: Any, info: Info[Any, Any], **kwargs: Any
+        self, next_: SyncExtensionResolver, source: Any, info: Info[Context, None], **kwargs: Any
     ) -> Any:
         check_root_access(info, self.type_name)
         return next_(source, info, **kwargs)
 
     async def resolve_async(
-        self, next_: AsyncExtensionResolver, source: Any, info: Info[Any, Any], **kwargs: Any
+        self, next_: AsyncExtensionResolver, source: Any, info: Info[Context, None], **kwargs: Any
     ) -> Any:
         check_root_access(info, self.type_name)
         return await next_(source, info, **kwargs)
@@ -170,14 +171,14 @@ class _Masked(FieldExtension):
         self.rule = rule
 
     def resolve(
-        self, next_: SyncExtensionResolver, source: Any, info: Info[Any, Any], **kwargs: Any
+        self, next_: SyncExtensionResolver, source: Any, info: Info[Context, None], **kwargs: Any
     ) -> Any:
         if self.rule.hides(info.context.role, source):
             return None
         return next_(source, info, **kwargs)
 
     async def resolve_async(
-        self, next_: AsyncExtensionResolver, source: Any, info: Info[Any, Any], **kwargs: Any
+        self, next_: AsyncExtensionResolver, source: Any, info: Info[Context, None], **kwargs: Any
     ) -> Any:
         if self.rule.hides(info.context.role, source):
             return None

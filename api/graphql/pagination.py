@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Awaitable, Callable
-from typing import Any, Generic, TypeVar
+from typing import Generic, TypeVar
 
 import strawberry
 from strawberry.relay import PageInfo
 from strawberry.types import Info
 
+from opsassist.api.graphql.context import Context
 from opsassist.api.graphql.masking import graphql_error
 from opsassist.store.paging import InvalidCursor, Page, PageRequest
 
@@ -43,7 +44,11 @@ class Order(enum.Enum):
 
 
 def page_request(
-    info: Info[Any, Any], first: int | None, after: str | None, last: int | None, before: str | None
+    info: Info[Context, None],
+    first: int | None,
+    after: str | None,
+    last: int | None,
+    before: str | None,
 ) -> PageRequest:
     """The page asked for, refused when larger than the configured maximum."""
     maximum = info.context.settings.graphql_max_page_size
@@ -60,7 +65,7 @@ RowT = TypeVar("RowT")
 
 
 async def connection(
-    info: Info[Any, Any],
+    info: Info[Context, None],
     fetch: Callable[[PageRequest, int], Awaitable[Page[RowT]]],
     request: PageRequest,
     node: Callable[[RowT], NodeT],

@@ -10,6 +10,7 @@ import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
+from opsassist.api.graphql.context import Context
 from opsassist.api.graphql.history import Version, versions
 from opsassist.api.graphql.inputs import int_id
 from opsassist.api.graphql.log_events import json_value
@@ -62,7 +63,7 @@ class ChangelogRelease:
     _row_id: strawberry.Private[int]
 
     @strawberry.field(description="Every version, oldest first, with the fields each changed.")
-    async def history(self, info: Info[Any, Any]) -> list[Version]:
+    async def history(self, info: Info[Context, None]) -> list[Version]:
         changes = await info.context.loaders.release_changes.load(self._row_id)
         return versions(changes, info.context.role, lambda f: ("ChangelogRelease", f, self))
 
@@ -108,7 +109,7 @@ class ReleaseQueries:
     @strawberry.field(description="Releases, most recently created first unless ordered otherwise.")
     async def changelog_releases(
         self,
-        info: Info[Any, Any],
+        info: Info[Context, None],
         *,
         filter: ReleaseFilterInput | None = None,
         order: Order = Order.NEWEST_FIRST,
@@ -148,7 +149,7 @@ class ReleaseQueries:
     @strawberry.field
     async def changelog_release(
         self,
-        info: Info[Any, Any],
+        info: Info[Context, None],
         *,
         id: strawberry.ID,
         as_of: Annotated[

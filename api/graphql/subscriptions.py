@@ -21,6 +21,7 @@ import orjson
 import strawberry
 from strawberry.types import Info
 
+from opsassist.api.graphql.context import Context
 from opsassist.api.graphql.history import Version, versions
 from opsassist.api.graphql.log_intelligence import Incident
 from opsassist.api.graphql.masking import check_root_access, graphql_error
@@ -115,12 +116,12 @@ class TicketSubscriptions:
         "for your role."
     )
     async def ticket_changes(
-        self, info: Info[Any, Any], ticket_ids: list[strawberry.ID] | None = None
+        self, info: Info[Context, None], ticket_ids: list[strawberry.ID] | None = None
     ) -> AsyncGenerator[TicketChange, None]:
         context = info.context
         check_root_access(info, "Subscription")
         wanted = {str(i) for i in ticket_ids} if ticket_ids else None
-        feed: ChangeFeed = context.ticket_feed
+        feed = context.change_feed(context.ticket_feed)
         notifications = feed.changes()
         try:
             while True:
@@ -160,12 +161,12 @@ class IncidentSubscriptions:
         "services, or all)."
     )
     async def incident_changes(
-        self, info: Info[Any, Any], services: list[str] | None = None
+        self, info: Info[Context, None], services: list[str] | None = None
     ) -> AsyncGenerator[IncidentChange, None]:
         context = info.context
         check_root_access(info, "Subscription")
         wanted = set(services) if services else None
-        feed: ChangeFeed = context.incident_feed
+        feed = context.change_feed(context.incident_feed)
         notifications = feed.changes()
         try:
             while True:

@@ -17,6 +17,7 @@ import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
+from opsassist.api.graphql.context import Context
 from opsassist.api.graphql.history import Version, delta_of, versions
 from opsassist.api.graphql.inputs import int_id
 from opsassist.api.graphql.log_events import json_value
@@ -105,11 +106,11 @@ class Ticket:
         )
 
     @strawberry.field(description="The fields your role sees as null although they hold values.")
-    def masked_fields(self, info: Info[Any, Any]) -> list[str]:
+    def masked_fields(self, info: Info[Context, None]) -> list[str]:
         return masked_fields(info.context.role, "Ticket", self)
 
     @strawberry.field(description="Every version, oldest first, with the fields each changed.")
-    async def history(self, info: Info[Any, Any]) -> list[Version]:
+    async def history(self, info: Info[Context, None]) -> list[Version]:
         changes = await info.context.loaders.ticket_changes.load(self._row_id)
         return self.versions_for(info.context.role, changes)
 
@@ -175,7 +176,7 @@ class Ticket:
         )
 
 
-async def _hr_in_history(info: Info[Any, Any], ids: Sequence[int]) -> set[int]:
+async def _hr_in_history(info: Info[Context, None], ids: Sequence[int]) -> set[int]:
     """The tickets among ``ids`` that were HR in some version: their past states are masked as
     HR (a past state that was not HR still holds the text that later was)."""
     histories = await info.context.loaders.ticket_changes.load_many(list(ids))
@@ -242,7 +243,7 @@ class TicketQueries:
     @strawberry.field(description="Tickets, newest first unless ordered otherwise.")
     async def tickets(
         self,
-        info: Info[Any, Any],
+        info: Info[Context, None],
         *,
         filter: TicketFilterInput | None = None,
         sort: TicketSort = TicketSort.CREATED_AT,
@@ -296,7 +297,7 @@ class TicketQueries:
     @strawberry.field
     async def ticket(
         self,
-        info: Info[Any, Any],
+        info: Info[Context, None],
         id: strawberry.ID,
         as_of: Annotated[
             datetime | None,
@@ -319,7 +320,7 @@ class TicketQueries:
     @strawberry.field(description="How many tickets are past their SLA due time, not resolved.")
     async def sla_breach_count(
         self,
-        info: Info[Any, Any],
+        info: Info[Context, None],
         *,
         filter: TicketFilterInput | None = None,
     ) -> int:

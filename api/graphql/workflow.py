@@ -6,11 +6,12 @@ answer a client selects on, never an error.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 import strawberry
 from strawberry.types import Info
 
+from opsassist.api.graphql.context import Context
 from opsassist.api.graphql.errors import Forbidden, NotFound, UserError, ValidationFailed
 from opsassist.api.graphql.inputs import int_id
 from opsassist.api.graphql.masking import refusal
@@ -66,7 +67,7 @@ TriageCorrectionResult = Annotated[
 RetriageResult = Annotated[TicketUpdated | NotFound | Forbidden, strawberry.union("RetriageResult")]
 
 
-def _workflow(info: Info[Any, Any]) -> TicketWorkflow:
+def _workflow(info: Info[Context, None]) -> TicketWorkflow:
     """One per API process: it caches the stored triage model that re-triage uses."""
     state = info.context.app_state
     workflow: TicketWorkflow | None = getattr(state, "ticket_workflow", None)
@@ -83,19 +84,19 @@ def _workflow(info: Info[Any, Any]) -> TicketWorkflow:
     return workflow
 
 
-def _actor(info: Info[Any, Any]) -> str:
+def _actor(info: Info[Context, None]) -> str:
     viewer = info.context.viewer
     assert viewer is not None  # every mutation but the login ones requires one (masking.py)
     return f"user:{viewer.username}"
 
 
-async def _ticket(info: Info[Any, Any], ticket_id: int) -> Ticket | None:
+async def _ticket(info: Info[Context, None], ticket_id: int) -> Ticket | None:
     rows = await tickets_by_ids(info.context.pool, [ticket_id])
     return Ticket.from_row(rows[0]) if rows else None
 
 
 def _refused(
-    info: Info[Any, Any], ticket_id: int, ticket: Ticket | None
+    info: Info[Context, None], ticket_id: int, ticket: Ticket | None
 ) -> NotFound | Forbidden | None:
     """Why the caller may not change the triage of ``ticket`` as it is now (masking.py's rules
     of the mutation being resolved), or None if it may."""
@@ -106,7 +107,7 @@ def _refused(
 
 
 async def _correction_refused(
-    info: Info[Any, Any], ticket_id: int, expected_version: int
+    info: Info[Context, None], ticket_id: int, expected_version: int
 ) -> NotFound | Forbidden | VersionConflict | None:
     """:func:`_refused` for a correction, without a race: the correction applies only at
     ``expected_version``, so the version checked must be that one (else the ticket could turn
@@ -119,14 +120,14 @@ async def _correction_refused(
     return None
 
 
-async def _updated(info: Info[Any, Any], ticket_id: int) -> TicketUpdated | NotFound:
+async def _updated(info: Info[Context, None], ticket_id: int) -> TicketUpdated | NotFound:
     ticket = await _ticket(info, ticket_id)
     if ticket is None:  # deleted between the change and this read
         return NotFound(message=f"ticket {ticket_id} does not exist")
     return TicketUpdated(ticket=ticket)
 
 
-async def _conflict(info: Info[Any, Any], conflict: results.Conflict) -> VersionConflict:
+async def _conflict(info: Info[Context, None], conflict: results.Conflict) -> VersionConflict:
     return VersionConflict(
         message=f"ticket {conflict.ticket_id} is at version {conflict.current_version}, "
         f"not {conflict.expected_version}: read it again and retry with that version",
@@ -141,7 +142,7 @@ def _not_found(ticket_id: object) -> NotFound:
 
 
 async def _status_answer(
-    info: Info[Any, Any], ticket_id: int, result: results.StatusResult
+    info: Info[Context, None], ticket_id: int, result: results.StatusResult
 ) -> TicketStatusResult:
     match result:
         case results.Updated():
@@ -171,7 +172,7 @@ class WorkflowMutations:
     )
     async def update_ticket_status(
         self,
-        info: Info[Any, Any],
+        info: Info[Context, None],
         *,
         id: strawberry.ID,
         status: str,
@@ -197,7 +198,7 @@ class WorkflowMutations:
     )
     async def correct_triage(
         self,
-        info: Info[Any, Any],
+        info: Info[Context, None],
         *,
         id: strawberry.ID,
         expected_version: int,
@@ -233,7 +234,7 @@ class WorkflowMutations:
         description="Triage the ticket again with the current rules and stored model; fields a "
         "person corrected are kept."
     )
-    async def retriage_ticket(self, info: Info[Any, Any], id: strawberry.ID) -> RetriageResult:
+    async def retriage_ticket(self, info: Info[Context, None], id: strawberry.ID) -> RetriageResult:
         ticket_id = int_id(id)
         if ticket_id is None:
             return _not_found(id)
