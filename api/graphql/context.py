@@ -19,7 +19,7 @@ from opsassist.store.history import changes_of
 from opsassist.store.logs import summaries_by_ids
 
 if TYPE_CHECKING:
-    from opsassist.api.graphql.subscriptions import ChangeFeed
+    from opsassist.api.graphql.change_feed import ChangeFeed
 
 
 class Loaders:
