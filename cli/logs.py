@@ -21,6 +21,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from opsassist.cli.progress import counted, progress_bar
+
 # The settings and the log stages load inside the commands: the CLI starts without them
 # (docs/decisions/0003-cli-startup.md).
 if TYPE_CHECKING:
@@ -123,6 +125,12 @@ def _compile(fmt: str | None) -> LogFormat | None:
         raise typer.BadParameter(str(exc), param_hint="--format") from None
 
 
+def _count_lines(path: Path) -> int:
+    """Lines as ``read_lines`` splits them (universal newlines), for the progress bar's total."""
+    with path.open(encoding="utf-8", errors="replace") as handle:
+        return sum(1 for _ in handle)
+
+
 def _existing(path: Path) -> Path:
     if not path.is_file():
         raise typer.BadParameter(f"{path} does not exist or is not a file")
@@ -143,9 +151,9 @@ def templates(
 
     _existing(file)
     miner = make_miner(get_settings(), service or file.stem)
-    labels = mine_labels(
-        miner, (line.message for line in read_lines(file, _compile(log_format), None))
-    )
+    with progress_bar("mining templates: lines", lambda: _count_lines(file)) as advance:
+        messages = (line.message for line in read_lines(file, _compile(log_format), None))
+        labels = mine_labels(miner, counted(messages, advance))
     handle: TextIO = out.open("w", newline="", encoding="utf-8") if out else sys.stdout
     try:
         writer = csv.writer(handle)
@@ -182,7 +190,8 @@ def summarize(
     miner = make_miner(settings, name)
     # blank lines say nothing to a reader
     lines = [line for line in read_lines(file, _compile(log_format), time_format) if line.message]
-    labels = mine_labels(miner, (line.message for line in lines))
+    with progress_bar("mining templates: lines", len(lines)) as advance:
+        labels = mine_labels(miner, counted((line.message for line in lines), advance))
     records = [
         LogRecord(
             service=name,

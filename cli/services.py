@@ -6,6 +6,7 @@ import os
 import secrets
 import shutil
 import tempfile
+from enum import StrEnum
 from typing import TYPE_CHECKING
 
 import typer
@@ -25,6 +26,15 @@ if TYPE_CHECKING:
 console = Console(stderr=True, soft_wrap=True)
 
 
+class MigrationPhase(StrEnum):
+    """The phases of ``opsassist migrate --phase``, in order; equal to ``store.migrations.PHASES``
+    (a unit test holds them equal; the store is not imported here, for the CLI's start-up)."""
+
+    EXPAND = "expand"
+    MIGRATE = "migrate"
+    CONTRACT = "contract"
+
+
 def endpoints_or_exit(settings: Settings) -> Endpoints:
     from opsassist.endpoints import ServicesError, resolve_endpoints
 
@@ -36,7 +46,7 @@ def endpoints_or_exit(settings: Settings) -> Endpoints:
 
 
 def migrate(
-    phase: str | None = typer.Option(
+    phase: MigrationPhase | None = typer.Option(  # noqa: B008
         None,
         help="Apply only pending migrations of this phase and the phases before it: 'expand' "
         "and 'migrate' are safe while the previous app version runs; 'contract' fails while it "
@@ -53,12 +63,9 @@ def migrate(
 
     from opsassist.settings import get_settings
     from opsassist.store.errors import SchemaMismatch
-    from opsassist.store.migrations import PHASES, BatchProgress, Migration
+    from opsassist.store.migrations import BatchProgress, Migration
     from opsassist.store.migrations import migrate as apply_migrations
 
-    if phase is not None and phase not in PHASES:
-        console.print(f"[red]error:[/] --phase must be one of {', '.join(PHASES)}, got {phase!r}")
-        raise typer.Exit(2)
     endpoints = endpoints_or_exit(get_settings())
 
     def progress(step: BatchProgress) -> None:
@@ -78,7 +85,7 @@ def migrate(
         applied = asyncio.run(
             apply_migrations(
                 endpoints.database_url,
-                phase=phase,
+                phase=phase.value if phase else None,
                 batch_size=batch_size,
                 progress=progress,
                 on_blocked=blocked,
@@ -95,7 +102,7 @@ def migrate(
         console.print(done + pending)
     else:
         console.print(
-            f"Nothing to apply up to the {phase} phase." if phase else "Schema is up to date."
+            f"Nothing to apply up to the {phase.value} phase." if phase else "Schema is up to date."
         )
 
 
