@@ -6,8 +6,8 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install jars run test test-unit bench lint typecheck-tree check-observability check-deploy format schemas clean \
-	images runtime-lock compose-up compose-down
+.PHONY: install jars run test test-unit bench bench-install lint typecheck-tree check-observability check-deploy \
+	format schemas clean images runtime-lock bench-lock compose-up compose-down
 
 $(STAMP): pyproject.toml requirements.lock
 	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found; install Python 3.11 or run 'make PYTHON=/path/to/python3.11 ...'" >&2; exit 1; }
@@ -36,6 +36,9 @@ BENCHES ?= pipeline webhooks privacy templates incidents triage changelog llm hi
 
 bench: jars  ## every benchmark (or BENCHES="..."); figures go to docs/benchmarks.md
 	@for b in $(BENCHES); do echo "== bench.$$b"; $(BIN)/python -m bench.$$b || exit 1; done
+
+bench-install: install  ## add the benchmarks' third-party references (Presidio, spaCy, drain3, ...) to .venv
+	$(BIN)/pip install --quiet -r requirements-bench.lock
 
 # mypy cannot follow setuptools' package-dir (cli/ is opsassist.cli, streams/ opsassist.streams, ...),
 # so it reads a tree of links that lays the folders out under their import names.
@@ -75,6 +78,11 @@ runtime-lock:  ## requirements-runtime.lock: the runtime dependencies with hashe
 	$(UV) pip compile pyproject.toml -o requirements-runtime.lock --generate-hashes \
 		--python-version 3.11 --python-platform x86_64-manylinux_2_28 \
 		--constraint requirements.lock --custom-compile-command "make runtime-lock"
+
+bench-lock:  ## requirements-bench.lock: the runtime and the bench extra, pinned as in requirements.lock
+	$(UV) pip compile pyproject.toml --extra bench -o requirements-bench.lock \
+		--python-version 3.11 --python-platform x86_64-manylinux_2_28 \
+		--constraint requirements.lock --custom-compile-command "make bench-lock"
 
 check-deploy:  ## validate docker-compose.yml (docker compose, or Debian's docker-compose)
 	@if docker compose version >/dev/null 2>&1; then docker compose config -q; \

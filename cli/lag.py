@@ -15,7 +15,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from prometheus_client import CollectorRegistry, Gauge, start_http_server
 
-from opsassist.cli.services import endpoints_or_exit
+from opsassist.cli.services import endpoints_or_exit, without_created_series
 from opsassist.settings import Settings, get_settings
 from opsassist.structured_logging import configure_logging
 
@@ -76,6 +76,7 @@ async def _export(settings: Settings, bootstrap: str, gauge: Gauge, up: Gauge) -
 def lag_exporter() -> None:
     """What ``opsassist lag-exporter`` runs (its help is in cli/main.py, which imports this
     module only when the command runs)."""
+    without_created_series()
     settings = get_settings()
     configure_logging(settings.log_level, settings.log_format)
     endpoints = endpoints_or_exit(settings)

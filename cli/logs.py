@@ -23,6 +23,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from opsassist.cli.progress import counted, progress_bar
+
 # The settings and the log stages load inside the commands: the CLI starts without them
 # (docs/decisions/0003-cli-startup.md).
 if TYPE_CHECKING:
@@ -155,6 +157,12 @@ def _compile(fmt: str | None) -> LogFormat | None:
         raise typer.BadParameter(str(exc), param_hint="--format") from None
 
 
+def _count_lines(path: Path) -> int:
+    """Lines as ``read_lines`` splits them (universal newlines), for the progress bar's total."""
+    with path.open(encoding="utf-8", errors="replace") as handle:
+        return sum(1 for _ in handle)
+
+
 def _existing(path: Path) -> Path:
     if not path.is_file():
         raise typer.BadParameter(f"{path} does not exist or is not a file")
@@ -179,7 +187,8 @@ def templates(
     with _format_refusal_exits():
         messages = read_messages(file, _compile(log_format), service=name, settings=settings)
     miner = make_miner(settings, name)
-    labels = mine_labels(miner, messages)
+    with progress_bar("mining templates: lines", lambda: _count_lines(file)) as advance:
+        labels = mine_labels(miner, counted(messages, advance))
     handle: TextIO = out.open("w", newline="", encoding="utf-8") if out else sys.stdout
     try:
         writer = csv.writer(handle)
@@ -221,7 +230,8 @@ def summarize(
     with _format_refusal_exits():
         read = read_lines(file, _compile(log_format), time_format, service=name, settings=settings)
     lines = [line for line in read if line.message.strip()]
-    labels = mine_labels(miner, (line.message for line in lines))
+    with progress_bar("mining templates: lines", len(lines)) as advance:
+        labels = mine_labels(miner, counted((line.message for line in lines), advance))
     records = [
         LogRecord(
             service=name,

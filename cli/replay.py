@@ -6,12 +6,15 @@ from __future__ import annotations
 import hashlib
 import re
 from datetime import UTC, datetime
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import orjson
 import typer
 from rich.console import Console
+
+from opsassist.cli.progress import progress_bar
 
 # The replay machinery (settings, Kafka client, stages) is imported when a replay runs, not
 # whenever the CLI starts (docs/decisions/0003-cli-startup.md).
@@ -38,11 +41,21 @@ Offsets = Annotated[
         "--offsets", help="PARTITION:START-END of the raw topic (END exclusive); repeatable."
     ),
 ]
+
+
+class ReplaySource(StrEnum):
+    """Where ``--source`` reads the raw events from."""
+
+    AUTO = "auto"
+    KAFKA = "kafka"
+    STORE = "store"
+
+
 SourceOption = Annotated[
-    str,
+    ReplaySource,
     typer.Option(
-        help="auto: Kafka while it still holds the range, else the stored raw events; or "
-        "'kafka', 'store'."
+        help="auto: Kafka while it still holds the range, else the stored raw events; "
+        "kafka or store: only that one."
     ),
 ]
 DryRun = Annotated[bool, typer.Option("--dry-run", help="Show what would change; change nothing.")]
@@ -174,7 +187,10 @@ async def _run(
             console.print(note)
         replayer = Replayer(pool, **replayer_args)
         run = replayer.tickets if kind == "ticket" else replayer.commits
-        report = await run(chosen, replay_range, topic, endpoints.kafka_bootstrap_servers)
+        # The replayer reports its counts at the end (streams/agents/replay.py has no progress
+        # hook), so the bar is a spinner naming what is replayed from where.
+        with progress_bar(f"replaying {kind} events from {chosen}", None):
+            report = await run(chosen, replay_range, topic, endpoints.kafka_bootstrap_servers)
     finally:
         await pool.close()
     _show(report, as_json)
@@ -195,18 +211,13 @@ def _execute(settings: Settings, **args: Any) -> None:
         raise typer.Exit(1) from None
 
 
-def _check_source(source: str) -> None:
-    if source not in ("auto", "kafka", "store"):
-        raise typer.BadParameter("one of auto, kafka, store", param_hint="--source")
-
-
 @app.command()
 def tickets(
     *,
     since: Since = None,
     until: Until = None,
     offsets: Offsets = None,
-    source: SourceOption = "auto",
+    source: SourceOption = ReplaySource.AUTO,
     triage_config: Annotated[
         Path | None,
         typer.Option(exists=True, dir_okay=False, help="Triage rules (default: as configured)."),
@@ -227,7 +238,6 @@ def tickets(
     from opsassist.streams.triage import TriageError, Triager
     from opsassist.streams.triage import load_config as load_triage_config
 
-    _check_source(source)
     settings = get_settings()
     replay_range = _range(since, until, offsets)
     config_path = triage_config or settings.triage_config
@@ -242,7 +252,7 @@ def tickets(
     _execute(
         settings,
         kind="ticket",
-        source=source,
+        source=source.value,
         replay_range=replay_range,
         replayer_args=args,
         as_json=as_json,
@@ -255,7 +265,7 @@ def commits(
     since: Since = None,
     until: Until = None,
     offsets: Offsets = None,
-    source: SourceOption = "auto",
+    source: SourceOption = ReplaySource.AUTO,
     changelog_config: Annotated[
         Path | None,
         typer.Option(
@@ -272,7 +282,6 @@ def commits(
     from opsassist.streams.changelog import InvalidConfig
     from opsassist.streams.changelog import load_config as load_changelog_config
 
-    _check_source(source)
     settings = get_settings()
     replay_range = _range(since, until, offsets)
     config_path = changelog_config or settings.changelog_config
@@ -286,7 +295,7 @@ def commits(
     _execute(
         settings,
         kind="commit",
-        source=source,
+        source=source.value,
         replay_range=replay_range,
         replayer_args=args,
         as_json=as_json,

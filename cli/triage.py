@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import sys
 from collections.abc import Awaitable, Callable
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
@@ -13,6 +14,7 @@ import typer
 from rich.console import Console
 
 from opsassist.cli._database import on_database
+from opsassist.cli.progress import progress_bar
 
 # scikit-learn takes seconds to import, pydantic-settings a fifth of one: only the triage commands
 # pay for them (docs/decisions/0003-cli-startup.md)
@@ -34,6 +36,14 @@ app = typer.Typer(
     help="Ticket triage: classify, train and store models, evaluate.", no_args_is_help=True
 )
 console = Console(stderr=True)
+
+
+class TriageOutput(StrEnum):
+    """What ``triage classify --format`` writes on stdout."""
+
+    JSON = "json"
+    TEXT = "text"
+
 
 ConfigOption = Annotated[
     Path | None,
@@ -104,14 +114,15 @@ def classify(
         Path | None,
         typer.Option(help="Model file (default: OPSASSIST_TRIAGE_MODEL_PATH; none: rules only)."),
     ] = None,
-    output: Annotated[str, typer.Option("--format", help="json or text.")] = "json",
+    output: Annotated[
+        TriageOutput,
+        typer.Option("--format", help="One JSON object a line, or tab-separated text."),
+    ] = TriageOutput.JSON,
 ) -> None:
     """Triage tickets read from stdin (JSON object/array/lines, or plain text)."""
     from opsassist.settings import get_settings
     from opsassist.streams.triage import TriageError, TriageModel, Triager
 
-    if output not in ("json", "text"):
-        raise _fail(f"--format must be json or text, not {output!r}")
     triage_config = _config(config)
     model_path = model or get_settings().triage_model_path
     try:
@@ -121,7 +132,7 @@ def classify(
         raise _fail(str(exc)) from None
     results = Triager(triage_config, loaded).triage_batch(tickets)
     for result in results:
-        if output == "text":
+        if output is TriageOutput.TEXT:
             typer.echo(_text_line(result))
         else:
             typer.echo(orjson.dumps(result.to_dict()).decode())
@@ -239,7 +250,9 @@ def train(
         examples, origins = stored_training_examples(rows, triage_config)
         trained_on = dict(origins)
     try:
-        model = train_model(examples)
+        # one scikit-learn fit (with its inner cross-validation): a spinner, not a count
+        with progress_bar(f"training on {len(examples):,} examples", None):
+            model = train_model(examples)
     except TriageError as exc:
         raise _fail(f"{exc} ({len(examples)} examples)") from None
     meta = model.meta

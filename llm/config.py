@@ -13,7 +13,7 @@ import tomllib
 from importlib import resources
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 
 from opsassist.llm.errors import ConfigError
 from opsassist.settings import Settings
@@ -137,17 +137,19 @@ def provider_endpoints(config: LLMConfig, settings: Settings) -> dict[str, Provi
     """The providers that are usable: ``openai`` when a key or base URL is set, and every file
     provider. A local server without authentication still needs some key for the SDK."""
     endpoints: dict[str, ProviderEndpoint] = {}
-    if settings.openai_api_key or settings.openai_base_url:
+    openai_api_key = settings.openai_api_key.get_secret_value()
+    if openai_api_key or settings.openai_base_url:
         endpoints[OPENAI_PROVIDER] = ProviderEndpoint(
             name=OPENAI_PROVIDER,
             base_url=settings.openai_base_url or None,
-            api_key=settings.openai_api_key or "not-needed",
+            api_key=openai_api_key or "not-needed",
         )
     for name, spec in config.providers.items():
         endpoints[name] = ProviderEndpoint(
             name=name,
             base_url=spec.base_url,
-            api_key=settings.llm_provider_keys.get(name, "") or "not-needed",
+            api_key=settings.llm_provider_keys.get(name, SecretStr("")).get_secret_value()
+            or "not-needed",
             api_version=spec.api_version,
             json_schema=spec.json_schema,
         )

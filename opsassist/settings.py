@@ -2,6 +2,10 @@
 
 Variables carry the ``OPSASSIST_`` prefix, except the conventional ``DATABASE_URL``,
 ``KAFKA_BOOTSTRAP_SERVERS``, ``OPENAI_API_KEY`` and ``OPENAI_BASE_URL``.
+
+Every secret is a ``SecretStr``, so that ``repr``, ``str`` and ``model_dump_json`` of the
+settings (in a log line, a traceback, a debugger) show ``**********``; only the code that signs
+or authenticates with a secret calls ``get_secret_value()``.
 """
 
 from __future__ import annotations
@@ -37,7 +41,9 @@ class Settings(BaseSettings):
     database_url: str = Field(
         default="", validation_alias=AliasChoices("DATABASE_URL", "OPSASSIST_DATABASE_URL")
     )
-    openai_api_key: str = Field(default="", validation_alias=AliasChoices("OPENAI_API_KEY"))
+    openai_api_key: SecretStr = Field(
+        default=SecretStr(""), validation_alias=AliasChoices("OPENAI_API_KEY")
+    )
     openai_base_url: str = Field(default="", validation_alias=AliasChoices("OPENAI_BASE_URL"))
 
     # -- local infrastructure (only used when the services above are not configured)
@@ -108,7 +114,7 @@ class Settings(BaseSettings):
     # the file below names a provider. The file: providers, tasks, models (docs/llm.md).
     llm_config_file: Path | None = None
     llm_prompts_dir: Path | None = None  # prompt and chain files; the shipped llm/prompts if unset
-    llm_provider_keys: dict[str, str] = Field(default_factory=dict)  # provider -> API key (JSON)
+    llm_provider_keys: dict[str, SecretStr] = Field(default_factory=dict)  # provider -> key (JSON)
     llm_max_concurrency: int = Field(default=4, gt=0)  # requests in flight per process
     llm_max_cost_per_hour_usd: float = Field(default=2.0, gt=0)  # all tasks of the process
     llm_retry_attempts: int = Field(default=3, gt=0)  # requests per model, first one included
@@ -128,7 +134,7 @@ class Settings(BaseSettings):
     triage_model_poll_seconds: float = Field(default=10.0, gt=0)
     # -- webhooks (issue 3)
     # The secret configured on the GitHub webhook; empty: /webhooks/github refuses everything.
-    github_webhook_secret: str = ""
+    github_webhook_secret: SecretStr = SecretStr("")
     # Largest request body accepted as sent (compressed or not), and once decompressed.
     webhook_max_body_bytes: int = Field(default=10 * 2**20, ge=1024)
     webhook_max_decompressed_bytes: int = Field(default=64 * 2**20, ge=1024)

@@ -76,14 +76,15 @@ async def github_webhook(
     service = ingestion(request)
     settings = service.settings
     body = await read_body(request, settings.webhook_max_body_bytes)
-    if not settings.github_webhook_secret:
+    secret = settings.github_webhook_secret.get_secret_value()
+    if not secret:
         raise Forbidden(
             "GitHub deliveries are refused: no secret is configured "
             "(OPSASSIST_GITHUB_WEBHOOK_SECRET)"
         )
     if not x_hub_signature_256:
         raise Unauthorized("the X-Hub-Signature-256 header is missing", scheme="HMAC-SHA256")
-    if not signature_matches(settings.github_webhook_secret, body, x_hub_signature_256):
+    if not signature_matches(secret, body, x_hub_signature_256):
         raise Unauthorized(
             "X-Hub-Signature-256 is not the HMAC-SHA256 of the body with the configured secret",
             scheme="HMAC-SHA256",

@@ -25,7 +25,7 @@ from opsassist.bus.producer import produce_events
 from opsassist.infra.processes import free_port
 from tests.conftest import wait_for
 from tests.integration.events import log_event, send_raw, ticket_event
-from tests.observability_files import RULES, dashboard_expressions, rules
+from tests.observability_files import RULES, dashboard_expressions, rules, variable_queries
 from tests.unit.llm.fake_openai import SERVER_ERROR, FakeOpenAI, Reply, answer, serving_in_thread
 
 pytestmark = pytest.mark.integration
@@ -235,6 +235,10 @@ def test_prometheus_scrapes_api_and_worker_and_every_signal_has_data(  # type: i
     for name, title, expr in dashboard_expressions():
         if not has_data(expr):
             empty.append(f"{name} / {title}: {expr}")
+    # every template variable offers at least one value to choose (label_values in Grafana)
+    for name, variable, metric, label in variable_queries():
+        if not any(r["metric"].get(label) for r in query(base, f"count by ({label}) ({metric})")):
+            empty.append(f"{name} / ${variable}: no {label} on {metric}")
     assert not empty, "queries without data:\n" + "\n".join(empty)
 
     # the budget ran out: the process-level alerts fire for the worker, the task's does not

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -16,7 +17,11 @@ from tests.observability_files import (
     RULES,
     dashboard,
     dashboard_expressions,
+    expand,
+    raw_dashboard_expressions,
     rules,
+    variable_queries,
+    variables,
 )
 
 
@@ -49,11 +54,13 @@ def test_dashboards_are_provisioning_json_on_the_provisioned_datasource() -> Non
         ids = [panel["id"] for panel in board["panels"]]
         assert len(ids) == len(set(ids)), f"{path.name}: duplicate panel ids"
         for panel in board["panels"]:
-            assert panel["datasource"]["uid"] == uid, f"{path.name}: {panel['title']}"
+            assert expand(board, panel["datasource"]["uid"]) == uid, (
+                f"{path.name}: {panel['title']}"
+            )
             assert set(panel["gridPos"]) == {"x", "y", "w", "h"}
             assert panel["targets"], f"{path.name}: {panel['title']} has no query"
             for target in panel["targets"]:
-                assert target["datasource"]["uid"] == uid
+                assert expand(board, target["datasource"]["uid"]) == uid
     assert len(uids) == len(DASHBOARDS), "dashboard uids must be unique"
 
 
@@ -91,3 +98,58 @@ def test_the_rule_file_itself_is_valid() -> None:
         [promtool, "check", "rules", str(RULES)], capture_output=True, text=True, check=False
     )
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_every_alert_links_its_runbook_section() -> None:
+    """``runbook_url`` (what Alertmanager and Grafana link) is the ``runbook`` path on the
+    project's pages, and the section it points to exists (GitHub's anchor of the heading)."""
+    runbook = (Path(__file__).parents[3] / "docs" / "observability.md").read_text()
+    anchors = {
+        re.sub(r"[^a-z0-9 _-]", "", heading.lower()).replace(" ", "-")
+        for heading in re.findall(r"^#+ (.+)$", runbook, flags=re.MULTILINE)
+    }
+    alerts = [rule for rule in rules() if "alert" in rule]
+    for rule in alerts:
+        url = rule["annotations"]["runbook_url"]
+        assert url.startswith("https://"), rule["alert"]
+        assert url.endswith("/" + rule["annotations"]["runbook"]), rule["alert"]
+        page, anchor = url.rsplit("#", 1)
+        assert page.endswith("/docs/observability.md") and anchor in anchors, url
+
+
+def test_dashboards_choose_datasource_and_filter_by_their_variables() -> None:
+    for path in DASHBOARDS:
+        board = dashboard(path)
+        defined = variables(board)
+        assert defined["datasource"]["type"] == "datasource", path.name
+        assert defined["datasource"]["query"] == "prometheus", path.name
+        filters = [v for v in defined.values() if v["type"] == "query"]
+        assert filters, f"{path.name}: no variable to filter its panels by"
+        exprs = [expr for name, _, expr in raw_dashboard_expressions() if name == path.name]
+        for variable in filters:
+            assert variable["includeAll"] and variable["allValue"] == ".*", variable["name"]
+            assert variable["datasource"]["uid"] == "${datasource}", variable["name"]
+            used = f'{variable["name"]}=~"${variable["name"]}"'
+            assert any(used in expr for expr in exprs), f"{path.name}: ${variable['name']} unused"
+        for expr in exprs:
+            expand(board, expr)  # KeyError: a variable the dashboard does not define
+
+
+def test_rate_windows_are_grafanas_rate_interval() -> None:
+    """A fixed rate() window is too short for a slow scrape or too coarse when zoomed in;
+    ``$__rate_interval`` follows both. increase() over a window a panel's title names stays."""
+    for name, title, expr in raw_dashboard_expressions():
+        windows = re.findall(r"\brate\([^\[\]]*\[([^\]]+)\]", expr)
+        assert all(w == "$__rate_interval" for w in windows), f"{name} / {title}: {expr}"
+
+
+def test_every_variable_lists_the_values_of_one_label() -> None:
+    """The integration test asks Prometheus for each of these (label_values in Grafana)."""
+    found = variable_queries()
+    assert {(name, variable) for name, variable, _, _ in found} >= {
+        ("api.json", "instance"),
+        ("pipeline.json", "topic"),
+        ("pipeline.json", "instance"),
+        ("intelligence.json", "instance"),
+        ("intelligence.json", "task"),
+    }
