@@ -10,7 +10,7 @@ import strawberry
 from strawberry.types import Info
 
 from opsassist.api.graphql.context import Context
-from opsassist.api.graphql.log_events import LogEventFilterInput
+from opsassist.api.graphql.logs import LogEventFilterInput
 from opsassist.api.graphql.masking import graphql_error
 from opsassist.api.graphql.tickets import TicketFilterInput
 from opsassist.store.aggregates import log_event_counts, ticket_counts

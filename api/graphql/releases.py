@@ -13,8 +13,8 @@ from strawberry.types import Info
 from opsassist.api.graphql.context import Context
 from opsassist.api.graphql.history import Version, versions
 from opsassist.api.graphql.inputs import int_id
-from opsassist.api.graphql.log_events import json_value
 from opsassist.api.graphql.pagination import Connection, Order, connection, page_request
+from opsassist.api.graphql.scalars import json_value
 from opsassist.api.graphql.time_travel import equality_filter, row_as_of, rows_as_of_page
 from opsassist.store.changelog import ReleaseFilter, releases_by_ids, releases_page
 

@@ -21,8 +21,7 @@ from opsassist.api.graphql.dead_letters import DeadLetterMutations, DeadLetterQu
 from opsassist.api.graphql.error_log import log_errors
 from opsassist.api.graphql.inputs import RejectNulCharacters
 from opsassist.api.graphql.limits import protection_extensions
-from opsassist.api.graphql.log_events import LogEventQueries
-from opsassist.api.graphql.log_intelligence import LogIntelligenceQueries
+from opsassist.api.graphql.logs import LogEventQueries, LogIntelligenceQueries
 from opsassist.api.graphql.masking import attach_rules
 from opsassist.api.graphql.releases import ReleaseQueries
 from opsassist.api.graphql.subscriptions import IncidentSubscriptions, TicketSubscriptions

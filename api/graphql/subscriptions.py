@@ -20,7 +20,7 @@ from strawberry.types import Info
 from opsassist.api.graphql.change_feed import FeedLost
 from opsassist.api.graphql.context import Context
 from opsassist.api.graphql.history import Version, versions
-from opsassist.api.graphql.log_intelligence import Incident
+from opsassist.api.graphql.logs import Incident
 from opsassist.api.graphql.masking import check_root_access, graphql_error
 from opsassist.api.graphql.tickets import Ticket
 from opsassist.store.history import changes_of

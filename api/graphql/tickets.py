@@ -20,9 +20,9 @@ from strawberry.types import Info
 from opsassist.api.graphql.context import Context
 from opsassist.api.graphql.history import Version, delta_of, versions
 from opsassist.api.graphql.inputs import int_id
-from opsassist.api.graphql.log_events import json_value
 from opsassist.api.graphql.masking import HR_TICKET_TEXT_ROLES, hr_in_any_version, masked_fields
 from opsassist.api.graphql.pagination import Connection, Order, connection, page_request
+from opsassist.api.graphql.scalars import json_value
 from opsassist.api.graphql.time_travel import state_filter, ticket_as_of, tickets_as_of_page
 from opsassist.store.aggregates import ticket_count
 from opsassist.store.paging import Page, PageRequest

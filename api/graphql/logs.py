@@ -1,6 +1,7 @@
-"""Incidents, window summaries and log templates: what the worker's log stage derives from the
-log lines (docs/logs.md). Summaries say who produced their text: ``deterministic`` (the
-narrative) or ``llm`` (with the models and prompt versions in ``provenance``)."""
+"""Logs in the API: the stored log lines (``LogEvent``), and what the worker's log stage derives
+from them (docs/logs.md): incidents, window summaries and log templates. Summaries say who
+produced their text: ``deterministic`` (the narrative) or ``llm`` (with the models and prompt
+versions in ``provenance``)."""
 
 from __future__ import annotations
 
@@ -16,18 +17,104 @@ from strawberry.types import Info
 from opsassist.api.graphql.context import Context
 from opsassist.api.graphql.history import Version, versions
 from opsassist.api.graphql.inputs import int_id
-from opsassist.api.graphql.log_events import json_value
 from opsassist.api.graphql.pagination import Connection, Order, connection, page_request
+from opsassist.api.graphql.scalars import json_value
 from opsassist.api.graphql.time_travel import equality_filter, row_as_of, rows_as_of_page
 from opsassist.store.logs import (
     IncidentFilter,
+    LogEventFilter,
     SummaryFilter,
     TemplateFilter,
     incidents_by_ids,
     incidents_page,
+    log_events_by_ids,
+    log_events_page,
     summaries_page,
     templates_page,
 )
+
+
+@strawberry.type(description="One log line as stored, after enrichment and redaction.")
+class LogEvent:
+    id: strawberry.ID
+    service: str
+    host: str | None
+    level: str | None
+    ts: datetime
+    message: str
+    attributes: JSON
+    source: str
+    trace_id: str | None
+    occurred_at: datetime
+    received_at: datetime | None
+    ingested_at: datetime
+
+    @classmethod
+    def from_row(cls, row: asyncpg.Record) -> LogEvent:
+        return cls(
+            id=strawberry.ID(row["event_id"]),
+            service=row["service"],
+            host=row["host"],
+            level=row["level"],
+            ts=row["ts"],
+            message=row["message"],
+            attributes=json_value(row["attributes"]),
+            source=row["source"],
+            trace_id=row["trace_id"],
+            occurred_at=row["occurred_at"],
+            received_at=row["received_at"],
+            ingested_at=row["ingested_at"],
+        )
+
+
+@strawberry.input(description="All given conditions hold (lists: any of their values).")
+class LogEventFilterInput:
+    services: list[str] | None = None
+    levels: list[str] | None = None
+    since: datetime | None = strawberry.field(default=None, description="ts at or after")
+    until: datetime | None = strawberry.field(default=None, description="ts before")
+    text: str | None = strawberry.field(default=None, description="in the message, any case")
+    trace_id: str | None = None
+
+    def to_store(self) -> LogEventFilter:
+        return LogEventFilter(
+            services=self.services,
+            levels=self.levels,
+            since=self.since,
+            until=self.until,
+            text=self.text,
+            trace_id=self.trace_id,
+        )
+
+
+@strawberry.type
+class LogEventQueries:
+    @strawberry.field(description="Log events, newest first unless ordered otherwise.")
+    async def log_events(
+        self,
+        info: Info[Context, None],
+        *,
+        filter: LogEventFilterInput | None = None,
+        order: Order = Order.NEWEST_FIRST,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> Connection[LogEvent]:
+        request = page_request(info, first, after, last, before)
+        store_filter = (filter or LogEventFilterInput()).to_store()
+        pool = info.context.pool
+        return await connection(
+            info,
+            lambda req, size: log_events_page(pool, store_filter, order.descending, req, size),
+            request,
+            LogEvent.from_row,
+        )
+
+    @strawberry.field
+    async def log_event(self, info: Info[Context, None], id: strawberry.ID) -> LogEvent | None:
+        rows = await log_events_by_ids(info.context.pool, [str(id)])
+        return LogEvent.from_row(rows[0]) if rows else None
 
 
 @strawberry.type(description="One closed window of a service's logs, summarized.")
