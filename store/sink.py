@@ -11,12 +11,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import asyncpg
 import orjson
 
 from opsassist.schemas import LATEST_VERSION, CommitEvent, LogEvent, TicketEvent
+from opsassist.store.history import Actor, set_actor
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,25 +38,29 @@ def _json(value: Any) -> str:
     return _text(orjson.dumps(value).decode()).replace("\\u0000", "\\ufffd")
 
 
-LOG_COLUMNS = (
-    "event_id",
-    "service",
-    "host",
-    "level",
-    "ts",
-    "message",
-    "attributes",
-    "source",
-    "trace_id",
-    "occurred_at",
-    "received_at",
-    "kafka_topic",
-    "kafka_partition",
-    "kafka_offset",
-    "redactions",
-    "template_id",
-    "template_params",
-)
+class LogRow(NamedTuple):
+    """A ``log_events`` row as COPY takes it (a tuple: no copy on the hot path)."""
+
+    event_id: str
+    service: str
+    host: str | None
+    level: str | None
+    ts: datetime
+    message: str
+    attributes: str
+    source: str
+    trace_id: str | None
+    occurred_at: datetime
+    received_at: datetime | None
+    kafka_topic: str
+    kafka_partition: int
+    kafka_offset: int
+    redactions: str | None
+    template_id: str | None = None
+    template_params: list[str] | None = None
+
+
+LOG_COLUMNS = LogRow._fields
 
 # What an event lost to redaction, as stored: type -> count ({} when nothing was found; NULL on
 # rows written without the redaction stage, which the worker never does).
@@ -76,120 +81,118 @@ class LogTemplateFields:
     template_id: str
     parameters: tuple[str, ...]
 
-    def columns(self) -> tuple[Any, ...]:
-        return (self.template_id, [_text(p) for p in self.parameters])
-
-
-_NO_TEMPLATE: tuple[Any, ...] = (None, None)
-
 
 def log_row(
     event: LogEvent,
     origin: Origin,
     template: LogTemplateFields | None = None,
     redactions: Redactions = None,
-) -> tuple[Any, ...]:
+) -> LogRow:
     p = event.payload
-    return (
-        event.id,
-        _text(p.service),
-        p.host and _text(p.host),
-        p.level and _text(p.level),
-        p.timestamp,
-        _text(p.message),
-        _json(p.attributes),
-        event.source,
-        event.trace_id,
-        event.occurred_at,
-        event.received_at,
-        origin.topic,
-        origin.partition,
-        origin.offset,
-        _redactions(redactions),
-        *(template.columns() if template is not None else _NO_TEMPLATE),
+    return LogRow(
+        event_id=event.id,
+        service=_text(p.service),
+        host=p.host and _text(p.host),
+        level=p.level and _text(p.level),
+        ts=p.timestamp,
+        message=_text(p.message),
+        attributes=_json(p.attributes),
+        source=event.source,
+        trace_id=event.trace_id,
+        occurred_at=event.occurred_at,
+        received_at=event.received_at,
+        kafka_topic=origin.topic,
+        kafka_partition=origin.partition,
+        kafka_offset=origin.offset,
+        redactions=_redactions(redactions),
+        template_id=None if template is None else template.template_id,
+        template_params=None if template is None else [_text(v) for v in template.parameters],
     )
 
 
-COMMIT_COLUMNS = (
-    "repo",
-    "sha",
-    "event_id",
-    "parents",
-    "author_name",
-    "author_email",
-    "authored_at",
-    "committed_at",
-    "message",
-    "branch",
-    "tags",
-    "source",
-    "trace_id",
-    "kafka_topic",
-    "kafka_partition",
-    "kafka_offset",
-    "redactions",
-)
+class CommitRow(NamedTuple):
+    """A ``commits`` row as COPY takes it."""
+
+    repo: str
+    sha: str
+    event_id: str
+    parents: list[str]
+    author_name: str
+    author_email: str | None
+    authored_at: datetime
+    committed_at: datetime
+    message: str
+    branch: str | None
+    tags: list[str]
+    source: str
+    trace_id: str | None
+    kafka_topic: str
+    kafka_partition: int
+    kafka_offset: int
+    redactions: str | None
 
 
-def commit_row(
-    event: CommitEvent, origin: Origin, redactions: Redactions = None
-) -> tuple[Any, ...]:
+COMMIT_COLUMNS = CommitRow._fields
+
+
+def commit_row(event: CommitEvent, origin: Origin, redactions: Redactions = None) -> CommitRow:
     p = event.payload
-    return (
-        p.repo,
-        p.sha,
-        event.id,
-        p.parents,
-        _text(p.author_name),
-        p.author_email,
-        p.authored_at,
-        p.committed_at,
-        _text(p.message),
-        p.branch,
-        p.tags,
-        event.source,
-        event.trace_id,
-        origin.topic,
-        origin.partition,
-        origin.offset,
-        _redactions(redactions),
+    return CommitRow(
+        repo=p.repo,
+        sha=p.sha,
+        event_id=event.id,
+        parents=p.parents,
+        author_name=_text(p.author_name),
+        author_email=p.author_email,
+        authored_at=p.authored_at,
+        committed_at=p.committed_at,
+        message=_text(p.message),
+        branch=p.branch,
+        tags=p.tags,
+        source=event.source,
+        trace_id=event.trace_id,
+        kafka_topic=origin.topic,
+        kafka_partition=origin.partition,
+        kafka_offset=origin.offset,
+        redactions=_redactions(redactions),
     )
 
 
-TRIAGE_COLUMNS = (
-    "category",
-    "suggested_category",
-    "priority",
-    "team",
-    "triage_confidence",
-    "needs_triage",
-    "triage_layer",
-    "triage",
-    "sla_due_at",
-)
+class TicketRow(NamedTuple):
+    """A ticket event as staged for ``ticket_events`` and ``tickets``; the triage columns are
+    empty (``needs_triage`` false) when the ticket was written without triage."""
 
-TICKET_COLUMNS = (
-    "event_id",
-    "source_system",
-    "external_id",
-    "title",
-    "body",
-    "reporter_id",
-    "status",
-    "labels",
-    "created_at",
-    "updated_at",
-    "payload",
-    "source",
-    "trace_id",
-    "occurred_at",
-    "received_at",
-    "kafka_topic",
-    "kafka_partition",
-    "kafka_offset",
-    "redactions",
-    *TRIAGE_COLUMNS,
-)
+    event_id: str
+    source_system: str
+    external_id: str
+    title: str
+    body: str
+    reporter_id: str | None
+    status: str
+    labels: list[str]
+    created_at: datetime
+    updated_at: datetime
+    payload: str
+    source: str
+    trace_id: str | None
+    occurred_at: datetime
+    received_at: datetime | None
+    kafka_topic: str
+    kafka_partition: int
+    kafka_offset: int
+    redactions: str | None
+    category: str | None = None
+    suggested_category: str | None = None
+    priority: str | None = None
+    team: str | None = None
+    triage_confidence: float | None = None
+    needs_triage: bool = False
+    triage_layer: str | None = None
+    triage: str | None = None
+    sla_due_at: datetime | None = None
+
+
+TICKET_COLUMNS = TicketRow._fields
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,13 +210,19 @@ class TicketTriageFields:
     details: dict[str, Any]
     sla_due_at: datetime | None
 
-    def columns(self) -> tuple[Any, ...]:
-        return (self.category, self.suggested_category, self.priority, self.team,
-                self.confidence, self.needs_triage, self.layer, _json(self.details),
-                self.sla_due_at)  # fmt: skip
-
-
-_NO_TRIAGE: tuple[Any, ...] = (None, None, None, None, None, False, None, None, None)
+    def columns(self) -> dict[str, Any]:
+        """The :class:`TicketRow` fields it fills."""
+        return {
+            "category": self.category,
+            "suggested_category": self.suggested_category,
+            "priority": self.priority,
+            "team": self.team,
+            "triage_confidence": self.confidence,
+            "needs_triage": self.needs_triage,
+            "triage_layer": self.layer,
+            "triage": _json(self.details),
+            "sla_due_at": self.sla_due_at,
+        }
 
 
 def ticket_row(
@@ -221,29 +230,29 @@ def ticket_row(
     origin: Origin,
     triage: TicketTriageFields | None = None,
     redactions: Redactions = None,
-) -> tuple[Any, ...]:
+) -> TicketRow:
     p = event.payload
-    return (
-        event.id,
-        p.source_system,
-        p.external_id,
-        _text(p.title),
-        _text(p.body),
-        p.reporter_id,
-        p.status,
-        p.labels,
-        p.created_at,
-        p.updated_at,
-        _json(p.model_dump(mode="json")),
-        event.source,
-        event.trace_id,
-        event.occurred_at,
-        event.received_at,
-        origin.topic,
-        origin.partition,
-        origin.offset,
-        _redactions(redactions),
-        *(triage.columns() if triage is not None else _NO_TRIAGE),
+    return TicketRow(
+        event_id=event.id,
+        source_system=p.source_system,
+        external_id=p.external_id,
+        title=_text(p.title),
+        body=_text(p.body),
+        reporter_id=p.reporter_id,
+        status=p.status,
+        labels=p.labels,
+        created_at=p.created_at,
+        updated_at=p.updated_at,
+        payload=_json(p.model_dump(mode="json")),
+        source=event.source,
+        trace_id=event.trace_id,
+        occurred_at=event.occurred_at,
+        received_at=event.received_at,
+        kafka_topic=origin.topic,
+        kafka_partition=origin.partition,
+        kafka_offset=origin.offset,
+        redactions=_redactions(redactions),
+        **(triage.columns() if triage is not None else {}),
     )
 
 
@@ -279,25 +288,31 @@ CREATE TEMP TABLE IF NOT EXISTS _stage_tickets (
     kafka_topic text, kafka_partition integer, kafka_offset bigint, redactions jsonb,
     category text, suggested_category text, priority text, team text,
     triage_confidence double precision, needs_triage boolean, triage_layer text, triage jsonb,
-    sla_due_at timestamptz
+    sla_due_at timestamptz, actor_group integer, fresh boolean NOT NULL DEFAULT false
 ) ON COMMIT DELETE ROWS
 """
-# Events not seen before are recorded; of those, the newest per ticket becomes its current
-# state unless the ticket already holds a newer one (events may arrive late).
-_MOVE_TICKETS = """
+# Events not seen before are recorded and marked fresh; of those, the newest per ticket becomes
+# its current state unless the ticket already holds a newer one (events may arrive late). The
+# newest is chosen over the whole batch, then applied one actor group at a time, each under its
+# own actor (the history's "who", set between the statements of one transaction).
+_RECORD_TICKET_EVENTS = """
 WITH fresh AS (
     INSERT INTO ticket_events (event_id, source_system, external_id, payload, schema_version,
                                source, trace_id, occurred_at, received_at, kafka_topic,
                                kafka_partition, kafka_offset, redactions)
-    SELECT DISTINCT ON (event_id) event_id, source_system, external_id, payload, $2::integer,
+    SELECT DISTINCT ON (event_id) event_id, source_system, external_id, payload, $1::integer,
            source, trace_id, occurred_at, received_at, kafka_topic, kafka_partition, kafka_offset,
            redactions
     FROM _stage_tickets
     ON CONFLICT (event_id) DO NOTHING
     RETURNING event_id
-), newest AS (
+)
+UPDATE _stage_tickets s SET fresh = true FROM fresh f WHERE s.event_id = f.event_id
+"""
+_MOVE_TICKETS = """
+WITH newest AS (
     SELECT DISTINCT ON (s.source_system, s.external_id) s.*
-    FROM _stage_tickets s JOIN fresh f USING (event_id)
+    FROM _stage_tickets s WHERE s.fresh
     ORDER BY s.source_system, s.external_id, s.updated_at DESC, s.kafka_offset DESC
 )
 INSERT INTO tickets AS t (source_system, external_id, title, body, reporter_id, status, labels,
@@ -309,6 +324,7 @@ SELECT source_system, external_id, title, body, reporter_id, status, labels, cre
        category, suggested_category, priority, team, triage_confidence,
        coalesce(needs_triage, false), triage_layer, triage, sla_due_at, redactions
 FROM newest
+WHERE actor_group = $2
 ON CONFLICT (source_system, external_id) DO UPDATE SET
     title = excluded.title, body = excluded.body, reporter_id = excluded.reporter_id,
     status = excluded.status, labels = excluded.labels, created_at = excluded.created_at,
@@ -342,36 +358,52 @@ class EventSink:
         columns: Sequence[str],
         rows: Sequence[tuple[Any, ...]],
         move_sql: str,
-        *args: Any,
     ) -> int:
         if not rows:
             return 0
         async with self._pool.acquire() as conn, conn.transaction():
             await conn.execute(stage_sql)
             await conn.copy_records_to_table(stage_table, records=rows, columns=list(columns))
-            status: str = await conn.execute(move_sql, *args)
+            status: str = await conn.execute(move_sql)
             return _count(status)
 
-    async def write_logs(self, rows: Sequence[tuple[Any, ...]]) -> int:
+    async def write_logs(self, rows: Sequence[LogRow]) -> int:
         """Insert log rows; returns how many were new."""
         return await self._stage_and_move(
             _STAGE_LOGS, "_stage_log_events", LOG_COLUMNS, rows, _MOVE_LOGS
         )
 
-    async def write_commits(self, rows: Sequence[tuple[Any, ...]]) -> int:
+    async def write_commits(self, rows: Sequence[CommitRow]) -> int:
         """Insert commits, merging tags and branch into commits already stored."""
         return await self._stage_and_move(
             _STAGE_COMMITS, "_stage_commits", COMMIT_COLUMNS, rows, _MOVE_COMMITS
         )
 
-    async def write_tickets(self, rows: Sequence[tuple[Any, ...]]) -> int:
-        """Record ticket events and apply the newest to each ticket; returns tickets changed."""
-        return await self._stage_and_move(
-            _STAGE_TICKETS,
-            "_stage_tickets",
-            TICKET_COLUMNS,
-            rows,
-            _MOVE_TICKETS,
-            self._changed_by,
-            LATEST_VERSION["ticket"],
-        )
+    async def write_tickets(
+        self, rows: Sequence[TicketRow], actors: Sequence[Actor | None] | None = None
+    ) -> int:
+        """Record ticket events and apply the newest to each ticket; returns tickets changed.
+
+        ``actors[i]``, when given, is who decided ``rows[i]`` (the triage layer, its model or
+        prompt): the ticket's history names it. None leaves the sink's ``changed_by``.
+        """
+        if not rows:
+            return 0
+        if actors is None:
+            actors = [None] * len(rows)
+        # The rows without an actor go first: an actor set in a transaction holds until it ends.
+        order = sorted(set(actors), key=lambda actor: actor is not None)
+        groups = {actor: number for number, actor in enumerate(order)}
+        records = [(*row, groups[actor]) for row, actor in zip(rows, actors, strict=True)]
+        changed = 0
+        async with self._pool.acquire() as conn, conn.transaction():
+            await conn.execute(_STAGE_TICKETS)
+            await conn.copy_records_to_table(
+                "_stage_tickets", records=records, columns=[*TICKET_COLUMNS, "actor_group"]
+            )
+            await conn.execute(_RECORD_TICKET_EVENTS, LATEST_VERSION["ticket"])
+            for actor, group in groups.items():
+                if actor is not None:
+                    await set_actor(conn, actor)
+                changed += _count(await conn.execute(_MOVE_TICKETS, self._changed_by, group))
+        return changed

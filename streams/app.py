@@ -8,9 +8,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
+import asyncpg
 import faust
 import structlog
 
@@ -24,10 +26,16 @@ from opsassist.store.llm_cache import PostgresAnswerCache
 from opsassist.store.pool import create_pool
 from opsassist.store.sink import EventSink
 from opsassist.streams.agents.changelog import ChangelogUpdater
-from opsassist.streams.agents.ingest import IngestStage
+from opsassist.streams.agents.handler import (
+    CommitHandler,
+    EventHandler,
+    LogHandler,
+    TicketHandler,
+)
+from opsassist.streams.agents.ingest import IngestStage, SendDeadLetters
 from opsassist.streams.agents.logs import LogIntelligence
 from opsassist.streams.agents.sanitize import EventSanitizer
-from opsassist.streams.agents.tickets import TicketTriage
+from opsassist.streams.agents.tickets import ModelWatcher, TicketTriage
 from opsassist.streams.changelog import load_config
 from opsassist.streams.enrich import Enricher
 from opsassist.streams.privacy import Redactor
@@ -79,9 +87,7 @@ class _App(faust.App):
         return event_class(self, key, value, headers, message)
 
 
-def _dead_letter_sender(
-    dlq: Any, state: dict[str, Any]
-) -> Callable[[Sequence[DeadLetter]], Awaitable[None]]:
+def _dead_letter_sender(dlq: faust.types.TopicT, pool: asyncpg.Pool) -> SendDeadLetters:
     """Sends dead letters to the dead-letter topic and records them in PostgreSQL."""
 
     async def send_dead_letters(letters: Sequence[DeadLetter]) -> None:
@@ -95,7 +101,7 @@ def _dead_letter_sender(
         # Recorded for the API (list, replay) before the batch's offsets may be committed; a
         # failure fails the batch, which is read again (the record is an upsert).
         await record_dead_letters(
-            state["pool"],
+            pool,
             [dead_letter_record(letter, meta.topic, meta.partition, meta.offset)
              for letter, meta in zip(letters, placed, strict=True)],
         )  # fmt: skip
@@ -103,8 +109,46 @@ def _dead_letter_sender(
     return send_dead_letters
 
 
-def create_app(settings: Settings, endpoints: Endpoints) -> faust.App:
-    """A Faust app wired to the configured Kafka and PostgreSQL; ``faust.Worker`` runs it."""
+@dataclass(frozen=True, slots=True)
+class WorkerServices:
+    """What the agents run on, built once per process when the worker starts."""
+
+    settings: Settings
+    pool: asyncpg.Pool
+    #: Sends to the dead-letter topic (the app's producer) and records in PostgreSQL.
+    send_dead_letters: SendDeadLetters
+    llm: LLMClient
+    #: Enrichment and redaction, shared by every kind: nothing unredacted is stored or sent on.
+    sanitizer: EventSanitizer
+    handlers: Mapping[EventKind, EventHandler[Any, Any, Any]]
+    stages: Mapping[EventKind, IngestStage]
+    #: Keeps ticket triage on the newest stored model; None when a model file pins it.
+    model_watcher: ModelWatcher | None
+
+
+class _Started:
+    """The services, once built; the agents and the timers wait for them (the database is
+    opened in a Faust task, after the app's constructor has returned)."""
+
+    def __init__(self) -> None:
+        self._ready = asyncio.Event()
+        self._services: WorkerServices | None = None
+
+    def set(self, services: WorkerServices) -> None:
+        self._services = services
+        self._ready.set()
+
+    @property
+    def services(self) -> WorkerServices | None:
+        return self._services
+
+    async def wait(self) -> WorkerServices:
+        await self._ready.wait()
+        assert self._services is not None
+        return self._services
+
+
+def _faust_app(settings: Settings, endpoints: Endpoints) -> _App:
     workers_dir = settings.state_dir / "worker"
     workers_dir.mkdir(parents=True, exist_ok=True)  # Faust makes only the last level
     app = _App(
@@ -134,97 +178,118 @@ def create_app(settings: Settings, endpoints: Endpoints) -> faust.App:
     # Our transport: a shorter fetch wait and a cheaper hand-off (see streams/runtime/transport.py).
     app.fetch_max_wait_ms = settings.worker_fetch_max_wait_ms
     app.transport = Transport(app.conf.broker_consumer, app)
-    state: dict[str, Any] = {}
+    return app
+
+
+async def open_services(
+    settings: Settings, endpoints: Endpoints, dlq: faust.types.TopicT
+) -> WorkerServices:
+    """Open the database and build every kind's handler and ingest stage on it."""
+    pool = await create_pool(endpoints.database_url, settings.worker_db_pool_size)
+    llm = LLMClient.from_settings(settings, cache=PostgresAnswerCache(pool))
+    sanitizer = EventSanitizer(Enricher.from_settings(settings), Redactor.from_settings(settings))
+    triage = TicketTriage.from_settings(settings, llm=llm, pool=pool)
+    model_watcher = triage.model_watcher()
+    if model_watcher is not None:
+        await model_watcher.refresh()
+    handlers = _handlers(settings, pool, llm, triage)
+    send_dead_letters = _dead_letter_sender(dlq, pool)
+    stages = {
+        kind: IngestStage(
+            handler,
+            send_dead_letters,
+            max_backoff=settings.worker_retry_max_backoff_seconds,
+            sanitizer=sanitizer,
+        )
+        for kind, handler in handlers.items()
+    }
+    return WorkerServices(
+        settings=settings,
+        pool=pool,
+        send_dead_letters=send_dead_letters,
+        llm=llm,
+        sanitizer=sanitizer,
+        handlers=handlers,
+        stages=stages,
+        model_watcher=model_watcher,
+    )
+
+
+def _handlers(
+    settings: Settings, pool: asyncpg.Pool, llm: LLMClient, triage: TicketTriage
+) -> dict[EventKind, EventHandler[Any, Any, Any]]:
+    sink = EventSink(pool)
+    changelogs = ChangelogUpdater(
+        pool,
+        load_config(settings.changelog_config, settings.changelog_repository_url or None),
+        llm=llm if settings.changelog_polish else None,
+    )
+    return {
+        "log": LogHandler(sink, LogIntelligence.from_settings(settings, pool, llm=llm)),
+        "ticket": TicketHandler(sink, triage),
+        "commit": CommitHandler(sink, changelogs),
+    }
+
+
+def _add_ingest_agent(
+    app: faust.App,
+    kind: EventKind,
+    topic_name: str,
+    *,
+    started: _Started,
+    settings: Settings,
+    progress: ProgressWatch,
+) -> None:
+    """The agent of one raw topic: batches handed to the kind's ingest stage, offsets
+    acknowledged only after it returns (``ack_fence``)."""
+    topic = app.topic(topic_name, schema=RawSchema())
+
+    async def agent(stream: Any) -> None:
+        stage = (await started.wait()).stages[kind]
+        async for events in stream.take_events(
+            settings.worker_batch_size, within=settings.worker_batch_seconds
+        ):
+            started_at = time.perf_counter()
+            batch = progress.batch_started()
+            with ack_fence(events):
+                await stage.handle_until_done([event.message for event in events])
+            progress.batch_done(batch)
+            metrics.BATCH_SECONDS.labels(topic_name).observe(time.perf_counter() - started_at)
+
+    agent.__name__ = f"ingest_{kind}"
+    app.agent(topic, name=f"ingest-{kind}")(agent)
+
+
+def create_app(settings: Settings, endpoints: Endpoints) -> faust.App:
+    """A Faust app wired to the configured Kafka and PostgreSQL; ``faust.Worker`` runs it."""
+    app = _faust_app(settings, endpoints)
     dlq = app.topic(settings.topic_dead_letter, key_serializer="raw", value_serializer="raw")
+    started = _Started()
 
-    send_dead_letters = _dead_letter_sender(dlq, state)
-
-    async def open_database() -> None:
-        pool = await create_pool(endpoints.database_url, settings.worker_db_pool_size)
-        state["pool"] = pool
-        sink = EventSink(pool)
-        backoff = settings.worker_retry_max_backoff_seconds
-        llm = LLMClient.from_settings(settings, cache=PostgresAnswerCache(pool))
-        state["llm"] = llm
-        changelogs = ChangelogUpdater(
-            pool,
-            load_config(settings.changelog_config, settings.changelog_repository_url or None),
-            llm=llm if settings.changelog_polish else None,
-        )
-        # Every agent enriches and redacts first: nothing unredacted is stored or sent on.
-        sanitizer = EventSanitizer(
-            Enricher.from_settings(settings), Redactor.from_settings(settings)
-        )
-        logs = LogIntelligence.from_settings(settings, pool, llm=llm)
-        state["log"] = IngestStage(
-            "log",
-            sink,
-            send_dead_letters,
-            max_backoff=backoff,
-            before_write=logs.before_write,
-            after_write=logs.after_write,
-            sanitizer=sanitizer,
-        )
-        state["commit"] = IngestStage(
-            "commit",
-            sink,
-            send_dead_letters,
-            max_backoff=backoff,
-            after_write=changelogs,
-            sanitizer=sanitizer,
-        )
-        ticket_triage = TicketTriage.from_settings(settings, llm=llm, pool=pool)
-        state["model_watcher"] = ticket_triage.model_watcher()
-        if state["model_watcher"] is not None:
-            await state["model_watcher"].refresh()
-        state["ticket"] = IngestStage(
-            "ticket",
-            sink,
-            send_dead_letters,
-            max_backoff=backoff,
-            before_write=ticket_triage,
-            sanitizer=sanitizer,
-        )
-        state["ready"].set()
-
-    app.task(open_database)
-    state["ready"] = asyncio.Event()
-    progress = ProgressWatch()
+    async def start_services() -> None:
+        started.set(await open_services(settings, endpoints, dlq))
 
     async def refresh_triage_model() -> None:
         # A newer active model in PostgreSQL replaces the triage model without a restart.
-        if state["ready"].is_set() and state["model_watcher"] is not None:
-            await state["model_watcher"].refresh()
+        services = started.services
+        if services is not None and services.model_watcher is not None:
+            await services.model_watcher.refresh()
 
+    app.task(start_services)
     app.timer(interval=settings.triage_model_poll_seconds)(refresh_triage_model)
-
-    def make_agent(kind: EventKind, topic_name: str) -> None:
-        topic = app.topic(topic_name, schema=RawSchema())
-
-        async def agent(stream: Any) -> None:
-            await state["ready"].wait()
-            stage: IngestStage = state[kind]
-            async for events in stream.take_events(
-                settings.worker_batch_size, within=settings.worker_batch_seconds
-            ):
-                started = time.perf_counter()
-                batch = progress.batch_started()
-                with ack_fence(events):
-                    await stage.handle_until_done([event.message for event in events])
-                progress.batch_done(batch)
-                metrics.BATCH_SECONDS.labels(topic_name).observe(time.perf_counter() - started)
-
-        agent.__name__ = f"ingest_{kind}"
-        app.agent(topic, name=f"ingest-{kind}")(agent)
-
+    progress = ProgressWatch()
     for kind, topic_name in settings.topics.items():
-        make_agent(kind, topic_name)  # type: ignore[arg-type]
-
-    metrics.initialize(list(settings.topics.values()))
-    add_consumer_metrics(
-        app, list(settings.topics.values()), progress, settings.worker_stall_seconds
-    )
-
+        _add_ingest_agent(
+            app,
+            kind,  # type: ignore[arg-type]
+            topic_name,
+            started=started,
+            settings=settings,
+            progress=progress,
+        )
+    topics = list(settings.topics.values())
+    metrics.initialize(topics)
+    add_consumer_metrics(app, topics, progress, settings.worker_stall_seconds)
     return app
 
 

@@ -39,6 +39,8 @@ from opsassist.store.changelog import (
     save_releases,
     stored_contents,
 )
+from opsassist.store.history import Actor, set_actor
+from opsassist.streams.agents.actors import llm_actor
 from opsassist.streams.changelog import (
     ChangelogConfig,
     ChangelogError,
@@ -93,13 +95,18 @@ class ChangelogUpdater:
         self._config = config
         self._llm = llm if llm is not None and llm.configured(POLISH_TASK) else None
         self._changed_by = changed_by
+        self._actor = Actor(changed_by)  # refuses a name that is not '<kind>:<name>' up front
 
-    async def _polish(self, repo: str, release: Release) -> tuple[Release, dict[str, Any] | None]:
-        """The release reworded by the LLM if the check accepts it, and what happened."""
+    async def _polish(
+        self, repo: str, release: Release
+    ) -> tuple[Release, dict[str, Any] | None, Actor | None]:
+        """The release reworded by the LLM if the check accepts it, what happened, and the
+        actor (the LLM's model and prompt) when the rewording was kept."""
         if self._llm is None or not release.entries:
-            return release, None
+            return release, None, None
         llm = self._llm
         provenance: dict[str, Any] = {}
+        reworded_by: list[Actor] = []
 
         async def propose(entries: Sequence[Entry]) -> list[Rewording]:
             items = [
@@ -113,17 +120,19 @@ class ChangelogUpdater:
             provenance.update(result.provenance())
             if result.produced_by != "llm":
                 raise _NotPolishedError(result.reason)
+            reworded_by.append(llm_actor(self._changed_by, result))
             texts = result.value.texts
             if len(texts) != len(entries):
                 raise InvalidRewording(f"{len(texts)} texts for {len(entries)} entries")
             return [Rewording(e.commit, t) for e, t in zip(entries, texts, strict=True)]
 
         polished, verdict = await polish_release(release, propose)
-        return polished, {
+        polish = {
             "accepted": verdict.accepted,
             "problems": list(verdict.problems),
             "llm": provenance or None,
         }
+        return polished, polish, reworded_by[-1] if verdict.accepted and reworded_by else None
 
     async def __call__(self, events: Sequence[CommitEvent]) -> None:
         for repo in sorted({event.payload.repo for event in events}):
@@ -144,7 +153,11 @@ class ChangelogUpdater:
 
     async def rebuild(self, conn: asyncpg.Connection, repo: str) -> tuple[int, int]:
         """Rebuild ``repo``'s changelog in the caller's transaction (a replay's dry run rolls it
-        back); return how many releases changed and how many became absent."""
+        back); return how many releases changed and how many became absent.
+
+        The transaction's actor is this updater's ``changed_by``, with the LLM's model and
+        prompt when a changed release's text is its rewording (each release's own
+        provenance is in its ``polish``)."""
         await lock_repository(conn, repo)
         records = []
         for row in await repository_commits(conn, repo):
@@ -161,12 +174,14 @@ class ChangelogUpdater:
         contents = releases_to_json(releases)
         stored = await stored_contents(conn, repo)
         changed = []
+        actor = self._actor
         for release, content in zip(releases, contents, strict=True):
             tag = release.tag or UNRELEASED
             before = stored.get(tag)
             if before is not None and _canonical(before) == _canonical(content):
                 continue
-            shown, polish = await self._polish(repo, release)
+            shown, polish, reworded_by = await self._polish(repo, release)
+            actor = reworded_by or actor
             changed.append(
                 StoredRelease(
                     tag=tag,
@@ -181,6 +196,7 @@ class ChangelogUpdater:
             )
         order = [release.tag or UNRELEASED for release in releases]
         absent = sorted(set(stored) - set(order))
+        await set_actor(conn, actor)
         await save_releases(
             conn, repo, changed=changed, absent=absent, order=order, changed_by=self._changed_by
         )

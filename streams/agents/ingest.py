@@ -19,22 +19,17 @@ import random
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import asyncpg
 import structlog
 
 from opsassist.bus.deadletter import DeadLetter, dead_letter
-from opsassist.schemas import (
-    AnyEvent,
-    CommitEvent,
-    EventKind,
-    InvalidEvent,
-    LogEvent,
-    decode_event,
-)
+from opsassist.schemas import AnyEvent, InvalidEvent, decode_event
 from opsassist.schemas.registry import trace_id_from_headers
-from opsassist.store.sink import EventSink, Origin, commit_row, log_row, ticket_row
+from opsassist.store.history import Actor
+from opsassist.store.sink import Origin
+from opsassist.streams.agents.handler import EventHandler
 from opsassist.streams.agents.sanitize import EventSanitizer
 from opsassist.streams.privacy import RedactionRecord
 from opsassist.streams.runtime import metrics
@@ -77,11 +72,16 @@ class BatchResult:
 
 
 SendDeadLetters = Callable[[Sequence[DeadLetter]], Awaitable[None]]
-#: Runs after a batch's rows are durable, on its stored events (derived data: changelogs, ...).
-AfterWrite = Callable[[Sequence[Any]], Awaitable[None]]
-#: Runs on a batch's decoded events before the write and returns, per event, what its row
-#: carries besides the event (the triage of a ticket).
-BeforeWrite = Callable[[Sequence[Any]], Awaitable[Sequence[Any]]]
+
+
+class _Ready(NamedTuple):
+    """An event of the batch ready to be written: where it came from, its row and who decided
+    what the row holds."""
+
+    message: RawMessage
+    event: AnyEvent
+    row: Any
+    actor: Actor | None
 
 
 def backoff_delay(attempt: int, max_backoff: float) -> float:
@@ -104,41 +104,22 @@ _TRANSIENT = (
 _PERMANENT = (asyncpg.DataError, asyncpg.IntegrityConstraintViolationError, ValueError, TypeError)
 
 
-def _row(
-    event: AnyEvent, origin: Origin, extra: Any, redactions: RedactionRecord | None
-) -> tuple[Any, ...]:
-    counts = redactions.as_dict() if redactions is not None else None
-    if isinstance(event, LogEvent):
-        return log_row(event, origin, extra, counts)
-    if isinstance(event, CommitEvent):
-        return commit_row(event, origin, counts)
-    return ticket_row(event, origin, extra, counts)
-
-
 class IngestStage:
-    """Decode → write → dead-letter for one kind of raw topic."""
+    """Decode → write → dead-letter for one kind of raw topic; what the kind does besides is
+    its handler's (:class:`~opsassist.streams.agents.handler.EventHandler`)."""
 
     def __init__(
         self,
-        kind: EventKind,
-        sink: EventSink,
+        handler: EventHandler[Any, Any, Any],
         send_dead_letters: SendDeadLetters,
         *,
         max_backoff: float = 30.0,
-        after_write: AfterWrite | None = None,
-        before_write: BeforeWrite | None = None,
         sanitizer: EventSanitizer | None = None,
     ) -> None:
-        self.kind = kind
-        self._write = {
-            "log": sink.write_logs,
-            "commit": sink.write_commits,
-            "ticket": sink.write_tickets,
-        }[kind]
+        self.kind = handler.kind
+        self._handler = handler
         self._send_dead_letters = send_dead_letters
         self._max_backoff = max_backoff
-        self._after_write = after_write
-        self._before_write = before_write
         self._sanitizer = sanitizer
 
     async def handle(self, messages: Sequence[RawMessage]) -> BatchResult:
@@ -147,8 +128,8 @@ class IngestStage:
         topic = messages[0].topic
         metrics.EVENTS_CONSUMED.labels(topic).inc(len(messages))
         metrics.BATCH_SIZE.labels(topic).observe(len(messages))
-        rows: list[tuple[Any, ...]] = []
-        valid: list[tuple[RawMessage, AnyEvent]] = []
+        handler = self._handler
+        ready: list[_Ready] = []
         dead: list[DeadLetter] = []
         decoded: list[tuple[RawMessage, AnyEvent]] = []
         for message in messages:
@@ -163,18 +144,18 @@ class IngestStage:
                 continue
             decoded.append((message, event))
         decoded, records = self._sanitize(decoded, dead)
-        extras = await self._prepare_rows(topic, [event for _, event in decoded])
-        for (message, event), extra, record in zip(decoded, extras, records, strict=True):
+        prepared = await self._prepare(topic, [event for _, event in decoded])
+        for (message, event), extra, record in zip(decoded, prepared, records, strict=True):
             origin = Origin(message.topic, message.partition, message.offset)
+            counts = record.as_dict() if record is not None else None
             try:
-                row = _row(event, origin, extra, record)
+                row = handler.row(event, origin, extra, counts)
             except (ValueError, TypeError) as exc:  # e.g. an integer JSON cannot hold
                 dead.append(self._dead_letter(message, "unencodable", f"unencodable: {exc}"))
                 continue
-            valid.append((message, event))
-            rows.append(row)
+            ready.append(_Ready(message, event, row, handler.actor(extra)))
         started = time.perf_counter()
-        refused = await self._write_durably(topic, rows, valid)
+        refused = await self._write_durably(topic, ready)
         metrics.BATCH_WRITE_SECONDS.labels(topic).observe(time.perf_counter() - started)
         dead.extend(letter for _, letter in refused)
         if dead:
@@ -182,16 +163,19 @@ class IngestStage:
             # here, and an outage must make it wait like a write, not fail it.
             send_dead_letters = self._send_dead_letters
             await self._with_retries(topic, lambda: send_dead_letters(dead))
-        written = len(rows) - len(refused)
+        written = len(ready) - len(refused)
         metrics.EVENTS_WRITTEN.labels(topic).inc(written)
-        if self._after_write is not None and written:
+        if written:
             refused_ids = {id(message) for message, _ in refused}
-            stored = [event for message, event in valid if id(message) not in refused_ids]
+            stored = [r.event for r in ready if id(r.message) not in refused_ids]
             await self._derive(topic, stored)
         if log.isEnabledFor(10):  # DEBUG: one line per event, with its trace id
-            for _message, event in valid:
+            for item in ready:
                 log.debug(
-                    "event written", event_id=event.id, kind=self.kind, trace_id=event.trace_id
+                    "event written",
+                    event_id=item.event.id,
+                    kind=self.kind,
+                    trace_id=item.event.trace_id,
                 )
         return BatchResult(written=written, dead_lettered=len(dead))
 
@@ -279,46 +263,51 @@ class IngestStage:
         )
 
     async def _write_durably(
-        self, topic: str, rows: list[tuple[Any, ...]], valid: list[tuple[RawMessage, AnyEvent]]
+        self, topic: str, ready: list[_Ready]
     ) -> list[tuple[RawMessage, DeadLetter]]:
         """Write all rows; return the messages the database refuses, with their dead letters."""
+        if not ready:
+            return []
+        write = self._handler.write
+        rows = [item.row for item in ready]
+        actors = [item.actor for item in ready]
         try:
-            await self._with_retries(topic, lambda: self._write(rows))
+            await self._with_retries(topic, lambda: write(rows, actors))
             return []
         except _PERMANENT as exc:
-            if len(rows) == 1:
-                message, _ = valid[0]
+            if len(ready) == 1:
+                message = ready[0].message
                 reason = f"db_rejected: PostgreSQL refused the row: {exc}"
                 return [(message, self._dead_letter(message, "db_rejected", reason))]
-        middle = len(rows) // 2
+        middle = len(ready) // 2
         return [
-            *await self._write_durably(topic, rows[:middle], valid[:middle]),
-            *await self._write_durably(topic, rows[middle:], valid[middle:]),
+            *await self._write_durably(topic, ready[:middle]),
+            *await self._write_durably(topic, ready[middle:]),
         ]
 
-    async def _prepare_rows(self, topic: str, events: list[AnyEvent]) -> Sequence[Any]:
-        """What the before-write stage adds to each event's row (triage of tickets); a failure
-        of the stage is logged and counted, and the rows are written without it."""
-        if self._before_write is None or not events:
-            return [None] * len(events)
+    async def _prepare(self, topic: str, events: list[AnyEvent]) -> Sequence[Any]:
+        """What the handler adds to each event's row (a line's template, a ticket's triage); a
+        failure of the step is logged and counted, and the rows are written without it."""
+        if not events:
+            return []
         try:
-            extras = await self._before_write(events)
+            prepared = await self._handler.prepare(events)
         except Exception as exc:  # a bug in a stage must not stop ingestion
             metrics.BEFORE_WRITE_FAILURES.labels(topic).inc()
             log.exception("before-write stage failed", topic=topic, error=str(exc))
             return [None] * len(events)
-        if len(extras) != len(events):
-            raise AssertionError(f"the before-write stage gave {len(extras)} for {len(events)}")
-        return extras
+        if len(prepared) != len(events):
+            raise AssertionError(f"the before-write stage gave {len(prepared)} for {len(events)}")
+        return prepared
 
     async def _derive(self, topic: str, events: list[AnyEvent]) -> None:
-        """Run the after-write stage on the stored events. Database trouble is retried like a
-        write; any other failure is logged and counted, and ingestion goes on: the rows are
-        durable, and what is derived from them is rebuilt by the next batch that touches it."""
-        assert self._after_write is not None
-        after_write = self._after_write
+        """Run the handler's after-write step on the stored events. Database trouble is retried
+        like a write; any other failure is logged and counted, and ingestion goes on: the rows
+        are durable, and what is derived from them is rebuilt by the next batch that touches
+        it."""
+        derive = self._handler.derive
         try:
-            await self._with_retries(topic, lambda: after_write(events))
+            await self._with_retries(topic, lambda: derive(events))
         except Exception as exc:  # a bug or bad data in a derived stage must not stop ingestion
             metrics.AFTER_WRITE_FAILURES.labels(topic).inc()
             log.exception("after-write stage failed", topic=topic, error=str(exc))

@@ -34,6 +34,7 @@ from pydantic import BaseModel, Field
 from opsassist.llm import LLMClient
 from opsassist.schemas import LogEvent
 from opsassist.settings import Settings
+from opsassist.store.history import Actor, set_actor
 from opsassist.store.logs import (
     StoredIncident,
     StoredSummary,
@@ -133,6 +134,7 @@ class LogIntelligence:
         self._llm_timeout = llm_timeout_seconds
         self._redact = redact
         self._changed_by = changed_by
+        self._actor = Actor(changed_by)
         # service -> (mark, writer) in the database, as last known
         self._synced: dict[str, tuple[int, str]] = {}
         self._marks: dict[str, int] = {}  # service -> the latest mark given (stored or pending)
@@ -260,6 +262,9 @@ class LogIntelligence:
         result = pending.result
         changed: list[tuple[int, WindowSummary, IncidentTransition]] = []
         async with self._pool.acquire() as conn, conn.transaction():
+            # The miner and the window rules decided: no model or prompt (the LLM's summary is
+            # stored apart, with its provenance in its own row).
+            await set_actor(conn, self._actor)
             await save_templates(conn, pending.templates, self._changed_by)
             for change in collapse_changes(result.id_changes):
                 await self._relabel(conn, change)

@@ -21,6 +21,7 @@ pins it; every triage records the model version it used.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import asyncpg
@@ -30,9 +31,11 @@ from pydantic import BaseModel
 from opsassist.llm import LLMClient
 from opsassist.schemas import TicketEvent
 from opsassist.settings import Settings
+from opsassist.store.history import Actor
 from opsassist.store.sink import TicketTriageFields
 from opsassist.store.ticket_workflow import human_owned_fields
 from opsassist.store.triage_models import active_model, active_model_version
+from opsassist.streams.agents.actors import TRIAGE, llm_actor
 from opsassist.streams.runtime import metrics
 from opsassist.streams.triage import (
     PRIORITIES,
@@ -40,6 +43,7 @@ from opsassist.streams.triage import (
     LlmClassifier,
     LlmVerdict,
     Ticket,
+    Triage,
     TriageError,
     TriageModel,
     Triager,
@@ -67,10 +71,16 @@ class TriageAnswer(BaseModel):
     reason: str
 
 
-def llm_classifier(client: LLMClient) -> LlmClassifier | None:
+#: Per ticket (source system, external id) the LLM answered for, who answered: its model and
+#: prompt version, for the history of the ticket's write.
+LlmAnswers = dict[tuple[str, str], Actor]
+
+
+def llm_classifier(client: LLMClient, answers: LlmAnswers | None = None) -> LlmClassifier | None:
     """The triage stage's LLM hook on the LLM layer's ``triage`` task; None when no LLM is
     configured for it. An LLM answer carries no calibrated probability: it is recorded at the
-    category's own threshold, the confidence at which triage would accept it."""
+    category's own threshold, the confidence at which triage would accept it. Each answer's
+    model and prompt go into ``answers``, when given."""
     if not client.configured("triage"):
         return None
 
@@ -85,6 +95,8 @@ def llm_classifier(client: LLMClient) -> LlmClassifier | None:
         result = await client.run("triage", inputs, TriageAnswer, nothing)
         if result.produced_by != "llm":
             return None
+        if answers is not None:
+            answers[(ticket.source, ticket.id)] = llm_actor(TRIAGE, result)
         answer = result.value
         threshold = next((c.threshold for c in categories if c.id == answer.category), 0.5)
         return LlmVerdict(category=answer.category, confidence=threshold, reason=answer.reason)
@@ -131,15 +143,30 @@ class ModelWatcher:
         return True
 
 
+@dataclass(frozen=True, slots=True)
+class TriageDecision:
+    """A ticket's triage as its row holds it, and who decided it (for its history)."""
+
+    fields: TicketTriageFields
+    actor: Actor
+
+
 class TicketTriage:
     """The worker's before-write stage for tickets."""
 
     def __init__(
-        self, triager: Triager, pool: asyncpg.Pool | None = None, *, pinned: bool = False
+        self,
+        triager: Triager,
+        pool: asyncpg.Pool | None = None,
+        *,
+        pinned: bool = False,
+        llm_answers: LlmAnswers | None = None,
     ) -> None:
         self._triager = triager
         self._pool = pool
         self._pinned = pinned  # a model file was configured: no model from PostgreSQL
+        # Filled by the triager's LLM hook (llm_classifier) while a batch is triaged.
+        self._llm_answers = llm_answers if llm_answers is not None else {}
         for layer in _LAYERS:
             metrics.TRIAGE_DECISIONS.labels(layer)
         for outcome in ("loaded", "failed"):
@@ -149,15 +176,17 @@ class TicketTriage:
     def from_settings(
         cls, settings: Settings, llm: LLMClient | None = None, pool: asyncpg.Pool | None = None
     ) -> TicketTriage:
+        answers: LlmAnswers = {}
         return cls(
             Triager(
                 load_config(settings.triage_config),
                 load_model(settings.triage_model_path),
-                llm=llm_classifier(llm) if llm is not None else None,
+                llm=llm_classifier(llm, answers) if llm is not None else None,
                 llm_timeout_seconds=settings.triage_llm_timeout_seconds,
             ),
             pool,
             pinned=settings.triage_model_path is not None,
+            llm_answers=answers,
         )
 
     def model_watcher(self) -> ModelWatcher | None:
@@ -168,11 +197,18 @@ class TicketTriage:
         return ModelWatcher(self._pool, self._triager)
 
     async def __call__(self, events: Sequence[TicketEvent]) -> list[TicketTriageFields]:
+        return [decision.fields for decision in await self.decide(events)]
+
+    async def decide(self, events: Sequence[TicketEvent]) -> list[TriageDecision]:
+        """Per event, its ticket's triage and the actor that decided it: ``agent:triage``, with
+        the model version when the trained model decided, the LLM's model and prompt version
+        when the LLM did."""
         tickets = [ticket_from_payload(e.payload) for e in events]
+        self._llm_answers.clear()  # one batch at a time: only this batch's answers
         results = await self._triager.triage_batch_async(tickets)
         owned = await self._owned(events)
         config = self._triager.config
-        fields = []
+        decisions = []
         for event, decided_by_machine in zip(events, results, strict=True):
             key = (event.payload.source_system, event.payload.external_id)
             result = (
@@ -184,20 +220,26 @@ class TicketTriage:
             if result.needs_triage:
                 metrics.TRIAGE_ABSTENTIONS.inc()
             decided = result.to_dict()
-            fields.append(
-                TicketTriageFields(
-                    category=result.category,
-                    suggested_category=result.suggested_category,
-                    priority=result.priority,
-                    team=result.team,
-                    confidence=result.confidence,
-                    needs_triage=result.needs_triage,
-                    layer=result.layer,
-                    details={k: decided[k] for k in ("explanation", "model_version", "notes")},
-                    sla_due_at=sla_due_at(event.payload.created_at, result.priority, config.sla),
-                )
+            triage = TicketTriageFields(
+                category=result.category,
+                suggested_category=result.suggested_category,
+                priority=result.priority,
+                team=result.team,
+                confidence=result.confidence,
+                needs_triage=result.needs_triage,
+                layer=result.layer,
+                details={k: decided[k] for k in ("explanation", "model_version", "notes")},
+                sla_due_at=sla_due_at(event.payload.created_at, result.priority, config.sla),
             )
-        return fields
+            decisions.append(TriageDecision(triage, self._actor(key, result)))
+        return decisions
+
+    def _actor(self, key: tuple[str, str], result: Triage) -> Actor:
+        if result.layer == "llm" and key in self._llm_answers:
+            return self._llm_answers[key]
+        if result.layer == "model" and result.model_version:
+            return Actor(TRIAGE, model=result.model_version)
+        return Actor(TRIAGE)
 
     async def _owned(self, events: Sequence[TicketEvent]) -> dict[tuple[str, str], dict[str, str]]:
         if self._pool is None:

@@ -142,3 +142,47 @@ def test_the_worker_takes_v1_and_v2_ticket_events_alike(settings, worker_process
     for row in stored:
         assert row["schema_version"] == 2
         assert "reporter" not in orjson.loads(row["payload"])
+
+
+def test_the_history_names_who_triaged_each_worker_written_ticket(  # type: ignore[no-untyped-def]
+    settings, worker_process, tmp_path
+) -> None:
+    """Each version the worker writes names the decider as its actor: ``agent:triage``, with the
+    trained model's version where the model decided; rules leave the model empty."""
+    from opsassist.streams.triage import ModelSpec, train_model
+    from tests.unit.triage.examples import EXAMPLES
+
+    model = train_model(EXAMPLES, ModelSpec(c_grid=(4.0,)))
+    model_path = tmp_path / "triage.model"
+    model_path.write_bytes(model.to_bytes())
+    worker = worker_process(triage_model_path=model_path)
+    worker.start()
+    asyncio.run(
+        produce_events(
+            settings.kafka_bootstrap_servers,
+            settings.topics,
+            [
+                ticket("OPS-1", "Production down", "checkout outage since 10:00, all customers"),
+                ticket("Q-1", "How do I change the port?", "How can I configure it? Where?"),
+            ],
+        )
+    )
+    wait_for(lambda: count_rows(settings, "tickets") >= 2, 60, "both tickets")
+    history = asyncio.run(
+        fetch(
+            settings.database_url,
+            """
+        SELECT t.external_id, t.triage_layer, t.changed_by AS row_changed_by, c.version,
+               c.changed_by, c.model, c.prompt_version
+        FROM ticket_changes c JOIN tickets t ON t.id = c.ticket_id ORDER BY t.external_id""",
+        )
+    )
+    found = {
+        h["external_id"]: (h["triage_layer"], h["row_changed_by"], h["version"],
+                           h["changed_by"], h["model"], h["prompt_version"])
+        for h in history
+    }  # fmt: skip
+    assert found == {
+        "OPS-1": ("rule", "agent:triage", 1, "agent:triage", None, None),
+        "Q-1": ("model", "agent:triage", 1, "agent:triage", model.version, None),
+    }

@@ -116,3 +116,28 @@ async def test_accepted_and_rejected_rewordings(
         assert "Rounding of totals" in markdown or "rounding of totals" in markdown
     finally:
         await pool.close()
+
+
+async def test_the_release_history_names_the_llm_only_where_its_rewording_was_kept(
+    database_url: str, fake_openai: FakeOpenAI, make_client: Callable[..., LLMClient]
+) -> None:
+    pool = await create_pool(database_url)
+    try:
+        await EventSink(pool).write_commits([commit(1, "feat(api): list orders", ["v0.1.0"])])
+        updater = ChangelogUpdater(pool, default_config(), llm=make_client(config_for([MODEL])))
+        fake_openai.queue("primary", answer({"texts": ["Orders can now be listed"]}))
+        assert await updater.regenerate("shop") == 1
+        await EventSink(pool).write_commits([commit(2, "fix: rounding of totals")])
+        fake_openai.queue("primary", answer({"texts": []}))  # drops the entry: refused
+        assert await updater.regenerate("shop") == 1
+        history = await pool.fetch(
+            """SELECT r.tag, c.changed_by, c.model, c.prompt_version
+            FROM changelog_release_changes c JOIN changelog_releases r ON r.id = c.release_id
+            WHERE r.repo = 'shop' ORDER BY r.tag DESC, c.version"""
+        )
+        assert [tuple(row) for row in history] == [
+            ("v0.1.0", "agent:changelog", "fake/primary", "changelog_polish.reword.v1"),
+            ("", "agent:changelog", None, None),
+        ]
+    finally:
+        await pool.close()

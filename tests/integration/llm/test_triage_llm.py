@@ -11,7 +11,8 @@ import pytest
 
 from opsassist.llm import LLMClient, PromptLibrary
 from opsassist.schemas import TicketEvent, TicketPayloadV2
-from opsassist.streams.agents.tickets import TicketTriage, llm_classifier
+from opsassist.store.history import Actor
+from opsassist.streams.agents.tickets import LlmAnswers, TicketTriage, llm_classifier
 from opsassist.streams.triage import Triager, load_config
 from tests.unit.llm.conftest import config_for
 from tests.unit.llm.fake_openai import FakeOpenAI, Reply, answer
@@ -96,3 +97,23 @@ async def test_the_triage_request_carries_the_strict_schema_and_its_answer_is_us
     assert schema["additionalProperties"] is False
     assert schema["required"] == ["category", "priority", "reason"]
     assert response_format == PromptLibrary.from_directory().get("triage.classify").response_format
+
+
+async def test_a_ticket_the_llm_triaged_names_its_model_and_prompt_as_the_actor(
+    fake_openai: FakeOpenAI, make_client: Callable[..., LLMClient]
+) -> None:
+    client = make_client(config_for([MODEL]))
+    answers: LlmAnswers = {}
+    classify = llm_classifier(client, answers)
+    stage = TicketTriage(Triager(load_config(None), None, llm=classify), llm_answers=answers)
+    fake_openai.queue(
+        "primary", answer({"category": "question", "priority": "P3", "reason": "asks how to"})
+    )
+    rule, asked = await stage.decide(
+        [ticket(1, "Production down", "outage on checkout"), ticket(2, "Hi", "how do I export")]
+    )
+    assert rule.actor == Actor("agent:triage")
+    assert asked.fields.layer == "llm"
+    assert asked.actor == Actor(
+        "agent:triage", model="fake/primary", prompt_version="triage.classify.v1"
+    )

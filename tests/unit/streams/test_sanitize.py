@@ -16,6 +16,7 @@ import opsassist.streams.privacy
 from opsassist.bus.deadletter import DeadLetter, read_dead_letter_headers
 from opsassist.schemas import LogEvent, encode_event
 from opsassist.store.sink import LOG_COLUMNS
+from opsassist.streams.agents.handler import LogHandler, TicketHandler
 from opsassist.streams.agents.ingest import IngestStage, RawRecord
 from opsassist.streams.agents.sanitize import EventSanitizer
 from opsassist.streams.enrich import Enricher
@@ -101,7 +102,7 @@ class _Sink:
     def __init__(self) -> None:
         self.rows: list[tuple[Any, ...]] = []
 
-    async def write_logs(self, rows: Sequence[tuple[Any, ...]]) -> int:
+    async def write_logs(self, rows: Sequence[tuple[Any, ...]], actors: Any = None) -> int:
         self.rows.extend(rows)
         return len(rows)
 
@@ -134,8 +135,7 @@ def test_an_event_that_cannot_be_redacted_is_dead_lettered_never_written() -> No
         letters.extend(batch)
 
     stage = IngestStage(
-        "log",
-        sink,
+        LogHandler(sink),  # type: ignore[arg-type]
         send,
         sanitizer=_Breaks(Enricher(), Redactor(pseudonym_key=KEY)),  # type: ignore[arg-type]
     )
@@ -191,7 +191,7 @@ def test_the_worker_dead_letters_a_ticket_whose_id_holds_personal_data(
     async def send(batch: Sequence[DeadLetter]) -> None:
         letters.extend(batch)
 
-    stage = IngestStage("ticket", sink, send, sanitizer=sanitizer)  # type: ignore[arg-type]
+    stage = IngestStage(TicketHandler(sink), send, sanitizer=sanitizer)  # type: ignore[arg-type]
     record = RawRecord("t.tickets.raw", 0, 7, b"k", encode_event(iban))
     result = asyncio.run(stage.handle([record]))
     assert (result.written, result.dead_lettered, sink.rows) == (0, 1, [])
