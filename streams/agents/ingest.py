@@ -38,6 +38,7 @@ from opsassist.store.sink import EventSink, Origin, commit_row, log_row, ticket_
 from opsassist.streams.agents.sanitize import EventSanitizer
 from opsassist.streams.privacy import RedactionRecord
 from opsassist.streams.runtime import metrics
+from opsassist.tracing import processing
 
 log = structlog.get_logger(__name__)
 
@@ -207,7 +208,8 @@ class IngestStage:
         attempt = 0
         while True:
             try:
-                return await self.handle(messages)
+                with processing(messages):
+                    return await self.handle(messages)
             except Exception as exc:
                 attempt += 1
                 topic = messages[0].topic
