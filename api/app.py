@@ -20,6 +20,7 @@ from opsassist.endpoints import Endpoints
 from opsassist.settings import Settings
 from opsassist.store.migrations import check_schema
 from opsassist.store.pool import create_pool
+from opsassist.tracing import ContinueTraceContext, configure_tracing
 
 
 def create_app(settings: Settings, endpoints: Endpoints) -> FastAPI:
@@ -55,6 +56,16 @@ def create_app(settings: Settings, endpoints: Endpoints) -> FastAPI:
     app.add_middleware(HttpMetrics)
     app.add_middleware(SecurityHeaders)
     install_problem_handlers(app)
+    tracer_provider = configure_tracing(settings, "opsassist-api")
+    if tracer_provider is None:
+        app.add_middleware(ContinueTraceContext)  # outermost: the W3C context, no spans
+    else:
+        from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+
+        # A server span per request, the child of the sender's traceparent; probes are not traced.
+        FastAPIInstrumentor.instrument_app(
+            app, tracer_provider=tracer_provider, excluded_urls="/healthz,/readyz,/metrics"
+        )
     app.include_router(health.router)
     app.include_router(github.router)
     app.include_router(tickets.router)

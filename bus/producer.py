@@ -18,6 +18,7 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.partitioner import DefaultPartitioner
 
 from opsassist.schemas import AnyEvent, encode_event, kafka_headers, kafka_key
+from opsassist.tracing import sending
 
 #: How many events are sent before we wait for their acknowledgements.
 WINDOW = 5000
@@ -40,7 +41,17 @@ class EventSender:
         self._turns: dict[tuple[str, int], asyncio.Lock] = {}
 
     async def send(self, topics: dict[str, str], events: Sequence[AnyEvent]) -> None:
-        """Send ``events`` to their kinds' topics; return once the broker acknowledged all."""
+        """Send ``events`` to their kinds' topics; return once the broker acknowledged all.
+
+        Each record carries the W3C context of the send (``opsassist.tracing.sending``), so the
+        worker's processing continues the trace of the request that produced it.
+        """
+        with sending({topics[event.kind] for event in events}, len(events)) as creation:
+            await self._send(topics, events, creation)
+
+    async def _send(
+        self, topics: dict[str, str], events: Sequence[AnyEvent], creation: dict[str, str]
+    ) -> None:
         producer = self._producer
         partitions: dict[str, list[int]] = {}
         batches: dict[tuple[str, int], list[Any]] = {}  # aiokafka's BatchBuilder, untyped
@@ -69,7 +80,7 @@ class EventSender:
             chain = batches.get((topic, partition))
             if chain is None:  # not setdefault: that would build a batch for every event
                 chain = batches[(topic, partition)] = [producer.create_batch()]
-            value, headers = encode_event(event), kafka_headers(event)
+            value, headers = encode_event(event), kafka_headers(event, creation)
             if chain[-1].append(key=key, value=value, timestamp=None, headers=headers) is not None:
                 continue
             fresh = producer.create_batch()  # the batch is full: start the next one

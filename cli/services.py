@@ -182,7 +182,9 @@ def worker() -> None:
         console.print(f"[red]error:[/] {exc}")
         raise typer.Exit(1) from None
     from opsassist.streams.app import Worker, create_app  # Faust is heavy: import only when it runs
+    from opsassist.tracing import configure_tracing
 
+    configure_tracing(settings, "opsassist-worker")  # before any span or connection is made
     worker_ = Worker(create_app(settings, endpoints), settings)
     tune_garbage_collector()
     worker_.execute_from_commandline()

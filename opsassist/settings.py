@@ -248,6 +248,16 @@ class Settings(BaseSettings):
     # configured; a rewording is kept only if every commit keeps exactly one entry.
     changelog_polish: bool = True
 
+    # -- tracing (issue 27): OpenTelemetry spans of the API and the worker (docs/observability.md)
+    # The OTLP/HTTP traces URL spans are exported to (``http://collector:4318/v1/traces``).
+    # Empty: no spans are recorded or sent; the W3C traceparent is still continued hop to hop.
+    tracing_otlp_endpoint: str = ""
+    # The spans' ``service.name``; empty: ``opsassist-api`` or ``opsassist-worker``.
+    tracing_service_name: str = ""
+    # Share of new traces recorded; a request or record that arrives with a traceparent keeps
+    # the sampling decision of its trace (its sampled flag).
+    tracing_sample_ratio: float = Field(default=1.0, ge=0.0, le=1.0)
+
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:

@@ -22,8 +22,8 @@ from opsassist.schemas.registry import (
     encode_event,
     kafka_headers,
     kafka_key,
-    trace_id_from_traceparent,
 )
+from opsassist.schemas.trace_context import TraceParent, trace_id_from_traceparent
 
 __all__ = [
     "LATEST_VERSION",
@@ -39,6 +39,7 @@ __all__ = [
     "TicketEvent",
     "TicketPayloadV1",
     "TicketPayloadV2",
+    "TraceParent",
     "decode_event",
     "encode_event",
     "kafka_headers",

@@ -23,6 +23,7 @@ from opsassist.schemas.envelope import (
     TicketEventV1,
 )
 from opsassist.schemas.errors import InvalidEvent
+from opsassist.schemas.trace_context import TraceParent, trace_id_from_traceparent
 
 #: The newest schema version per kind, and the model that validates it.
 LATEST_VERSION: dict[str, int] = {"log": 1, "commit": 1, "ticket": 2}
@@ -73,21 +74,6 @@ def _header(headers: Headers, name: str) -> bytes | None:
 def trace_id_from_headers(headers: Headers) -> str | None:
     """The trace id of the record's ``traceparent`` header, if it has a valid one."""
     return trace_id_from_traceparent(_header(headers, "traceparent"))
-
-
-def trace_id_from_traceparent(value: bytes | str | None) -> str | None:
-    """The trace id of a W3C ``traceparent`` (``00-<32 hex>-<16 hex>-<2 hex>``), or None."""
-    if value is None:
-        return None
-    text = value.decode("ascii", "replace") if isinstance(value, bytes) else value
-    parts = text.strip().split("-")
-    if len(parts) != 4 or len(parts[1]) != 32 or parts[1] == "0" * 32:
-        return None
-    try:
-        int(parts[1], 16)
-    except ValueError:
-        return None
-    return parts[1].lower()
 
 
 def _decode_newest(raw: bytes, kind: EventKind, headers: Headers) -> AnyEvent | None:
@@ -190,16 +176,30 @@ def encode_event(event: AnyEvent) -> bytes:
     return event.model_dump_json().encode()
 
 
-def new_span_id() -> str:
-    return os.urandom(8).hex()
-
-
-def kafka_headers(event: AnyEvent) -> list[tuple[str, bytes]]:
+def kafka_headers(
+    event: AnyEvent, creation: Mapping[str, str] | None = None
+) -> list[tuple[str, bytes]]:
     """Headers that travel with the event: ``schema-version``, and ``traceparent`` when it has a
-    trace id."""
+    trace id.
+
+    ``creation`` is the W3C context the record was created in (``traceparent`` and
+    ``tracestate``, as a propagator injects them); when it belongs to the event's trace it goes
+    on unchanged, so the consumer continues the producer's span with the sampling decision the
+    trace carries. An event whose trace id came from elsewhere (its own envelope) has no known
+    parent span: it gets a fresh parent id, sampled.
+    """
     headers = [("schema-version", str(event.schema_version).encode())]
-    if event.trace_id:
-        headers.append(("traceparent", f"00-{event.trace_id}-{new_span_id()}-01".encode()))
+    if not event.trace_id:
+        return headers
+    traceparent = creation.get("traceparent") if creation else None
+    parsed = TraceParent.parse(traceparent)
+    if creation and parsed is not None and parsed.trace_id == event.trace_id:
+        headers.append(("traceparent", parsed.format().encode()))
+        if tracestate := creation.get("tracestate"):
+            headers.append(("tracestate", tracestate.encode()))
+    else:
+        fresh = TraceParent(event.trace_id, os.urandom(8).hex())
+        headers.append(("traceparent", fresh.format().encode()))
     return headers
 
 

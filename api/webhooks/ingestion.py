@@ -26,6 +26,7 @@ from opsassist.schemas import AnyEvent, trace_id_from_traceparent
 from opsassist.settings import Settings
 from opsassist.store.ticket_workflow import purge_status_requests
 from opsassist.streams.privacy import IdempotencyKeyDigest, Redactor
+from opsassist.tracing import current_trace_id
 
 _PURGE_EVERY_SECONDS = 3600.0
 log = structlog.get_logger(__name__)
@@ -130,7 +131,9 @@ async def authenticated_caller(
 
 
 def trace_id_of(request: Request) -> str | None:
-    return trace_id_from_traceparent(request.headers.get("traceparent"))
+    """The trace the request's events belong to: the sender's (its ``traceparent``), or with
+    tracing on the one the API's server span started."""
+    return current_trace_id() or trace_id_from_traceparent(request.headers.get("traceparent"))
 
 
 def respond(answer: Answer) -> JSONResponse:

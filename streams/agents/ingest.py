@@ -33,6 +33,7 @@ from opsassist.streams.agents.handler import EventHandler
 from opsassist.streams.agents.sanitize import EventSanitizer
 from opsassist.streams.privacy import RedactionRecord
 from opsassist.streams.runtime import metrics
+from opsassist.tracing import processing
 
 log = structlog.get_logger(__name__)
 
@@ -191,7 +192,8 @@ class IngestStage:
         attempt = 0
         while True:
             try:
-                return await self.handle(messages)
+                with processing(messages):
+                    return await self.handle(messages)
             except Exception as exc:
                 attempt += 1
                 topic = messages[0].topic
