@@ -19,7 +19,11 @@ from opsassist.api.graphql.history import Version, versions
 from opsassist.api.graphql.inputs import int_id
 from opsassist.api.graphql.pagination import Connection, Order, connection, page_request
 from opsassist.api.graphql.scalars import json_value
-from opsassist.api.graphql.time_travel import equality_filter, row_as_of, rows_as_of_page
+from opsassist.api.graphql.time_travel import (
+    equality_filter,
+    one_as_of,
+    rows_as_of_page,
+)
 from opsassist.store.logs import (
     IncidentFilter,
     LogEventFilter,
@@ -352,14 +356,10 @@ class LogIntelligenceQueries:
             ),
         ] = None,
     ) -> Incident | None:
-        key = int_id(id)
-        if key is None:
-            return None
-        if as_of is not None:
-            past = await row_as_of(info.context.pool, "incidents", key, as_of)
-            return Incident.from_row(past) if past is not None else None
-        rows = await incidents_by_ids(info.context.pool, [key])
-        return Incident.from_row(rows[0]) if rows else None
+        pool = info.context.pool
+        return await one_as_of(
+            pool, "incidents", int_id(id), as_of, by_ids=incidents_by_ids, build=Incident.from_row
+        )
 
     @strawberry.field(description="Window summaries, newest window first unless ordered otherwise.")
     async def log_summaries(

@@ -15,7 +15,11 @@ from opsassist.api.graphql.history import Version, versions
 from opsassist.api.graphql.inputs import int_id
 from opsassist.api.graphql.pagination import Connection, Order, connection, page_request
 from opsassist.api.graphql.scalars import json_value
-from opsassist.api.graphql.time_travel import equality_filter, row_as_of, rows_as_of_page
+from opsassist.api.graphql.time_travel import (
+    equality_filter,
+    one_as_of,
+    rows_as_of_page,
+)
 from opsassist.store.changelog import ReleaseFilter, releases_by_ids, releases_page
 
 
@@ -159,11 +163,12 @@ class ReleaseQueries:
             ),
         ] = None,
     ) -> ChangelogRelease | None:
-        key = int_id(id)
-        if key is None:
-            return None
-        if as_of is not None:
-            past = await row_as_of(info.context.pool, "changelog_releases", key, as_of)
-            return ChangelogRelease.from_row(past) if past is not None else None
-        rows = await releases_by_ids(info.context.pool, [key])
-        return ChangelogRelease.from_row(rows[0]) if rows else None
+        pool = info.context.pool
+        return await one_as_of(
+            pool,
+            "changelog_releases",
+            int_id(id),
+            as_of,
+            by_ids=releases_by_ids,
+            build=ChangelogRelease.from_row,
+        )

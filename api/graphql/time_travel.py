@@ -10,9 +10,9 @@ module turns a state back into the row each type reads, so every type's ``from_r
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import asyncpg
 
@@ -105,6 +105,29 @@ async def row_as_of(
     if past is None:
         return None
     return to_row(past) if to_row is not None else past_row(entity, past)
+
+
+T = TypeVar("T")
+
+
+async def one_as_of(
+    pool: asyncpg.Pool,
+    entity: str,
+    key: int | None,
+    at: datetime | None,
+    *,
+    by_ids: Callable[[asyncpg.Pool, list[int]], Awaitable[Sequence[Mapping[str, Any]]]],
+    build: Callable[[Mapping[str, Any]], T],
+) -> T | None:
+    """One entity by id: as it is now (``by_ids``), or as it was at ``at`` (its history); None
+    for an id that cannot exist, or that did not exist then."""
+    if key is None:
+        return None
+    if at is not None:
+        past = await row_as_of(pool, entity, key, at)
+        return build(past) if past is not None else None
+    rows = await by_ids(pool, [key])
+    return build(rows[0]) if rows else None
 
 
 async def ticket_as_of(pool: asyncpg.Pool, ticket_id: int, at: datetime) -> dict[str, Any] | None:
