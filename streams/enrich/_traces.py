@@ -7,7 +7,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-_TRACEPARENT = re.compile(r"([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})")
+from opsassist.schemas import TraceParent
+
 _HEX32 = re.compile(r"[0-9a-fA-F]{32}")
 _HEX16 = re.compile(r"[0-9a-fA-F]{16}")
 _TRACE_KEYS = ("trace_id", "traceid", "traceId", "trace.id", "dd.trace_id", "otel.trace_id")
@@ -22,13 +23,10 @@ _ZERO_TRACE = "0" * 32
 
 
 def parse_traceparent(value: str) -> tuple[str, str] | None:
-    """(trace id, parent span id) of a W3C traceparent, or None if it is not a valid one."""
-    match = _TRACEPARENT.fullmatch(value.strip())
-    if match is None or match.group(1) == "ff" or match.group(2) == _ZERO_TRACE:
-        return None
-    if match.group(3) == "0" * 16:
-        return None
-    return match.group(2), match.group(3)
+    """(trace id, parent span id) of a W3C traceparent, or None if it is not a valid one (the
+    one parser of the header: ``opsassist.schemas.TraceParent``)."""
+    parsed = TraceParent.parse(value.strip())
+    return None if parsed is None else (parsed.trace_id, parsed.parent_id)
 
 
 def extract_trace(fields: Mapping[str, Any], message: str) -> tuple[str | None, str | None]:

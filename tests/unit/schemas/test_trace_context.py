@@ -8,6 +8,7 @@ from opentelemetry import trace
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 from opsassist.schemas import LogEvent, TraceParent, kafka_headers
+from opsassist.streams.enrich import parse_traceparent
 from tests.integration.events import log_event
 
 # The specification's examples (https://www.w3.org/TR/trace-context/#examples-of-http-traceparent-headers)
@@ -101,3 +102,11 @@ def test_an_event_without_a_trace_id_gets_no_traceparent() -> None:
     assert [name for name, _ in kafka_headers(_event(None), {"traceparent": SAMPLED})] == [
         "schema-version"
     ]
+
+
+@pytest.mark.parametrize("value", [v for v, _, _ in VALID] + INVALID)
+def test_a_log_lines_traceparent_is_read_as_the_envelopes_is(value: str) -> None:
+    """The enrichment stage finds trace ids in log lines with the same parser."""
+    parsed = TraceParent.parse(value)
+    expected = None if parsed is None else (parsed.trace_id, parsed.parent_id)
+    assert parse_traceparent(value) == expected
