@@ -21,6 +21,7 @@ import subprocess
 import sys
 import time
 import uuid
+import weakref
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -153,7 +154,10 @@ def bare_producer(bootstrap: str) -> AIOKafkaProducer:
     )
 
 
-_TURNS: dict[tuple[str, int], asyncio.Lock] = {}
+# A partition's turn, per event loop: an asyncio.Lock belongs to the loop it was first used on,
+# and each phase of the benchmark runs in a loop of its own (asyncio.run).
+_TURNS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple[str, int], asyncio.Lock]]
+_TURNS = weakref.WeakKeyDictionary()
 
 
 async def send_all(producer: AIOKafkaProducer, topic: str, events: list[LogEvent]) -> None:
@@ -176,7 +180,8 @@ async def send_all(producer: AIOKafkaProducer, topic: str, events: list[LogEvent
             chain[-1].append(**record)
     pending = []
     for partition, chain in chains.items():
-        async with _TURNS.setdefault((topic, partition), asyncio.Lock()):
+        turns = _TURNS.setdefault(asyncio.get_running_loop(), {})
+        async with turns.setdefault((topic, partition), asyncio.Lock()):
             for batch in chain:
                 batch.close()
                 pending.append(await producer.send_batch(batch, topic, partition=partition))
