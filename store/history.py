@@ -155,7 +155,7 @@ class Version:
 
 
 @dataclass(frozen=True, slots=True)
-class Page:
+class StatesPage:
     """A page of entities as of a time, in id order; ``next_after`` continues it (None at the
     end)."""
 
@@ -309,7 +309,7 @@ async def list_as_of(
     where: Mapping[str, Any] | None = None,
     after: int = 0,
     limit: int = 50,
-) -> Page:
+) -> StatesPage:
     """The ``entity`` rows that existed at ``at``, as they were then, in id order: at most
     ``limit`` with an id above ``after``.
 
@@ -337,7 +337,7 @@ async def list_as_of(
         )
         for row in rows[:limit]
     ]
-    return Page(items=items, next_after=items[-1].id if len(rows) > limit else None)
+    return StatesPage(items=items, next_after=items[-1].id if len(rows) > limit else None)
 
 
 # changes table -> the column that references the entity; names we own, never user input
