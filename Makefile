@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
 .PHONY: install jars run test test-unit bench bench-install lint typecheck-tree check-observability check-deploy \
-	format schemas clean images runtime-lock bench-lock compose-up compose-down
+	check-helm check-workflows format schemas clean images runtime-lock bench-lock compose-up compose-down
 
 $(STAMP): pyproject.toml requirements.lock
 	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found; install Python 3.11 or run 'make PYTHON=/path/to/python3.11 ...'" >&2; exit 1; }
@@ -87,6 +87,22 @@ bench-lock:  ## requirements-bench.lock: the runtime and the bench extra, pinned
 check-deploy:  ## validate docker-compose.yml (docker compose, or Debian's docker-compose)
 	@if docker compose version >/dev/null 2>&1; then docker compose config -q; \
 	else docker-compose config -q; fi
+
+# -- Kubernetes and GitHub Actions (docs/kubernetes.md). .ci/run builds helm and actionlint from
+# their Go modules into ~/.cache/opsassist/bin; `HELM=... ACTIONLINT=...` to use others.
+HELM       ?= helm
+ACTIONLINT ?= actionlint
+CHART      := helm/opsassist
+KUBE_VERSION ?= 1.30.0
+
+check-helm:  ## helm lint --strict and helm template of the chart, default and production-like values
+	$(HELM) lint --strict $(CHART) --kube-version $(KUBE_VERSION)
+	$(HELM) lint --strict $(CHART) --kube-version $(KUBE_VERSION) -f $(CHART)/values-prod.yaml
+	$(HELM) template opsassist $(CHART) --kube-version $(KUBE_VERSION) >/dev/null
+	$(HELM) template opsassist $(CHART) --kube-version $(KUBE_VERSION) -f $(CHART)/values-prod.yaml >/dev/null
+
+check-workflows:  ## actionlint on every GitHub Actions workflow
+	$(ACTIONLINT) -no-color .github/workflows/*.yml
 
 format: install
 	$(BIN)/ruff format .
