@@ -211,8 +211,8 @@ def github_issue_event(
     user = issue.get("user")
     status = issue.get("state")
     updated_at = issue.get("updated_at") or issue.get("created_at")
-    if event_name == "issues" and action in _GONE_STATUS:
-        status = _GONE_STATUS[str(action)]
+    if event_name == "issues" and isinstance(action, str) and action in _GONE_STATUS:
+        status = _GONE_STATUS[action]
         updated_at = received_at
     fields = {
         "external_id": f"{repo}#{number}",

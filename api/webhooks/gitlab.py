@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Header, Request
+from fastapi.responses import JSONResponse
 
 from opsassist.api.bodies import json_body, media_type, read_body
 from opsassist.api.problems import (
@@ -54,7 +55,7 @@ async def gitlab_webhook(
     x_gitlab_event: str | None = Header(default=None, max_length=100),
     x_gitlab_token: str | None = Header(default=None, max_length=1000),
     x_gitlab_event_uuid: str | None = Header(default=None, max_length=255),
-) -> Any:
+) -> JSONResponse:
     service = ingestion(request)
     settings = service.settings
     body = await read_body(request, settings.webhook_max_body_bytes)

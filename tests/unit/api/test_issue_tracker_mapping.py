@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from opsassist.api.webhooks import IgnoredDelivery, github_issue_event, gitlab_issue_event
 from opsassist.api.webhooks.gitlab_mapping import token_matches
@@ -124,3 +126,58 @@ def test_the_gitlab_token_must_match_exactly_and_an_empty_one_matches_nothing() 
     assert not token_matches("s3cret-token", "s3cret-tokeN")
     assert not token_matches("s3cret-token", None)
     assert not token_matches("", "")
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    lambda children: (
+        st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=10), children, max_size=3)
+    ),
+    max_leaves=10,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    field=st.sampled_from(
+        ["number", "title", "body", "user", "labels", "state", "created_at", "updated_at"]
+    ),
+    value=_JSON,
+    action=_JSON,
+)
+def test_any_value_in_a_github_issue_field_is_mapped_or_refused_never_crashes(
+    field: str, value: object, action: object
+) -> None:
+    delivery = github_issue()
+    delivery["issue"][field] = value
+    delivery["action"] = action
+    try:
+        event = github_issue_event("issues", delivery, RECEIVED)
+    except InvalidTicketPayload as exc:
+        assert str(exc), "a refusal says what is wrong"
+    else:
+        assert isinstance(event, TicketEvent)
+        assert event.payload.external_id.startswith("octo-org/shop#")
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    field=st.sampled_from(
+        ["iid", "title", "description", "author_id", "state", "created_at", "updated_at"]
+    ),
+    value=_JSON,
+    labels=_JSON,
+)
+def test_any_value_in_a_gitlab_issue_field_is_mapped_or_refused_never_crashes(
+    field: str, value: object, labels: object
+) -> None:
+    delivery = gitlab_issue_hook()
+    delivery["object_attributes"][field] = value
+    delivery["labels"] = labels
+    try:
+        event = gitlab_issue_event("Issue Hook", delivery, RECEIVED)
+    except InvalidTicketPayload as exc:
+        assert str(exc), "a refusal says what is wrong"
+    else:
+        assert isinstance(event, TicketEvent)
+        assert event.payload.external_id.startswith("platform/auth#")
