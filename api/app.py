@@ -15,6 +15,7 @@ from opsassist.api.metrics import HttpMetrics, count_queries
 from opsassist.api.problems import install_problem_handlers
 from opsassist.api.security_headers import SecurityHeaders
 from opsassist.api.webhooks import events, github, tickets
+from opsassist.api.webhooks.gitlab import router as gitlab_router
 from opsassist.api.webhooks.ingestion import Ingestion
 from opsassist.endpoints import Endpoints
 from opsassist.settings import Settings
@@ -68,6 +69,7 @@ def create_app(settings: Settings, endpoints: Endpoints) -> FastAPI:
         )
     app.include_router(health.router)
     app.include_router(github.router)
+    app.include_router(gitlab_router)
     app.include_router(tickets.router)
     app.include_router(events.router)
     app.include_router(traces.router)

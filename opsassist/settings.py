@@ -258,6 +258,14 @@ class Settings(BaseSettings):
     # the sampling decision of its trace (its sampled flag).
     tracing_sample_ratio: float = Field(default=1.0, ge=0.0, le=1.0)
 
+    # -- issue trackers as ticket sources (issue 29): GitHub and GitLab issues (docs/webhooks.md)
+    # GitHub sends ``issue_comment`` for pull requests too (a pull request is an issue there);
+    # false: those deliveries are answered 202 and ignored, so review chatter makes no tickets.
+    github_issue_pull_requests: bool = False
+    # The secret token set on the GitLab webhook (sent as ``X-Gitlab-Token``); empty:
+    # /webhooks/gitlab refuses every delivery.
+    gitlab_webhook_token: SecretStr = SecretStr("")
+
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:

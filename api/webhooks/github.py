@@ -1,8 +1,10 @@
-"""``POST /webhooks/github``: GitHub's push and ping deliveries, authenticated by the
-``X-Hub-Signature-256`` HMAC of the body, made idempotent by ``X-GitHub-Delivery``."""
+"""``POST /webhooks/github``: GitHub's push, issues, issue_comment and ping deliveries,
+authenticated by the ``X-Hub-Signature-256`` HMAC of the body, made idempotent by
+``X-GitHub-Delivery``."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -19,15 +21,25 @@ from opsassist.api.problems import (
     problem_responses,
 )
 from opsassist.api.webhooks.github_mapping import (
+    IgnoredDelivery,
     InvalidPushPayload,
     commit_events_from_push,
+    github_issue_event,
     signature_matches,
 )
 from opsassist.api.webhooks.idempotency import Answer, request_fingerprint
-from opsassist.api.webhooks.ingestion import ingestion, respond, trace_id_of
+from opsassist.api.webhooks.ingestion import Ingestion, ingestion, respond, trace_id_of
+from opsassist.api.webhooks.ticket_mapping import InvalidTicketPayload
 from opsassist.schemas import utcnow
+from opsassist.streams.agents.sanitize import identifier_refusal
 
 router = APIRouter(tags=["webhooks"])
+
+#: The events that become ticket events (docs/webhooks.md, "GitHub issues").
+ISSUE_EVENTS = ("issues", "issue_comment")
+#: Said in the answer to a comment delivery: the ticket event (schema v2) has no field for a
+#: conversation, so a comment only brings the issue's state up to date.
+COMMENT_NOT_STORED = "the ticket's state was updated; the comment's text is not stored"
 
 _BODY_DOC: dict[str, Any] = {
     "requestBody": {
@@ -58,11 +70,12 @@ def _payload(body: bytes, content_type: str) -> dict[str, Any]:
 
 @router.post(
     "/webhooks/github",
-    summary="GitHub webhook: push events become commit events; ping is answered",
+    summary="GitHub webhook: push events become commit events, issues and issue comments "
+    "ticket events; ping is answered",
     status_code=202,
     responses={
         200: {"description": "ping answered"},
-        202: {"description": "the commit events are queued in Kafka"},
+        202: {"description": "the events are queued in Kafka (or the delivery is ignored)"},
         **problem_responses(401, 403, 409, 413, 415, 422, 429, 503),
     },
     openapi_extra=_BODY_DOC,
@@ -97,9 +110,19 @@ async def github_webhook(
     payload = _payload(body, media_type(request))
     if x_github_event == "ping":
         return JSONResponse({"pong": True, "hook_id": payload.get("hook_id")}, status_code=200)
+    if x_github_event in ISSUE_EVENTS:
+        produce_tickets = _ticket_producer(request, service, x_github_event, payload)
+        answer = await service.idempotency.run(
+            "github", x_github_delivery, request_fingerprint(body), produce_tickets
+        )
+        return respond(answer)
     if x_github_event != "push":
         return JSONResponse(
-            {"event": x_github_event, "produced": 0, "ignored": "only push events are ingested"},
+            {
+                "event": x_github_event,
+                "produced": 0,
+                "ignored": f"only {', '.join(('push', *ISSUE_EVENTS))} events are ingested",
+            },
             status_code=202,
         )
 
@@ -123,3 +146,32 @@ async def github_webhook(
         "github", x_github_delivery, request_fingerprint(body), produce
     )
     return respond(answer)
+
+
+def _ticket_producer(
+    request: Request, service: Ingestion, event_name: str, payload: dict[str, Any]
+) -> Callable[[], Awaitable[Answer]]:
+    async def produce() -> Answer:
+        delivery = request.headers.get("x-github-delivery")
+        try:
+            event = github_issue_event(
+                event_name,
+                payload,
+                utcnow(),
+                trace_id_of(request),
+                pull_requests=service.settings.github_issue_pull_requests,
+            )
+        except InvalidTicketPayload as exc:
+            raise Unprocessable(f"not an {event_name} payload: {exc}") from None
+        answer: dict[str, Any] = {"event": event_name, "action": payload.get("action")}
+        if isinstance(event, IgnoredDelivery):
+            return Answer(202, {**answer, "produced": 0, "ignored": event.reason})
+        refusal = identifier_refusal(service.redactor, event)
+        if refusal is not None:  # the worker would dead-letter it: say so to the sender now
+            raise Unprocessable(f"not an {event_name} payload: {refusal.detail}")
+        await service.publish([event], "github")
+        if event_name == "issue_comment":
+            answer["comment"] = COMMENT_NOT_STORED
+        return Answer(202, {**answer, "delivery": delivery, "produced": 1, "event_ids": [event.id]})
+
+    return produce

@@ -1,11 +1,16 @@
-"""GitHub webhooks as plain functions: the ``X-Hub-Signature-256`` check, and a ``push`` payload
-turned into commit events.
+"""GitHub webhooks as plain functions: the ``X-Hub-Signature-256`` check, a ``push`` payload
+turned into commit events, and ``issues`` / ``issue_comment`` payloads turned into ticket events.
 
 A branch push gives one commit event per commit in the payload, with the branch. A tag push
 (``refs/tags/<tag>``) is a release marker: one commit event for the tagged commit
 (``head_commit``) with ``tags == [<tag>]`` and no branch; the store merges the tag into the commit
 it already has. Deleting a branch or tag produces nothing. Push payloads carry no parent shas,
 so ``parents`` stays empty.
+
+Every ``issues`` action and every ``issue_comment`` carries the issue's whole current state, so
+each becomes one ticket event with external id ``owner/repo#number`` (the mapping is in
+docs/webhooks.md). GitLab's issue hooks are mapped the same way (``gitlab_mapping`` builds on
+:func:`tracker_ticket_event` and :class:`IgnoredDelivery`).
 """
 
 from __future__ import annotations
@@ -13,12 +18,14 @@ from __future__ import annotations
 import hashlib
 import hmac
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import ValidationError
 
-from opsassist.schemas import CommitEvent, CommitPayloadV1
+from opsassist.api.webhooks.ticket_mapping import InvalidTicketPayload, ticket_event
+from opsassist.schemas import CommitEvent, CommitPayloadV1, TicketEvent, TicketPayloadV2
 
 SOURCE = "webhook:github"
 _ID_NAMESPACE = uuid.UUID("6f707361-0003-4000-8000-000000000001")
@@ -131,3 +138,91 @@ def commit_events_from_push(
         )
         for c in commits
     ]
+
+
+@dataclass(frozen=True, slots=True)
+class IgnoredDelivery:
+    """A delivery deliberately not turned into an event; ``reason`` is said to the sender."""
+
+    reason: str
+
+
+#: Actions after which the issue is no longer in the repository the webhook belongs to: their
+#: payload's ``updated_at`` is the issue's last edit, not the moment it went, so the event is
+#: dated when it was received (else it would share its id with that last edit's event).
+_GONE_STATUS = {"deleted": "deleted", "transferred": "transferred"}
+
+
+def _object(value: Any, what: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise InvalidTicketPayload(f"{what} must be an object")
+    return value
+
+
+def tracker_ticket_event(
+    fields: dict[str, Any], source: str, received_at: datetime, trace_id: str | None
+) -> TicketEvent:
+    """The ticket event of an issue tracker's issue, its fields already named as the ticket
+    payload's; a field the payload refuses is named in the error."""
+    try:
+        payload = TicketPayloadV2.model_validate(fields)
+    except ValidationError as exc:
+        errors = exc.errors(include_url=False)
+        described = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in errors[:5])
+        raise InvalidTicketPayload(described) from None
+    return ticket_event(payload, source, received_at, trace_id)
+
+
+def _label_names(labels: Any, key: str) -> list[str]:
+    if not isinstance(labels, list):
+        return []
+    names = (label.get(key) if isinstance(label, dict) else label for label in labels)
+    return [str(name) for name in names if name]
+
+
+def github_issue_event(
+    event_name: str,
+    payload: dict[str, Any],
+    received_at: datetime | None = None,
+    trace_id: str | None = None,
+    *,
+    pull_requests: bool = False,
+) -> TicketEvent | IgnoredDelivery:
+    """The ticket event of one ``issues`` or ``issue_comment`` delivery, or why it is ignored.
+
+    GitHub treats a pull request as an issue: ``issue_comment`` is sent for comments on pull
+    requests too (``issue.pull_request`` is then present). Those are ignored unless
+    ``pull_requests``. Raises :class:`InvalidTicketPayload` when the payload lacks what a ticket
+    needs."""
+    received_at = received_at or datetime.now(UTC)
+    action = payload.get("action")
+    issue = _object(payload.get("issue"), "issue")
+    repository = _object(payload.get("repository"), "repository")
+    repo = repository.get("full_name")
+    if not isinstance(repo, str) or not repo:
+        raise InvalidTicketPayload("repository.full_name is missing")
+    if "pull_request" in issue and not pull_requests:
+        return IgnoredDelivery(
+            f"{event_name} of a pull request (OPSASSIST_GITHUB_ISSUE_PULL_REQUESTS is off)"
+        )
+    number = issue.get("number")
+    if not isinstance(number, int) or isinstance(number, bool):
+        raise InvalidTicketPayload("issue.number must be an integer")
+    user = issue.get("user")
+    status = issue.get("state")
+    updated_at = issue.get("updated_at") or issue.get("created_at")
+    if event_name == "issues" and isinstance(action, str) and action in _GONE_STATUS:
+        status = _GONE_STATUS[action]
+        updated_at = received_at
+    fields = {
+        "external_id": f"{repo}#{number}",
+        "source_system": "github",
+        "title": issue.get("title"),
+        "body": issue.get("body") or "",
+        "reporter_id": user.get("login") if isinstance(user, dict) else None,
+        "status": status,
+        "labels": _label_names(issue.get("labels"), "name"),
+        "created_at": issue.get("created_at"),
+        "updated_at": updated_at,
+    }
+    return tracker_ticket_event(fields, SOURCE, received_at, trace_id)

@@ -1,0 +1,135 @@
+"""GitHub ``issues`` and ``issue_comment`` deliveries over HTTP against the running API, a real
+Kafka broker and, through the worker, PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import pytest
+
+from opsassist.schemas import TicketEvent
+from tests.conftest import wait_for
+from tests.integration.events import fetch
+from tests.integration.webhooks.test_github import deliver
+from tests.integration.webhooks.topic_reader import read_topic
+from tests.unit.api.issue_tracker_payloads import github_issue, github_issue_comment
+
+pytestmark = pytest.mark.integration
+
+
+def encoded(payload: dict[str, Any]) -> bytes:
+    return json.dumps(payload).encode()
+
+
+def test_an_issue_s_lifecycle_becomes_ticket_events_and_a_redelivery_produces_nothing(
+    webhook_api: Any, kafka_bootstrap: str
+) -> None:
+    api = webhook_api()
+    api.start()
+    secret = api.settings.github_webhook_secret
+    opened = deliver(api.url, encoded(github_issue()), secret, event="issues", delivery="d-open")
+    assert opened.status_code == 202, opened.text
+    assert opened.json()["produced"] == 1
+    assert opened.json()["action"] == "opened"
+    labels = ("bug", "checkout")
+    steps = [
+        github_issue("labeled", labels=labels, updated_at="2026-12-01T09:20:00Z"),
+        github_issue("closed", state="closed", labels=labels, updated_at="2026-12-01T10:00:00Z"),
+        github_issue("reopened", labels=labels, updated_at="2026-12-01T11:00:00Z"),
+    ]
+    for step in steps:
+        resp = deliver(api.url, encoded(step), secret, event="issues")
+        assert resp.status_code == 202, resp.text
+
+    replay = deliver(api.url, encoded(github_issue()), secret, event="issues", delivery="d-open")
+    assert replay.status_code == 202
+    assert replay.headers.get("Idempotent-Replayed") == "true"
+    assert replay.json() == opened.json()
+
+    events = read_topic(kafka_bootstrap, api.settings.topic_tickets)
+    assert all(isinstance(e, TicketEvent) for e in events)
+    # Sorted by the issue's time: the topic's order is only per partition.
+    tickets = sorted(
+        (e.payload for e in events if isinstance(e, TicketEvent)), key=lambda t: t.updated_at
+    )
+    assert [(t.status, t.labels) for t in tickets] == [
+        ("open", ["bug"]),
+        ("open", ["bug", "checkout"]),
+        ("closed", ["bug", "checkout"]),
+        ("open", ["bug", "checkout"]),
+    ]
+    assert {(t.external_id, t.source_system) for t in tickets} == {("octo-org/shop#1347", "github")}
+
+
+def test_pull_request_comments_and_unknown_events_are_answered_202_saying_they_are_ignored(
+    webhook_api: Any, kafka_bootstrap: str
+) -> None:
+    api = webhook_api()
+    api.start()
+    secret = api.settings.github_webhook_secret
+    on_pr = deliver(
+        api.url, encoded(github_issue_comment(pull_request=True)), secret, event="issue_comment"
+    )
+    assert on_pr.status_code == 202, on_pr.text
+    assert on_pr.json()["produced"] == 0
+    assert "pull request" in on_pr.json()["ignored"]
+
+    starred = deliver(api.url, encoded({"action": "created"}), secret, event="star")
+    assert starred.status_code == 202, starred.text
+    assert starred.json()["produced"] == 0
+    assert "issues" in starred.json()["ignored"]
+    assert read_topic(kafka_bootstrap, api.settings.topic_tickets) == []
+
+    on_issue = deliver(api.url, encoded(github_issue_comment()), secret, event="issue_comment")
+    assert on_issue.status_code == 202, on_issue.text
+    assert on_issue.json()["produced"] == 1
+    assert "not stored" in on_issue.json()["comment"]
+
+
+def test_a_forged_issues_delivery_or_one_without_an_issue_number_is_refused(
+    webhook_api: Any, kafka_bootstrap: str
+) -> None:
+    api = webhook_api()
+    api.start()
+    forged = deliver(api.url, encoded(github_issue()), "not the secret", event="issues")
+    assert forged.status_code == 401
+    broken = github_issue()
+    del broken["issue"]["number"]
+    invalid = deliver(api.url, encoded(broken), api.settings.github_webhook_secret, event="issues")
+    assert invalid.status_code == 422
+    assert "issue.number" in invalid.json()["detail"]
+    assert read_topic(kafka_bootstrap, api.settings.topic_tickets) == []
+
+
+def test_the_worker_stores_the_issue_redacted_with_the_state_github_reported_last(
+    settings: Any, webhook_api: Any, worker_process: Any
+) -> None:
+    api = webhook_api()
+    api.start()
+    worker = worker_process()
+    worker.start()
+    secret = api.settings.github_webhook_secret
+    for step in (
+        github_issue(),
+        github_issue("closed", state="closed", updated_at="2026-12-01T10:00:00Z"),
+    ):
+        assert deliver(api.url, encoded(step), secret, event="issues").status_code == 202
+
+    def stored() -> list[Any]:
+        return asyncio.run(
+            fetch(
+                settings.database_url,
+                "SELECT status, body, reporter_id, labels FROM tickets "
+                "WHERE source_system = 'github' AND external_id = $1",
+                "octo-org/shop#1347",
+            )
+        )
+
+    wait_for(lambda: [r["status"] for r in stored()] == ["closed"], 60, "the closed issue")
+    (row,) = stored()
+    assert row["reporter_id"] == "<PERSON>", "the default policy redacts a reporter's login"
+    assert row["labels"] == ["bug"]
+    assert "7946 0958" not in row["body"], "the phone number in the issue's body was stored"
+    assert row["body"].startswith("Checkout returns 502 since the 09:40 deploy.")
