@@ -15,6 +15,7 @@ from opsassist.cli import (
     changelog,
     graphql,
     history,
+    incidents,
     infra,
     llm,
     logs,
@@ -61,6 +62,7 @@ app.add_typer(llm.app, name="llm")
 app.add_typer(triage.app, name="triage")
 app.add_typer(apikey.app, name="apikey")
 app.add_typer(history.app, name="history")
+app.add_typer(incidents.app, name="incidents")
 app.add_typer(replay.app, name="replay")
 app.add_typer(graphql.users_app, name="users")
 app.add_typer(graphql.graphql_app, name="graphql")

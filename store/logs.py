@@ -113,7 +113,7 @@ SELECT errors FROM (
 _OPEN_INCIDENTS = """
 SELECT incident_key, service, window_seconds, severity, opened_at, last_spike_end, peak_errors,
        peak_ratio, template_ids, reason
-FROM incidents WHERE service = ANY($1::text[]) AND status = 'open'
+FROM incidents WHERE service = ANY($1::text[]) AND status <> 'resolved'
 """
 
 LOG_EVENTS = Listing(
@@ -128,7 +128,8 @@ INCIDENTS = Listing(
     """
 SELECT id, incident_key, service, window_seconds, severity, status, last_transition, opened_at,
        last_spike_end, resolved_at, peak_errors, peak_ratio, template_ids, reason, narrative,
-       summary_id, changed_by, version
+       summary_id, changed_by, version, assignee, acknowledged_at, acknowledged_by, resolved_by,
+       reopened_count, ticket_ids, notes, last_action
 FROM incidents
 """,
     Sort("opened_at", "opened_at", "opened_at", (("id", "id"),)),
@@ -349,7 +350,7 @@ async def recent_error_counts(
 
 
 async def open_incidents(conn: asyncpg.Connection, services: Sequence[str]) -> list[dict[str, Any]]:
-    """The open incidents of ``services``, as stored."""
+    """The unresolved (open or acknowledged) incidents of ``services``, as stored."""
     return [dict(r) for r in await conn.fetch(_OPEN_INCIDENTS, list(services))]
 
 

@@ -179,8 +179,11 @@ class Incident:
     service: str
     window_seconds: int
     severity: str
-    status: str = strawberry.field(description="open, or resolved")
-    last_transition: str = strawberry.field(description="opened, updated or resolved")
+    status: str = strawberry.field(description="open, acknowledged, or resolved")
+    last_transition: str = strawberry.field(
+        description="The detector's latest: opened, updated or resolved (people's changes are "
+        "in lastAction)"
+    )
     opened_at: datetime
     last_spike_end: datetime
     resolved_at: datetime | None
@@ -191,6 +194,20 @@ class Incident:
     narrative: str
     version: int
     changed_by: str
+    assignee: str | None = strawberry.field(description="The login of whoever owns it.")
+    acknowledged_at: datetime | None
+    acknowledged_by: str | None
+    resolved_by: str | None = strawberry.field(
+        description="user:<login>, or agent:logs after a quiet period; null if resolved before "
+        "the lifecycle existed"
+    )
+    reopened_count: int
+    ticket_ids: list[strawberry.ID] = strawberry.field(description="Linked tickets' ids.")
+    notes: JSON = strawberry.field(description="[{by, at, text}], oldest first (redacted).")
+    last_action: JSON | None = strawberry.field(
+        description="The latest lifecycle change: {action, by, reason, at} (and assignee or "
+        "ticket_id); history shows every one."
+    )
     _row_id: strawberry.Private[int]
     _summary_id: strawberry.Private[int | None]
 
@@ -225,6 +242,15 @@ class Incident:
             narrative=row["narrative"],
             version=row["version"],
             changed_by=row["changed_by"],
+            # (past states from before migration 0018 lack the lifecycle columns)
+            assignee=row.get("assignee"),
+            acknowledged_at=row.get("acknowledged_at"),
+            acknowledged_by=row.get("acknowledged_by"),
+            resolved_by=row.get("resolved_by"),
+            reopened_count=row.get("reopened_count") or 0,
+            ticket_ids=[strawberry.ID(str(t)) for t in row.get("ticket_ids") or ()],
+            notes=json_value(row.get("notes") or "[]"),
+            last_action=json_value(row.get("last_action")),
             _row_id=row["id"],
             _summary_id=row["summary_id"],
         )
@@ -269,7 +295,9 @@ class LogTemplate:
 @strawberry.input
 class IncidentFilterInput:
     services: list[str] | None = None
-    statuses: list[str] | None = strawberry.field(default=None, description="open, resolved")
+    statuses: list[str] | None = strawberry.field(
+        default=None, description="open, acknowledged, resolved"
+    )
     severities: list[str] | None = None
     since: datetime | None = strawberry.field(default=None, description="opened at or after")
     until: datetime | None = strawberry.field(default=None, description="opened before")

@@ -67,6 +67,7 @@ _EVERYONE_BUT_OPS = frozenset({"admin", "hr"})
 #: The roles that read HR tickets' text, and so may find those tickets by a text search.
 HR_TICKET_TEXT_ROLES = _EVERYONE_BUT_OPS
 _ADMIN = frozenset({"admin"})
+_ON_CALL = frozenset({"admin", "ops"})
 _HR_TICKET = (
     "the ticket is HR (category or suggested category); in `history`, `asOf` and "
     "subscribed changes: it was HR in any version"
@@ -92,6 +93,18 @@ RULES: tuple[Rule, ...] = (
     # or re-triage could move the ticket out of HR and so unmask it (to them, in the answer).
     Rule("Mutation", "retriageTicket", _ADMIN, _ON_HR_TICKET, _is_hr_ticket),
     Rule("Mutation", "correctTriage", _EVERYONE_BUT_OPS, _ON_HR_TICKET, _is_hr_ticket),
+    # Working an incident is on-call's job: ops and admin, not hr.
+    *(
+        Rule("Mutation", name, _ON_CALL)
+        for name in (
+            "acknowledgeIncident",
+            "assignIncident",
+            "resolveIncident",
+            "reopenIncident",
+            "addIncidentNote",
+            "linkIncidentTicket",
+        )
+    ),
     Rule("Query", "deadLetters", _ADMIN),
     Rule("Mutation", "replayDeadLetters", _ADMIN),
 )

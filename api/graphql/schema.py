@@ -19,6 +19,7 @@ from opsassist.api.graphql.aggregates import AggregateQueries
 from opsassist.api.graphql.commits import CommitQueries
 from opsassist.api.graphql.dead_letters import DeadLetterMutations, DeadLetterQueries
 from opsassist.api.graphql.error_log import log_errors
+from opsassist.api.graphql.incident_workflow import IncidentWorkflowMutations
 from opsassist.api.graphql.inputs import RejectNulCharacters
 from opsassist.api.graphql.limits import protection_extensions
 from opsassist.api.graphql.logs import LogEventQueries, LogIntelligenceQueries
@@ -42,7 +43,10 @@ Query = merge_types(
         DeadLetterQueries,
     ),
 )
-Mutation = merge_types("Mutation", (AccountMutations, WorkflowMutations, DeadLetterMutations))
+Mutation = merge_types(
+    "Mutation",
+    (AccountMutations, WorkflowMutations, IncidentWorkflowMutations, DeadLetterMutations),
+)
 Subscription = merge_types("Subscription", (TicketSubscriptions, IncidentSubscriptions))
 
 

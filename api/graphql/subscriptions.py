@@ -73,7 +73,10 @@ def _incident_target(incident: Incident) -> Callable[[str], tuple[str, str, Any]
     return lambda field: ("Incident", field, incident)
 
 
-@strawberry.type(description="An incident as it is after a change (opened, updated, resolved).")
+@strawberry.type(
+    description="An incident as it is after a change: the detector's (opened, updated, "
+    "resolved) or a person's (acknowledged, assigned, resolved, reopened, a note, a link)."
+)
 class IncidentChange:
     incident: Incident
     change: Version
@@ -82,8 +85,8 @@ class IncidentChange:
 @strawberry.type
 class IncidentSubscriptions:
     @strawberry.subscription(
-        description="Every incident opened, updated or resolved from now on (of the given "
-        "services, or all)."
+        description="Every change of an incident from now on, the detector's and people's (of "
+        "the given services, or all)."
     )
     async def incident_changes(
         self, info: Info[Context, None], services: list[str] | None = None

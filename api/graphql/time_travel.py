@@ -24,7 +24,13 @@ from opsassist.store.paging import Cursor, InvalidCursor, Page, PageRequest, Sor
 #: The timestamp columns of each entity's rows (a state holds them as ISO 8601 text).
 _TIMES: dict[str, tuple[str, ...]] = {
     "tickets": ("created_at", "updated_at", "sla_due_at", "resolved_at", "row_updated_at"),
-    "incidents": ("opened_at", "last_spike_end", "resolved_at", "row_updated_at"),
+    "incidents": (
+        "opened_at",
+        "last_spike_end",
+        "resolved_at",
+        "acknowledged_at",
+        "row_updated_at",
+    ),
     "log_templates": ("first_seen", "last_seen", "row_updated_at"),
     "changelog_releases": ("released_at", "row_updated_at"),
     "users": ("created_at", "disabled_at", "row_updated_at"),

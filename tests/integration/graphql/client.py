@@ -142,6 +142,29 @@ async def insert_ticket(
     return ticket_id
 
 
+# an incident as the worker's log stage opens one (streams/agents/logs.py)
+_INCIDENT = """
+INSERT INTO incidents (incident_key, service, window_seconds, severity, status, last_transition,
+    opened_at, last_spike_end, peak_errors, peak_ratio, template_ids, reason, narrative,
+    summary_id, changed_by)
+VALUES ($1, $2, 60, 'critical', 'open', 'opened', $3::timestamptz,
+    $3::timestamptz + interval '1 minute', 2507, 12.05,
+    ARRAY['a1b2c3'], 'error spike', 'payments-api: 2,507 errors in 1 min', $4, 'agent:logs')
+RETURNING id
+"""
+
+
+async def insert_incident(
+    conn: asyncpg.Connection,
+    incident_key: str,
+    service: str,
+    opened_at: datetime,
+    summary_id: int | None = None,
+) -> int:
+    incident_id: int = await conn.fetchval(_INCIDENT, incident_key, service, opened_at, summary_id)
+    return incident_id
+
+
 _LOG = """
 INSERT INTO log_events (event_id, service, host, level, ts, message, source, occurred_at)
 VALUES ($1, $2, 'host-1', $3, $4, $5, 'test', $4)

@@ -15,7 +15,14 @@ from gql import Client, gql
 from gql.transport.websockets import WebsocketsTransport
 
 from tests.conftest import GraphqlApiProcess
-from tests.integration.graphql.client import T0, as_user, create_user, login, on_database
+from tests.integration.graphql.client import (
+    T0,
+    as_user,
+    create_user,
+    insert_incident,
+    login,
+    on_database,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -25,15 +32,6 @@ INSERT INTO log_summaries (service, window_seconds, window_start, window_end, to
     new_templates, narrative, summary, produced_by, provenance)
 VALUES ($1, 60, $2::timestamptz, $2::timestamptz + interval '1 minute', 3214, 2507,
     '{"ERROR": 2507, "INFO": 707}', 208, 12.05, '[]', $3, '[]', $4, $5, $6, $7)
-RETURNING id
-"""
-_INCIDENT = """
-INSERT INTO incidents (incident_key, service, window_seconds, severity, status, last_transition,
-    opened_at, last_spike_end, peak_errors, peak_ratio, template_ids, reason, narrative,
-    summary_id, changed_by)
-VALUES ($1, $2, 60, 'critical', 'open', 'opened', $3::timestamptz,
-    $3::timestamptz + interval '1 minute', 2507, 12.05,
-    ARRAY['a1b2c3'], 'error spike', 'payments-api: 2,507 errors in 1 min', $4, 'agent:logs')
 RETURNING id
 """
 _TEMPLATE = """
@@ -86,7 +84,7 @@ def _seed(database_url: str) -> int:
             _SUMMARY, "payments-api", T0 + timedelta(minutes=1), "[]", "payments-api: quiet",
             None, "deterministic", None,
         )  # fmt: skip
-        incident: int = await conn.fetchval(_INCIDENT, "pay-1", "payments-api", T0, llm)
+        incident: int = await insert_incident(conn, "pay-1", "payments-api", T0, llm)
         await conn.execute(
             "UPDATE incidents SET status = 'resolved', last_transition = 'resolved', "
             "resolved_at = $2, changed_by = 'agent:logs' WHERE id = $1",
@@ -145,8 +143,8 @@ async def _keep_opening(database_url: str, stop: asyncio.Event) -> None:
         n = 0
         while not stop.is_set():
             n += 1
-            await conn.fetchval(_INCIDENT, f"other-{n}", "checkout", T0, None)
-            await conn.fetchval(_INCIDENT, f"pay-{n}", "payments-api", T0, None)
+            await insert_incident(conn, f"other-{n}", "checkout", T0)
+            await insert_incident(conn, f"pay-{n}", "payments-api", T0)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), 0.3)
     finally:
@@ -198,7 +196,7 @@ query ($id: ID!, $at: DateTime) {
 def test_incidents_and_templates_as_they_were(api: GraphqlApiProcess, database_url: str) -> None:
     async def run(conn: asyncpg.Connection) -> dict[str, Any]:
         seen: dict[str, Any] = {"before": await conn.fetchval("SELECT clock_timestamp()")}
-        seen["incident"] = await conn.fetchval(_INCIDENT, "pay-1", "payments-api", T0, None)
+        seen["incident"] = await insert_incident(conn, "pay-1", "payments-api", T0)
         await conn.execute(_TEMPLATE, "payments-api", "a1b2c3", "Timeout after <*> ms", 10, T0)
         seen["opened"] = await conn.fetchval("SELECT clock_timestamp()")
         await conn.execute(
