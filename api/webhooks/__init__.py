@@ -2,7 +2,8 @@
 
 Each source has a route module and a mapping module of plain functions, usable without the app
 (CLI, replays, tests): ``github`` + ``github_mapping``, ``tickets`` + ``ticket_mapping``, ``events``
-(``/ingest/logs`` and ``/ingest/events``) + ``log_mapping``. What every route shares is in
+(``/ingest/logs`` and ``/ingest/events``) + ``log_mapping``, ``otlp`` (``/v1/logs``, OTLP/HTTP) +
+``otlp_mapping``. What every route shares is in
 ``ingestion`` (the per-app state: producer, API-key ``auth`` with ``ratelimit``, ``idempotency``
 keys), and ``publisher`` produces with delivery confirmed.
 """
@@ -13,15 +14,25 @@ from opsassist.api.webhooks.github_mapping import (
     signature_matches,
 )
 from opsassist.api.webhooks.log_mapping import LogDefaults, ParsedLines, Rejection, parse_log_lines
+from opsassist.api.webhooks.otlp_mapping import (
+    MalformedExport,
+    MappedLogs,
+    decode_export_request,
+    map_log_records,
+)
 from opsassist.api.webhooks.ticket_mapping import InvalidTicketPayload, map_ticket
 
 __all__ = [
     "InvalidPushPayload",
     "InvalidTicketPayload",
     "LogDefaults",
+    "MalformedExport",
+    "MappedLogs",
     "ParsedLines",
     "Rejection",
     "commit_events_from_push",
+    "decode_export_request",
+    "map_log_records",
     "map_ticket",
     "parse_log_lines",
     "signature_matches",
