@@ -3,11 +3,12 @@
 Each source has a route module and a mapping module of plain functions, usable without the app
 (CLI, replays, tests): ``github`` + ``github_mapping``, ``tickets`` + ``ticket_mapping``, ``events``
 (``/ingest/logs`` and ``/ingest/events``) + ``log_mapping``, ``otlp`` (``/v1/logs``, OTLP/HTTP) +
-``otlp_mapping``. What every route shares is in
+``otlp_mapping``, ``alertmanager`` + ``alertmanager_mapping``. What every route shares is in
 ``ingestion`` (the per-app state: producer, API-key ``auth`` with ``ratelimit``, ``idempotency``
 keys), and ``publisher`` produces with delivery confirmed.
 """
 
+from opsassist.api.webhooks.alertmanager_mapping import InvalidAlertmanagerPayload, alert_events
 from opsassist.api.webhooks.github_mapping import (
     InvalidPushPayload,
     commit_events_from_push,
@@ -23,6 +24,7 @@ from opsassist.api.webhooks.otlp_mapping import (
 from opsassist.api.webhooks.ticket_mapping import InvalidTicketPayload, map_ticket
 
 __all__ = [
+    "InvalidAlertmanagerPayload",
     "InvalidPushPayload",
     "InvalidTicketPayload",
     "LogDefaults",
@@ -30,6 +32,7 @@ __all__ = [
     "MappedLogs",
     "ParsedLines",
     "Rejection",
+    "alert_events",
     "commit_events_from_push",
     "decode_export_request",
     "map_log_records",
