@@ -60,7 +60,10 @@ def _describe(exc: ValidationError) -> str:
 def _time(value: datetime | None) -> datetime | None:
     if value is None:
         return None
-    value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    try:
+        value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    except OverflowError:  # year 1 with a positive offset: before any real alert, as zero time
+        return None
     return None if value < _NO_TIME else value
 
 

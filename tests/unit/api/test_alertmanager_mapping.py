@@ -51,6 +51,10 @@ def test_a_repeated_notification_gives_the_same_ids_and_a_new_state_new_ones() -
     first = [e.id for e in alert_events(_payload(), RECEIVED)]
     again = [e.id for e in alert_events(_payload(), datetime(2026, 12, 7, 14, 0, tzinfo=UTC))]
     assert first == again and len(set(first)) == 2
+    # Go's zero time written with an offset is still "no time", not a crash
+    zero = _payload()
+    zero["alerts"][0]["endsAt"] = "0001-01-01T00:00:00+05:00"
+    assert alert_events(zero, RECEIVED)[0].payload.ends_at is None
     later = _payload()
     later["alerts"][0].update(status="resolved", endsAt="2026-12-07T10:30:00Z")
     assert alert_events(later, RECEIVED)[0].id != first[0]
