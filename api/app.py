@@ -14,7 +14,7 @@ from opsassist.api.graphql import INCIDENT_CHANNEL, ChangeFeed, graphql_router
 from opsassist.api.metrics import HttpMetrics, count_queries
 from opsassist.api.problems import install_problem_handlers
 from opsassist.api.security_headers import SecurityHeaders
-from opsassist.api.webhooks import events, github, tickets
+from opsassist.api.webhooks import alertmanager, events, github, otlp, tickets
 from opsassist.api.webhooks.gitlab import router as gitlab_router
 from opsassist.api.webhooks.ingestion import Ingestion
 from opsassist.endpoints import Endpoints
@@ -72,6 +72,8 @@ def create_app(settings: Settings, endpoints: Endpoints) -> FastAPI:
     app.include_router(gitlab_router)
     app.include_router(tickets.router)
     app.include_router(events.router)
+    app.include_router(otlp.router)
+    app.include_router(alertmanager.router)
     app.include_router(traces.router)
     app.include_router(graphql_router(settings), prefix="/graphql")
     return app

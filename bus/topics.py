@@ -18,6 +18,7 @@ def topic_names(settings: Settings) -> list[str]:
         settings.topic_logs,
         settings.topic_commits,
         settings.topic_tickets,
+        settings.topic_alerts,
         settings.topic_dead_letter,
     ]
 

@@ -59,6 +59,9 @@ class Settings(BaseSettings):
     topic_logs: str = "ops.logs.raw"
     topic_commits: str = "ops.commits.raw"
     topic_tickets: str = "ops.tickets.raw"
+    # Alertmanager's alerts (POST /webhooks/alertmanager), keyed by fingerprint. Not among
+    # ``topics``: the worker has no stage for alerts yet (docs/webhooks.md, "Alertmanager").
+    topic_alerts: str = "ops.alerts.raw"
     topic_dead_letter: str = "ops.deadletter"
     topic_partitions: int = 4
     topic_replication_factor: int = 1

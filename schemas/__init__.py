@@ -1,6 +1,8 @@
 """Event contracts: the envelope, the payloads per kind and version, decoding with upcasting."""
 
 from opsassist.schemas.envelope import (
+    AlertEvent,
+    AlertPayloadV1,
     AnyEvent,
     CommitEvent,
     CommitPayloadV1,
@@ -28,6 +30,8 @@ from opsassist.schemas.trace_context import TraceParent, trace_id_from_tracepare
 __all__ = [
     "LATEST_VERSION",
     "MODELS",
+    "AlertEvent",
+    "AlertPayloadV1",
     "AnyEvent",
     "CommitEvent",
     "CommitPayloadV1",

@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-EventKind = Literal["log", "commit", "ticket"]
+EventKind = Literal["log", "commit", "ticket", "alert"]
 
 
 def _as_utc(value: datetime) -> datetime:
@@ -90,6 +90,25 @@ class TicketPayloadV2(_Payload):
     updated_at: UtcDatetime
 
 
+class AlertPayloadV1(_Payload):
+    """One alert of a monitoring system (Prometheus Alertmanager) at one state change: firing, or
+    resolved. ``fingerprint`` identifies the alert (its label set) across notifications."""
+
+    fingerprint: str = Field(pattern=r"^[0-9A-Za-z]{1,64}$")
+    status: Literal["firing", "resolved"]
+    alertname: str = Field(default="", max_length=500)
+    service: str | None = Field(default=None, max_length=200)
+    severity: str | None = Field(default=None, max_length=100)
+    summary: str = Field(default="", max_length=100_000)
+    labels: dict[str, str] = Field(default_factory=dict)
+    annotations: dict[str, str] = Field(default_factory=dict)
+    starts_at: UtcDatetime
+    ends_at: UtcDatetime | None = None
+    generator_url: str | None = Field(default=None, max_length=10_000)
+    receiver: str | None = Field(default=None, max_length=500)
+    group_key: str | None = Field(default=None, max_length=10_000)
+
+
 class Envelope(BaseModel):
     """Fields common to every event; ``payload`` is validated per kind and version."""
 
@@ -129,7 +148,12 @@ class TicketEventV1(Envelope):
     payload: TicketPayloadV1  # type: ignore[assignment]
 
 
-AnyEvent = LogEvent | CommitEvent | TicketEvent
+class AlertEvent(Envelope):
+    kind: Literal["alert"] = "alert"
+    payload: AlertPayloadV1  # type: ignore[assignment]
+
+
+AnyEvent = LogEvent | CommitEvent | TicketEvent | AlertEvent
 
 
 def new_event_id() -> str:

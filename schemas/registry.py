@@ -14,6 +14,7 @@ import orjson
 from pydantic import ValidationError
 
 from opsassist.schemas.envelope import (
+    AlertEvent,
     AnyEvent,
     CommitEvent,
     Envelope,
@@ -26,14 +27,20 @@ from opsassist.schemas.errors import InvalidEvent
 from opsassist.schemas.trace_context import TraceParent, trace_id_from_traceparent
 
 #: The newest schema version per kind, and the model that validates it.
-LATEST_VERSION: dict[str, int] = {"log": 1, "commit": 1, "ticket": 2}
-MODELS: dict[str, type[AnyEvent]] = {"log": LogEvent, "commit": CommitEvent, "ticket": TicketEvent}
+LATEST_VERSION: dict[str, int] = {"log": 1, "commit": 1, "ticket": 2, "alert": 1}
+MODELS: dict[str, type[AnyEvent]] = {
+    "log": LogEvent,
+    "commit": CommitEvent,
+    "ticket": TicketEvent,
+    "alert": AlertEvent,
+}
 #: Every version ever published, with the model that describes it (its exported JSON Schema).
 PUBLISHED: dict[tuple[str, int], type[Envelope]] = {
     ("log", 1): LogEvent,
     ("commit", 1): CommitEvent,
     ("ticket", 1): TicketEventV1,
     ("ticket", 2): TicketEvent,
+    ("alert", 1): AlertEvent,
 }
 
 #: (kind, version) -> function turning a payload of that version into one of version + 1.
@@ -209,4 +216,6 @@ def kafka_key(event: AnyEvent) -> bytes:
         return event.payload.service.encode()
     if isinstance(event, CommitEvent):
         return event.payload.repo.encode()
+    if isinstance(event, AlertEvent):  # firing then resolved, in order, per alert
+        return event.payload.fingerprint.encode()
     return f"{event.payload.source_system}:{event.payload.external_id}".encode()

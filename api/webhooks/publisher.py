@@ -95,7 +95,9 @@ class EventPublisher:
         try:
             async with asyncio.timeout(self._timeout):
                 assert self._sender is not None  # set together with the producer
-                await self._sender.send(self._settings.topics, events)
+                await self._sender.send(
+                    {**self._settings.topics, "alert": self._settings.topic_alerts}, events
+                )
         except (TimeoutError, KafkaError) as exc:
             # Start afresh next time: a producer whose sends timed out may hold stale batches.
             if self._producer is producer:

@@ -12,7 +12,7 @@ from opsassist.schemas import LATEST_VERSION, decode_event
 from opsassist.schemas.jsonschema import JSON_DIR, render_schemas
 
 FIXTURES = Path(__file__).parents[2] / "fixtures" / "events"
-FIXTURE_NAME = re.compile(r"^(log|commit|ticket)\.v(\d+)\.json$")
+FIXTURE_NAME = re.compile(r"^(log|commit|ticket|alert)\.v(\d+)\.json$")
 
 
 def test_exported_json_schema_is_current() -> None:
