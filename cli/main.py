@@ -19,6 +19,7 @@ from opsassist.cli import (
     infra,
     llm,
     logs,
+    notify,
     produce,
     redact,
     replay,
@@ -63,6 +64,7 @@ app.add_typer(triage.app, name="triage")
 app.add_typer(apikey.app, name="apikey")
 app.add_typer(history.app, name="history")
 app.add_typer(incidents.app, name="incidents")
+app.add_typer(notify.app, name="notify")
 app.add_typer(replay.app, name="replay")
 app.add_typer(graphql.users_app, name="users")
 app.add_typer(graphql.graphql_app, name="graphql")

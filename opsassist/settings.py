@@ -269,6 +269,22 @@ class Settings(BaseSettings):
     # /webhooks/gitlab refuses every delivery.
     gitlab_webhook_token: SecretStr = SecretStr("")
 
+    # -- incident notifications (issue 23): `opsassist notify` (docs/incidents.md, "Notifications")
+    # The routes (TOML, ``[[routes]]``); None: no route, the notifier delivers nothing.
+    notify_routes: Path | None = None
+    # Not among ``topics``: the worker does not consume them; the notifier creates them.
+    topic_notifications: str = "ops.notifications"
+    topic_notifications_dead_letter: str = "ops.notifications.dlq"
+    # The notifier's own consumer group on ``topic_notifications``.
+    notify_group: str = "opsassist-notify"
+    # Attempts per delivery before the dead-letter topic; waits between them grow from
+    # ``notify_backoff_seconds`` (doubling, with full jitter) up to ``notify_backoff_max_seconds``.
+    notify_max_attempts: int = Field(default=5, ge=1)
+    notify_backoff_seconds: float = Field(default=1.0, gt=0)
+    notify_backoff_max_seconds: float = Field(default=60.0, gt=0)
+    # How long one attempt may take (connect, send, answer).
+    notify_timeout_seconds: float = Field(default=10.0, gt=0)
+
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:

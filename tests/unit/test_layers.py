@@ -41,6 +41,7 @@ STREAMS_LAYERS: tuple[tuple[str, ...], ...] = (
         "opsassist.streams.changelog",
         "opsassist.streams.enrich",
         "opsassist.streams.logs",
+        "opsassist.streams.notify",
         "opsassist.streams.privacy",
         "opsassist.streams.triage",
     ),
