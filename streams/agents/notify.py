@@ -370,9 +370,7 @@ class Notifier:
         permanent = 400 <= code < 500 and code not in (408, 429)
         return Outcome(False, permanent=permanent, http_status=code, error=response.text[:500])
 
-    async def _give_up(
-        self, record: ConsumerRecord[bytes, bytes], code: str, reason: str
-    ) -> None:
+    async def _give_up(self, record: ConsumerRecord[bytes, bytes], code: str, reason: str) -> None:
         letter = dead_letter(
             key=record.key,
             value=record.value,

@@ -84,7 +84,9 @@ def _route(table: Mapping[str, Any], index: int) -> Route:
     url = table.get("url")
     if not isinstance(url, str) or not url.startswith(("http://", "https://", "smtp://")):
         raise RoutesError(f"route {name!r}: url must be an http(s):// or smtp:// address")
-    transitions = frozenset(_strings(name, "transitions", table.get("transitions", list(TRANSITIONS))))
+    transitions = frozenset(
+        _strings(name, "transitions", table.get("transitions", list(TRANSITIONS)))
+    )
     if unknown := transitions - set(TRANSITIONS):
         raise RoutesError(f"route {name!r}: unknown transitions {sorted(unknown)}")
     if kind == "pagerduty" and not table.get("routing_key"):
