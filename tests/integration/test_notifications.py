@@ -19,6 +19,7 @@ from pathlib import Path
 import asyncpg
 import orjson
 import pytest
+from aiokafka import AIOKafkaProducer
 
 from opsassist.bus.deadletter import read_dead_letter_headers
 from opsassist.infra.processes import free_port
@@ -138,10 +139,19 @@ services = ["checkout"]
 """
 
 
+@dataclass
+class Notifier:
+    settings: Settings
+    log_file: Path
+
+    def logged(self, text: str) -> int:
+        return self.log_file.read_text().count(text)
+
+
 @pytest.fixture
 def notifier(
     settings: Settings, tmp_path: Path, receiver: Receiver, silent_port: int
-) -> Iterator[Settings]:
+) -> Iterator[Notifier]:
     routes = tmp_path / "routes.toml"
     routes.write_text(_routes(receiver, silent_port))
     mine = settings.model_copy(
@@ -184,13 +194,22 @@ def notifier(
             "the notifier to listen",
         )
         assert proc.poll() is None, log_file.read_text()[-3000:]
-        yield mine
+        yield Notifier(mine, log_file)
     finally:
         proc.terminate()
         try:
             proc.wait(10)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+async def _resend(settings: Settings, key: bytes, value: bytes) -> None:
+    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap_servers)
+    await producer.start()
+    try:
+        await producer.send_and_wait(settings.topic_notifications, value, key=key)
+    finally:
+        await producer.stop()
 
 
 def _attempts(settings: Settings, route: str) -> list[asyncpg.Record]:
@@ -205,9 +224,9 @@ def _attempts(settings: Settings, route: str) -> list[asyncpg.Record]:
 
 
 def test_an_incident_notifies_each_route_once_opened_then_once_resolved(
-    notifier: Settings, receiver: Receiver
+    notifier: Notifier, receiver: Receiver
 ) -> None:
-    settings = notifier
+    settings = notifier.settings
     url = settings.database_url
 
     async def open_one(conn: asyncpg.Connection) -> int:
@@ -254,11 +273,23 @@ def test_an_incident_notifies_each_route_once_opened_then_once_resolved(
     # a route of another service hears nothing
     assert receiver.answered("/other") == []
 
+    # the opened event once more on the topic (a producer's retry, a replay): not delivered again
+    [opened] = [
+        r
+        for r in asyncio.run(
+            read_topic(settings.kafka_bootstrap_servers, settings.topic_notifications, 12)
+        )
+        if orjson.loads(r.value)["route"] == "hook" and orjson.loads(r.value)["version"] == 1
+    ]
+    asyncio.run(_resend(settings, opened.key, opened.value))
+    wait_for(lambda: notifier.logged("notify.duplicate") >= 1, 60, "the repeat to be seen")
+    assert len(receiver.answered("/hook")) == 2
+
 
 def test_a_receiver_that_always_fails_ends_in_the_dead_letter_topic_with_its_attempts(
-    notifier: Settings, receiver: Receiver
+    notifier: Notifier, receiver: Receiver
 ) -> None:
-    settings = notifier
+    settings = notifier.settings
 
     async def open_one(conn: asyncpg.Connection) -> int:
         return await insert_incident(conn, "pay-2", "payments-api", T0)
@@ -290,11 +321,11 @@ def test_a_receiver_that_always_fails_ends_in_the_dead_letter_topic_with_its_att
 
 
 def test_a_receiver_that_never_answers_blocks_no_other_route(
-    notifier: Settings, receiver: Receiver
+    notifier: Notifier, receiver: Receiver
 ) -> None:
     """The silent route's first attempt hangs (its timeout is 600 s here) while the other
     routes deliver the opened and the resolved message of an incident."""
-    settings = notifier
+    settings = notifier.settings
     url = settings.database_url
 
     async def open_one(conn: asyncpg.Connection) -> int:
