@@ -23,6 +23,7 @@ import httpx
 import orjson
 import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka.errors import KafkaError
 
 from opsassist.bus.deadletter import dead_letter
 from opsassist.bus.topics import ensure_topics, notification_topic_names
@@ -171,7 +172,8 @@ class Notifier:
         while True:
             try:
                 await self._listen_once()
-            except (OSError, asyncpg.PostgresError) as exc:
+            except (OSError, asyncpg.PostgresError, KafkaError) as exc:
+                # a change being announced when this happened is not announced (documented)
                 log.warning("notify.listen_failed", error=str(exc))
             await asyncio.sleep(1.0)
 
@@ -253,8 +255,12 @@ class Notifier:
                             await self._dispatch(record)
                 ready = self._offsets.committable()
                 if ready:
-                    await consumer.commit(ready)
-                    self._offsets.committed(ready)
+                    try:
+                        await consumer.commit(ready)
+                    except KafkaError as exc:  # a rebalance: the next commit carries it
+                        log.warning("notify.commit_failed", error=str(exc))
+                    else:
+                        self._offsets.committed(ready)
         finally:
             await consumer.stop()
 
@@ -279,13 +285,17 @@ class Notifier:
         lane = self._lanes[name]
         while True:
             record, notification = await lane.get()
-            try:
-                await self._deliver(self._routes[name], record, notification)
-            except (OSError, asyncpg.PostgresError) as exc:
-                # the database is away: the record stays uncommitted and comes back after a
-                # restart; the process exits so that its supervisor restarts it
-                log.error("notify.record_failed", error=str(exc), event_id=notification.id)
-                raise
+            while True:
+                try:
+                    await self._deliver(self._routes[name], record, notification)
+                    break
+                except (OSError, asyncpg.PostgresError) as exc:
+                    # the database is away: the delivery starts over once it is back (the record
+                    # of a delivery already made keeps it from being sent twice)
+                    log.error(
+                        "notify.delivery_interrupted", error=str(exc), event_id=notification.id
+                    )
+                    await asyncio.sleep(1.0)
             self._offsets.finished(TopicPartition(record.topic, record.partition), record.offset)
 
     async def _deliver(
@@ -381,12 +391,18 @@ class Notifier:
             code=code,
             reason=reason,
         )
-        await self._producer.send_and_wait(
-            self._settings.topic_notifications_dead_letter,
-            letter.value,
-            key=letter.key,
-            headers=letter.headers,
-        )
+        while True:  # until Kafka takes it: the record's offset is not committed before
+            try:
+                await self._producer.send_and_wait(
+                    self._settings.topic_notifications_dead_letter,
+                    letter.value,
+                    key=letter.key,
+                    headers=letter.headers,
+                )
+                break
+            except KafkaError as exc:
+                log.error("notify.dead_letter_failed", error=str(exc), offset=record.offset)
+                await asyncio.sleep(1.0)
         log.warning("notify.dead_lettered", code=code, reason=reason, offset=record.offset)
 
 

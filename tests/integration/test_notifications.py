@@ -8,11 +8,13 @@ import asyncio
 import hashlib
 import hmac
 import socket
+import socketserver
 import subprocess
 import sys
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from email import message_from_bytes
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -78,6 +80,45 @@ def receiver() -> Iterator[Receiver]:
     server.server_close()
 
 
+@dataclass
+class MailReceiver:
+    """The messages an SMTP client handed over (just enough of RFC 5321 for smtplib)."""
+
+    port: int = 0
+    messages: list[bytes] = field(default_factory=list)
+
+
+@pytest.fixture
+def mail_receiver() -> Iterator[MailReceiver]:
+    state = MailReceiver()
+
+    class Handler(socketserver.StreamRequestHandler):
+        def handle(self) -> None:
+            self.wfile.write(b"220 localhost test SMTP\r\n")
+            while line := self.rfile.readline():
+                verb = line[:4].upper()
+                if verb == b"DATA":
+                    self.wfile.write(b"354 end with .\r\n")
+                    data = b""
+                    while (chunk := self.rfile.readline()) not in (b".\r\n", b""):
+                        data += chunk
+                    state.messages.append(data)
+                    self.wfile.write(b"250 queued\r\n")
+                elif verb == b"QUIT":
+                    self.wfile.write(b"221 bye\r\n")
+                    return
+                else:  # EHLO, MAIL, RCPT, RSET, NOOP
+                    self.wfile.write(b"250 ok\r\n")
+
+    server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    state.port = server.server_address[1]
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield state
+    server.shutdown()
+    server.server_close()
+
+
 @pytest.fixture
 def silent_port() -> Iterator[int]:
     """A port that accepts connections (the kernel's backlog) and never answers."""
@@ -88,7 +129,7 @@ def silent_port() -> Iterator[int]:
     sock.close()
 
 
-def _routes(receiver: Receiver, silent_port: int) -> str:
+def _routes(receiver: Receiver, silent_port: int, mail_port: int) -> str:
     base = f"http://127.0.0.1:{receiver.port}"
     return f"""
 [[routes]]
@@ -132,6 +173,18 @@ kind = "slack"
 url = "http://127.0.0.1:{silent_port}/never-answers"
 
 [[routes]]
+name = "teams"
+kind = "teams"
+url = "{base}/teams"
+
+[[routes]]
+name = "mail"
+kind = "email"
+url = "smtp://127.0.0.1:{mail_port}"
+from = "opsassist@example.com"
+to = ["oncall@example.com"]
+
+[[routes]]
 name = "other-service"
 kind = "slack"
 url = "{base}/other"
@@ -150,10 +203,14 @@ class Notifier:
 
 @pytest.fixture
 def notifier(
-    settings: Settings, tmp_path: Path, receiver: Receiver, silent_port: int
+    settings: Settings,
+    tmp_path: Path,
+    receiver: Receiver,
+    silent_port: int,
+    mail_receiver: MailReceiver,
 ) -> Iterator[Notifier]:
     routes = tmp_path / "routes.toml"
-    routes.write_text(_routes(receiver, silent_port))
+    routes.write_text(_routes(receiver, silent_port, mail_receiver.port))
     mine = settings.model_copy(
         update={
             "notify_routes": routes,
@@ -224,7 +281,7 @@ def _attempts(settings: Settings, route: str) -> list[asyncpg.Record]:
 
 
 def test_an_incident_notifies_each_route_once_opened_then_once_resolved(
-    notifier: Notifier, receiver: Receiver
+    notifier: Notifier, receiver: Receiver, mail_receiver: MailReceiver
 ) -> None:
     settings = notifier.settings
     url = settings.database_url
@@ -245,7 +302,10 @@ def test_an_incident_notifies_each_route_once_opened_then_once_resolved(
     assert resolved.returncode == 0, resolved.stderr
 
     def resolved_everywhere() -> bool:
-        return all(len(receiver.answered(p)) == 2 for p in ("/hook", "/slack", "/pagerduty"))
+        paths = ("/hook", "/slack", "/pagerduty", "/teams")
+        return (
+            all(len(receiver.answered(p)) == 2 for p in paths) and len(mail_receiver.messages) == 2
+        )
 
     wait_for(resolved_everywhere, 60, "the resolved notification at every working route")
 
@@ -265,6 +325,16 @@ def test_an_incident_notifies_each_route_once_opened_then_once_resolved(
     assert {b["dedup_key"] for b in pagerduty} == {f"opsassist-incident-{incident_id}"}
     assert pagerduty[0]["routing_key"] == "routing-key-1"
 
+    teams = receiver.bodies("/teams")
+    cards = [b["attachments"][0]["content"] for b in teams]
+    assert [c["body"][0]["text"].split("]")[0] for c in cards] == ["[opened", "[resolved"]
+
+    subjects = [
+        message_from_bytes(m).get("Subject", "").split("]")[0] for m in mail_receiver.messages
+    ]
+    assert subjects == ["[opened", "[resolved"]
+    assert message_from_bytes(mail_receiver.messages[0])["To"] == "oncall@example.com"
+
     # failing three times, then answering: one message arrived, four attempts recorded
     assert len(receiver.answered("/flaky")) == 1
     assert len(receiver.answered("/flaky", 503)) == 3
@@ -277,7 +347,7 @@ def test_an_incident_notifies_each_route_once_opened_then_once_resolved(
     [opened] = [
         r
         for r in asyncio.run(
-            read_topic(settings.kafka_bootstrap_servers, settings.topic_notifications, 12)
+            read_topic(settings.kafka_bootstrap_servers, settings.topic_notifications, 16)
         )
         if orjson.loads(r.value)["route"] == "hook" and orjson.loads(r.value)["version"] == 1
     ]
