@@ -9,10 +9,8 @@ in ``notification_deliveries``. The rules are plain code in ``opsassist.streams.
 from __future__ import annotations
 
 import asyncio
-import random
 import smtplib
 import time
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from email.message import EmailMessage
@@ -36,7 +34,10 @@ from opsassist.store.notifications import (
 )
 from opsassist.streams.notify import (
     Notification,
+    OffsetTracker,
+    RateLimit,
     Route,
+    backoff_seconds,
     build_delivery,
     matching_routes,
     notification_for,
@@ -59,65 +60,6 @@ class Outcome:
     error: str | None = None
 
 
-def backoff_seconds(attempt: int, base: float, ceiling: float) -> float:
-    """The wait after failed ``attempt`` (1-based): exponential with full jitter, so that
-    notifiers retrying one receiver after its outage do not all come back at once."""
-    return random.uniform(0, min(ceiling, base * 2 ** (attempt - 1)))  # noqa: S311 (not secret)
-
-
-class _RateLimit:
-    """At most ``per_minute`` deliveries in any 60 s: the one above waits (a page is never
-    dropped for being one too many), holding up only its own route."""
-
-    def __init__(self, per_minute: int) -> None:
-        self._per_minute = per_minute
-        self._sent: deque[float] = deque()
-
-    async def turn(self) -> None:
-        while True:
-            now = time.monotonic()
-            while self._sent and now - self._sent[0] >= 60.0:
-                self._sent.popleft()
-            if len(self._sent) < self._per_minute:
-                self._sent.append(now)
-                return
-            await asyncio.sleep(60.0 - (now - self._sent[0]))
-
-
-class _Offsets:
-    """What may be committed per partition while routes finish records out of order: up to
-    the oldest record still in flight, so a crash redelivers it (and the delivery record
-    deduplicates what was done)."""
-
-    def __init__(self) -> None:
-        self._pending: dict[TopicPartition, set[int]] = {}
-        self._next: dict[TopicPartition, int] = {}
-        self._committed: dict[TopicPartition, int] = {}
-
-    @property
-    def in_flight(self) -> int:
-        return sum(len(offsets) for offsets in self._pending.values())
-
-    def started(self, tp: TopicPartition, offset: int) -> None:
-        self._pending.setdefault(tp, set()).add(offset)
-        self._next[tp] = max(self._next.get(tp, 0), offset + 1)
-
-    def finished(self, tp: TopicPartition, offset: int) -> None:
-        self._pending[tp].discard(offset)
-
-    def committable(self) -> dict[TopicPartition, int]:
-        ready = {}
-        for tp, following in self._next.items():
-            pending = self._pending.get(tp)
-            offset = min(pending) if pending else following
-            if self._committed.get(tp) != offset:
-                ready[tp] = offset
-        return ready
-
-    def committed(self, offsets: dict[TopicPartition, int]) -> None:
-        self._committed.update(offsets)
-
-
 class Notifier:
     def __init__(
         self,
@@ -132,10 +74,10 @@ class Notifier:
         self._database_url = database_url
         self._routes = {route.name: route for route in routes}
         self._redact = redact
-        self._limits = {route.name: _RateLimit(route.rate_per_minute) for route in routes}
+        self._limits = {route.name: RateLimit(route.rate_per_minute) for route in routes}
         self._lanes: dict[str, asyncio.Queue[tuple[ConsumerRecord[bytes, bytes], Notification]]]
         self._lanes = {route.name: asyncio.Queue() for route in routes}
-        self._offsets = _Offsets()
+        self._offsets: OffsetTracker[TopicPartition] = OffsetTracker()
 
     async def run(self) -> None:
         """Until cancelled."""
@@ -307,7 +249,7 @@ class Notifier:
                 return
         settings = self._settings
         for attempt in range(1, settings.notify_max_attempts + 1):
-            await self._limits[route.name].turn()
+            await asyncio.sleep(self._limits[route.name].reserve(time.monotonic()))
             outcome = await self._attempt(route, n)
             last = outcome.permanent or attempt == settings.notify_max_attempts
             status = "delivered" if outcome.delivered else "dead_lettered" if last else "failed"

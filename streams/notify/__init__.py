@@ -10,6 +10,7 @@ from opsassist.streams.notify._messages import (
     notification_for,
     sign_body,
 )
+from opsassist.streams.notify._pacing import OffsetTracker, RateLimit, backoff_seconds
 from opsassist.streams.notify._routes import (
     KINDS,
     Route,
@@ -25,8 +26,11 @@ __all__ = [
     "TRANSITIONS",
     "Delivery",
     "Notification",
+    "OffsetTracker",
+    "RateLimit",
     "Route",
     "RoutesError",
+    "backoff_seconds",
     "build_delivery",
     "load_routes",
     "matching_routes",

@@ -1,5 +1,6 @@
 """The notifier's pure rules: transitions, route matching (service, severity, transition, time
-of day), the routes file's errors, the receivers' bodies and the webhook signature."""
+of day), the routes file's errors, the receivers' bodies and the webhook signature, the rate
+limit, the backoff and the offsets that may be committed."""
 
 from __future__ import annotations
 
@@ -12,7 +13,10 @@ import pytest
 
 from opsassist.streams.notify import (
     Notification,
+    OffsetTracker,
+    RateLimit,
     RoutesError,
+    backoff_seconds,
     build_delivery,
     matching_routes,
     notification_for,
@@ -164,3 +168,34 @@ def test_a_decoded_value_that_is_not_an_event_is_a_value_error() -> None:
         Notification.decode(b"[1, 2]")
     with pytest.raises((ValueError, TypeError)):
         Notification.decode(b'{"id": "x"}')
+
+
+def test_a_route_over_its_rate_waits_for_the_turn_the_window_frees() -> None:
+    limit = RateLimit(per_minute=2)
+    assert [limit.reserve(now) for now in (0.0, 1.0)] == [0.0, 0.0]
+    assert limit.reserve(2.0) == 58.0  # the third goes when the first leaves the minute
+    assert limit.reserve(3.0) == 58.0  # the fourth after the second: 61 s
+    assert limit.reserve(200.0) == 0.0
+
+
+@pytest.mark.parametrize("attempt", [1, 2, 3, 8])
+def test_the_wait_between_attempts_grows_to_its_ceiling_and_is_jittered(attempt: int) -> None:
+    waits = {backoff_seconds(attempt, 0.5, 2.0) for _ in range(200)}
+    assert all(0 <= w <= min(2.0, 0.5 * 2 ** (attempt - 1)) for w in waits)
+    assert len(waits) > 1
+
+
+def test_offsets_are_committed_up_to_the_oldest_record_still_in_flight() -> None:
+    offsets: OffsetTracker[tuple[str, int]] = OffsetTracker()
+    p0 = ("topic", 0)
+    for offset in (10, 11, 12):
+        offsets.started(p0, offset)
+    offsets.finished(p0, 11)  # a fast route finished before a slow one
+    assert offsets.committable() == {p0: 10}
+    offsets.committed({p0: 10})
+    assert offsets.committable() == {}
+    offsets.finished(p0, 10)
+    assert offsets.committable() == {p0: 12}
+    offsets.finished(p0, 12)
+    assert offsets.committable() == {p0: 13}
+    assert offsets.in_flight == 0
