@@ -20,7 +20,13 @@ import asyncpg
 import httpx
 import orjson
 import structlog
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka import (
+    AIOKafkaConsumer,
+    AIOKafkaProducer,
+    ConsumerRebalanceListener,
+    ConsumerRecord,
+    TopicPartition,
+)
 from aiokafka.errors import KafkaError
 
 from opsassist.bus.deadletter import dead_letter
@@ -179,12 +185,12 @@ class Notifier:
 
     async def _consume(self) -> None:
         consumer = AIOKafkaConsumer(
-            self._settings.topic_notifications,
             bootstrap_servers=self._bootstrap,
             group_id=self._settings.notify_group,
             enable_auto_commit=False,
             auto_offset_reset="earliest",
         )
+        consumer.subscribe([self._settings.topic_notifications], listener=_Revoked(self._offsets))
         await consumer.start()
         try:
             while True:
@@ -346,6 +352,18 @@ class Notifier:
                 log.error("notify.dead_letter_failed", error=str(exc), offset=record.offset)
                 await asyncio.sleep(1.0)
         log.warning("notify.dead_lettered", code=code, reason=reason, offset=record.offset)
+
+
+class _Revoked(ConsumerRebalanceListener):  # type: ignore[misc]  # untyped in aiokafka
+    def __init__(self, offsets: OffsetTracker[TopicPartition]) -> None:
+        self._offsets = offsets
+
+    async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
+        for partition in revoked:
+            self._offsets.forget(partition)
+
+    async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
+        pass
 
 
 def _send_mail(host: str, port: int, timeout: float, message: EmailMessage) -> None:

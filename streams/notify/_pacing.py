@@ -54,7 +54,14 @@ class OffsetTracker(Generic[K]):
         self._next[partition] = max(self._next.get(partition, 0), offset + 1)
 
     def finished(self, partition: K, offset: int) -> None:
-        self._pending[partition].discard(offset)
+        self._pending.get(partition, set()).discard(offset)
+
+    def forget(self, partition: K) -> None:
+        """The partition went to another consumer: its records still in flight finish here
+        (the delivery record deduplicates them there), but nothing more is committed for it."""
+        self._pending.pop(partition, None)
+        self._next.pop(partition, None)
+        self._committed.pop(partition, None)
 
     def committable(self) -> dict[K, int]:
         """The offset to commit per partition where it moved since :meth:`committed`."""

@@ -24,6 +24,7 @@ from opsassist.streams.notify import (
     sign_body,
     transition_of,
 )
+from opsassist.streams.privacy import Redactor
 
 ROUTES = """
 [[routes]]
@@ -199,3 +200,32 @@ def test_offsets_are_committed_up_to_the_oldest_record_still_in_flight() -> None
     offsets.finished(p0, 12)
     assert offsets.committable() == {p0: 13}
     assert offsets.in_flight == 0
+
+
+def test_a_revoked_partition_is_no_longer_committed_and_its_late_finish_is_harmless() -> None:
+    offsets: OffsetTracker[tuple[str, int]] = OffsetTracker()
+    p0, p1 = ("topic", 0), ("topic", 1)
+    offsets.started(p0, 5)
+    offsets.started(p1, 7)
+    offsets.forget(p0)
+    offsets.finished(p0, 5)
+    offsets.finished(p1, 7)
+    assert offsets.committable() == {p1: 8}
+
+
+def test_the_message_bodies_pass_the_privacy_policy() -> None:
+    redactor = Redactor()
+    [route] = [r for r in parse_routes(ROUTES) if r.name == "night"]
+    event = notification_for(
+        {**STATE, "narrative": "login failures from 10.1.2.3", "assignee": "jane@example.com"},
+        2,
+        "opened",
+        route,
+        changed_at="2026-01-01T00:01:00+00:00",
+        redact=lambda text: redactor.redact_text(text).text,
+    )
+    body = build_delivery(route, event).body.decode()
+    for personal in ("jane@example.com", "10.1.2.3"):
+        assert personal not in body
+    assert "<EMAIL>" in body
+    assert "<IP_ADDRESS>" in body
