@@ -67,6 +67,10 @@ class Outcome:
 
 
 class Notifier:
+    """The two halves in one process: announcing changes (LISTEN -> ``ops.notifications``) and
+    delivering them (``ops.notifications`` -> one lane per route). ``redact`` is the privacy
+    policy's text redaction, applied before an event is produced."""
+
     def __init__(
         self,
         settings: Settings,
