@@ -44,10 +44,10 @@ def incident_key(fingerprint: str) -> str:
 
 def alert_incident_row(event: AlertEvent) -> AlertIncidentRow:
     """The incident state ``event`` reports: firing is open, resolved is resolved at the alert's
-    end (the notification's time when Alertmanager gave none)."""
+    end (when Alertmanager gave none, the time the notification was received)."""
     p = event.payload
     resolved = p.status == "resolved"
-    ended_at = (p.ends_at or event.occurred_at) if resolved else None
+    ended_at = (p.ends_at or event.received_at or event.occurred_at) if resolved else None
     return AlertIncidentRow(
         incident_key=incident_key(p.fingerprint),
         # No service label: not correlated with any log incident (none has an empty service).
