@@ -13,10 +13,13 @@ import asyncpg
 import pytest
 
 from opsassist.api.workflow.incidents import Action, IncidentChange, IncidentWorkflow, Updated
+from opsassist.store.history import Actor, set_actor
 from opsassist.store.incidents import AlertIncidentRow, write_alert_incidents
+from opsassist.store.logs import StoredIncident, save_incident
 from opsassist.store.pool import create_pool
 from opsassist.streams.agents.alerts import ALERTS
 from tests.integration.graphql.client import T0
+from tests.integration.test_incident_lifecycle_detector import _OPENED as _LOG_INCIDENT
 from tests.integration.test_incident_lifecycle_detector import _run
 
 pytestmark = pytest.mark.integration
@@ -138,3 +141,35 @@ def test_a_persons_resolution_outlasts_the_firing_alert_until_it_fires_anew(
     assert again["version"] == 3 and again["last_transition"] == "opened"
     assert "the alert fired again after user:olivia resolved it" in again["last_action"]
     assert again["opened_at"] == T0  # the incident's first firing
+
+
+def test_a_log_incident_opening_while_the_alert_fires_is_linked_to_it(database_url: str) -> None:
+    """The other order than test_alert_incidents.py's: the alert first, then the log detector's
+    incident (``save_incident`` as ``agent:logs``); only the same service overlapping in time."""
+
+    def log_incident(key: str, service: str, opened_minutes: int) -> StoredIncident:
+        opened = T0 + timedelta(minutes=opened_minutes)
+        return replace(_LOG_INCIDENT, incident_key=key, service=service, opened_at=opened,
+                       last_spike_end=opened + timedelta(minutes=1))  # fmt: skip
+
+    async def scenario(conn: asyncpg.Connection) -> list[dict[str, Any]]:
+        await _alert(database_url, _RESOLVED)  # firing T0, resolved T0 + 30 min
+        for incident in (
+            log_incident("during", "checkout", 10),
+            log_incident("elsewhere", "payments-api", 10),
+            log_incident("after", "checkout", 45),
+        ):
+            async with conn.transaction():
+                await set_actor(conn, Actor("agent:logs"))
+                await save_incident(conn, incident, "agent:logs")
+        rows = await conn.fetch(
+            "SELECT id, incident_key, related_incident_ids, changed_by FROM incidents ORDER BY id"
+        )
+        return [dict(row) for row in rows]
+
+    alert, during, elsewhere, after = _run(database_url, scenario)
+    assert alert["incident_key"] == KEY
+    assert alert["related_incident_ids"] == [during["id"]]
+    assert alert["changed_by"] == "agent:logs"  # the link is a version by the log detector
+    assert during["related_incident_ids"] == [alert["id"]]
+    assert elsewhere["related_incident_ids"] == [] and after["related_incident_ids"] == []
