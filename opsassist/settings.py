@@ -59,8 +59,8 @@ class Settings(BaseSettings):
     topic_logs: str = "ops.logs.raw"
     topic_commits: str = "ops.commits.raw"
     topic_tickets: str = "ops.tickets.raw"
-    # Alertmanager's alerts (POST /webhooks/alertmanager), keyed by fingerprint. Not among
-    # ``topics``: the worker has no stage for alerts yet (docs/webhooks.md, "Alertmanager").
+    # Alertmanager's alerts (POST /webhooks/alertmanager), keyed by fingerprint; the worker
+    # turns them into incidents (docs/incidents.md, "Alerts").
     topic_alerts: str = "ops.alerts.raw"
     topic_dead_letter: str = "ops.deadletter"
     topic_partitions: int = 4
@@ -232,7 +232,12 @@ class Settings(BaseSettings):
     @property
     def topics(self) -> dict[str, str]:
         """Event kind -> raw topic name."""
-        return {"log": self.topic_logs, "commit": self.topic_commits, "ticket": self.topic_tickets}
+        return {
+            "log": self.topic_logs,
+            "commit": self.topic_commits,
+            "ticket": self.topic_tickets,
+            "alert": self.topic_alerts,
+        }
 
     @property
     def kafka_data_dir(self) -> Path:

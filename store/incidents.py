@@ -11,6 +11,7 @@ person did.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -18,7 +19,10 @@ from typing import Any
 import asyncpg
 import orjson
 
+from opsassist.store.history import Actor, set_actor
+
 __all__ = [
+    "AlertIncidentRow",
     "IncidentRequest",
     "IncidentState",
     "incident_version",
@@ -28,6 +32,7 @@ __all__ = [
     "set_lifecycle",
     "ticket_exists",
     "user_exists",
+    "write_alert_incidents",
 ]
 
 _LOCK = """
@@ -168,3 +173,90 @@ async def incident_version(conn: asyncpg.Connection, incident_id: int) -> int | 
     """The incident's current version, or None if there is no such incident."""
     version: int | None = await conn.fetchval(_VERSION, incident_id)
     return version
+
+
+# -- alert incidents: one per Alertmanager fingerprint, written by the worker's alert stage
+
+# An alert has no detection window (0) and no error counts; its incident is keyed by the
+# fingerprint. An update is skipped when the notification is stale (a firing one of an episode
+# that began before the incident was resolved: a person's resolution is not undone by a repeat;
+# a resolved one older than the latest firing) or changes nothing an operator sees (a firing
+# repeat), so a repeat records no version. Links to log incidents: migration 0019's triggers.
+_SAVE_ALERT_INCIDENT = """
+INSERT INTO incidents AS i (incident_key, service, window_seconds, severity, status,
+                            last_transition, opened_at, last_spike_end, resolved_at, peak_errors,
+                            template_ids, reason, narrative, source, labels, annotations,
+                            generator_url, changed_by)
+VALUES ($1, $2, 0, $3, $4, CASE WHEN $4 = 'resolved' THEN 'resolved' ELSE 'opened' END,
+        $5, $6, $7, 0, '{}', $8, $9, 'alertmanager', $10::jsonb, $11::jsonb, $12, $13)
+ON CONFLICT (incident_key, window_seconds) DO UPDATE SET
+    severity = excluded.severity, status = excluded.status,
+    last_transition = CASE WHEN excluded.status = 'resolved' THEN 'resolved'
+                           WHEN i.status = 'resolved' THEN 'opened' ELSE 'updated' END,
+    last_spike_end = greatest(i.last_spike_end, excluded.last_spike_end),
+    resolved_at = excluded.resolved_at, reason = excluded.reason,
+    narrative = excluded.narrative, labels = excluded.labels,
+    annotations = excluded.annotations, generator_url = excluded.generator_url,
+    changed_by = excluded.changed_by
+WHERE NOT (i.status = 'resolved' AND excluded.status <> 'resolved'
+           AND excluded.last_spike_end <= i.resolved_at)
+  AND NOT (excluded.status = 'resolved' AND excluded.resolved_at < i.last_spike_end)
+  AND ((i.status = 'resolved'), i.severity, i.reason, i.narrative, i.labels, i.annotations,
+       i.generator_url)
+      IS DISTINCT FROM
+      ((excluded.status = 'resolved'), excluded.severity, excluded.reason, excluded.narrative,
+       excluded.labels, excluded.annotations, excluded.generator_url)
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class AlertIncidentRow:
+    """An alert's state as its incident holds it (the alert stage decided the mapping)."""
+
+    #: ``alertmanager:<fingerprint>``
+    incident_key: str
+    service: str
+    severity: str
+    #: ``open`` (firing) or ``resolved``
+    status: str
+    #: when the alert started firing
+    opened_at: datetime
+    #: the start of the latest firing, or the end of the alert once resolved
+    last_spike_end: datetime
+    resolved_at: datetime | None
+    #: the alert's name, as the incident's reason
+    reason: str
+    #: the alert's summary or description annotation
+    narrative: str
+    labels: dict[str, str]
+    annotations: dict[str, str]
+    generator_url: str | None
+
+
+async def write_alert_incidents(
+    pool: asyncpg.Pool, rows: Sequence[AlertIncidentRow], actor: Actor
+) -> int:
+    """Apply the alerts to their incidents in order, in one transaction made by ``actor``;
+    returns how many incidents changed (a repeat changes none)."""
+    changed = 0
+    async with pool.acquire() as conn, conn.transaction():
+        await set_actor(conn, actor)
+        for row in rows:
+            status: str = await conn.execute(
+                _SAVE_ALERT_INCIDENT,
+                row.incident_key,
+                row.service,
+                row.severity,
+                row.status,
+                row.opened_at,
+                row.last_spike_end,
+                row.resolved_at,
+                row.reason,
+                row.narrative,
+                _json(row.labels),
+                _json(row.annotations),
+                row.generator_url,
+                actor.who,
+            )
+            changed += int(status.rsplit(" ", 1)[-1])
+    return changed

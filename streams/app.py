@@ -27,6 +27,7 @@ from opsassist.store.pool import create_pool
 from opsassist.store.sink import EventSink
 from opsassist.streams.agents.changelog import ChangelogUpdater
 from opsassist.streams.agents.handler import (
+    AlertHandler,
     CommitHandler,
     EventHandler,
     LogHandler,
@@ -228,6 +229,7 @@ def _handlers(
         "log": LogHandler(sink, LogIntelligence.from_settings(settings, pool, llm=llm)),
         "ticket": TicketHandler(sink, triage),
         "commit": CommitHandler(sink, changelogs),
+        "alert": AlertHandler(pool),
     }
 
 

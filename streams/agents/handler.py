@@ -2,7 +2,7 @@
 
 The ingest stage (:mod:`opsassist.streams.agents.ingest`) owns what every kind shares: decoding,
 redaction, dead letters, retries and the split of a refused batch. What differs between logs,
-tickets and commits is four steps, and a handler implements exactly those:
+tickets, commits and alerts is four steps, and a handler implements exactly those:
 
 - :meth:`EventHandler.prepare`: the batch's decoded, redacted events, before the write, give
   per event what its row carries besides the event (a log line's template, a ticket's triage);
@@ -18,8 +18,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol, TypeVar
 
-from opsassist.schemas import CommitEvent, EventKind, LogEvent, TicketEvent
+import asyncpg
+
+from opsassist.schemas import AlertEvent, CommitEvent, EventKind, LogEvent, TicketEvent
 from opsassist.store.history import Actor
+from opsassist.store.incidents import AlertIncidentRow, write_alert_incidents
 from opsassist.store.sink import (
     CommitRow,
     EventSink,
@@ -33,6 +36,7 @@ from opsassist.store.sink import (
     log_row,
     ticket_row,
 )
+from opsassist.streams.agents.alerts import ALERTS, alert_incident_row
 from opsassist.streams.agents.changelog import ChangelogUpdater
 from opsassist.streams.agents.logs import LogIntelligence
 from opsassist.streams.agents.tickets import TicketTriage, TriageDecision
@@ -173,3 +177,31 @@ class CommitHandler:
     async def derive(self, events: Sequence[CommitEvent]) -> None:
         if self._changelogs is not None:
             await self._changelogs(events)
+
+
+class AlertHandler:
+    """Alertmanager's alerts: each alert event is applied to its alert's incident (by
+    fingerprint), as ``agent:alerts``. No table of alert events: the incident and its history
+    are the record, and applying the same event twice changes nothing."""
+
+    kind: EventKind = "alert"
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+
+    async def prepare(self, events: Sequence[AlertEvent]) -> Sequence[None]:
+        return [None] * len(events)
+
+    def row(
+        self, event: AlertEvent, origin: Origin, prepared: None, redactions: Redactions
+    ) -> AlertIncidentRow:
+        return alert_incident_row(event)
+
+    def actor(self, prepared: None) -> Actor | None:
+        return ALERTS
+
+    async def write(self, rows: Sequence[AlertIncidentRow], actors: Sequence[Actor | None]) -> int:
+        return await write_alert_incidents(self._pool, rows, ALERTS)
+
+    async def derive(self, events: Sequence[AlertEvent]) -> None:
+        return None

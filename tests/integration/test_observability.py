@@ -32,29 +32,37 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-def prometheus(tmp_path: Path) -> Iterator[Callable[[dict[str, int]], str]]:
-    """Starts a real Prometheus scraping ``{job: port}`` every second, with our rules loaded;
+def prometheus(tmp_path: Path) -> Iterator[Callable[..., str]]:
+    """Starts a real Prometheus scraping ``{job: port}`` every second, with our rules loaded
+    (or ``rule_files``), sending alerts to the Alertmanager on ``alertmanager_port`` if given;
     returns its base URL."""
     binary = shutil.which("prometheus")
     if binary is None:
         pytest.skip("prometheus not installed (Debian: apt-get install prometheus); CI installs it")
     procs: list[subprocess.Popen[bytes]] = []
 
-    def start(targets: dict[str, int]) -> str:
+    def start(
+        targets: dict[str, int],
+        rule_files: list[Path] | None = None,
+        alertmanager_port: int | None = None,
+    ) -> str:
         port = free_port()
         config = tmp_path / "prometheus.yml"
-        config.write_text(
-            yaml.safe_dump(
-                {
-                    "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
-                    "rule_files": [str(RULES)],
-                    "scrape_configs": [
-                        {"job_name": job, "static_configs": [{"targets": [f"127.0.0.1:{target}"]}]}
-                        for job, target in targets.items()
-                    ],
-                }
-            )
-        )
+        settings: dict[str, Any] = {
+            "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
+            "rule_files": [str(path) for path in rule_files or [RULES]],
+            "scrape_configs": [
+                {"job_name": job, "static_configs": [{"targets": [f"127.0.0.1:{target}"]}]}
+                for job, target in targets.items()
+            ],
+        }
+        if alertmanager_port is not None:
+            settings["alerting"] = {
+                "alertmanagers": [
+                    {"static_configs": [{"targets": [f"127.0.0.1:{alertmanager_port}"]}]}
+                ]
+            }
+        config.write_text(yaml.safe_dump(settings))
         log = (tmp_path / "prometheus.log").open("wb")
         procs.append(
             subprocess.Popen(
