@@ -181,7 +181,7 @@ async def incident_version(conn: asyncpg.Connection, incident_id: int) -> int | 
 # fingerprint. An update is skipped when the notification is stale (a firing one of an episode
 # that began before the incident was resolved: a person's resolution is not undone by a repeat;
 # a resolved one older than the latest firing) or changes nothing an operator sees (a firing
-# repeat), so a repeat records no version. Links to log incidents: migration 0019's triggers.
+# repeat), so a repeat records no version. Links to log incidents: migration 0020's triggers.
 _SAVE_ALERT_INCIDENT = """
 INSERT INTO incidents AS i (incident_key, service, window_seconds, severity, status,
                             last_transition, opened_at, last_spike_end, resolved_at, peak_errors,
