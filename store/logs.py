@@ -129,7 +129,8 @@ INCIDENTS = Listing(
 SELECT id, incident_key, service, window_seconds, severity, status, last_transition, opened_at,
        last_spike_end, resolved_at, peak_errors, peak_ratio, template_ids, reason, narrative,
        summary_id, changed_by, version, assignee, acknowledged_at, acknowledged_by, resolved_by,
-       reopened_count, ticket_ids, notes, last_action
+       reopened_count, ticket_ids, notes, last_action, source, labels, annotations,
+       generator_url, related_incident_ids
 FROM incidents
 """,
     Sort("opened_at", "opened_at", "opened_at", (("id", "id"),)),

@@ -208,6 +208,20 @@ class Incident:
         description="The latest lifecycle change: {action, by, reason, at} (and assignee or "
         "ticket_id); history shows every one."
     )
+    source: str = strawberry.field(
+        description="logs (the worker's detector) or alertmanager (an alert, by fingerprint)"
+    )
+    labels: JSON = strawberry.field(description="An alert's labels ({} for a log incident).")
+    annotations: JSON = strawberry.field(
+        description="An alert's annotations ({} for a log incident)."
+    )
+    generator_url: str | None = strawberry.field(
+        description="The alert's source (Prometheus' expression browser), when one is given."
+    )
+    related_incident_ids: list[strawberry.ID] = strawberry.field(
+        description="Incidents of the other source for the same service overlapping in time: "
+        "the log evidence of an alert, or the alerts of a log incident."
+    )
     _row_id: strawberry.Private[int]
     _summary_id: strawberry.Private[int | None]
 
@@ -251,6 +265,14 @@ class Incident:
             ticket_ids=[strawberry.ID(str(t)) for t in row.get("ticket_ids") or ()],
             notes=json_value(row.get("notes") or "[]"),
             last_action=json_value(row.get("last_action")),
+            # (past states from before migration 0020 lack the alert columns)
+            source=row.get("source") or "logs",
+            labels=json_value(row.get("labels") or "{}"),
+            annotations=json_value(row.get("annotations") or "{}"),
+            generator_url=row.get("generator_url"),
+            related_incident_ids=[
+                strawberry.ID(str(i)) for i in row.get("related_incident_ids") or ()
+            ],
             _row_id=row["id"],
             _summary_id=row["summary_id"],
         )

@@ -17,6 +17,7 @@ import pytest
 
 from tests.conftest import wait_for
 from tests.integration.events import T0
+from tests.integration.graphql.client import as_user, create_user
 from tests.integration.test_log_intelligence import minute_of_logs, produce, query
 
 pytestmark = pytest.mark.integration
@@ -163,7 +164,7 @@ def test_an_alert_opens_updates_and_resolves_one_incident(
 
 
 def test_an_alert_and_an_open_log_incident_of_its_service_are_linked(
-    settings: Any, worker_process: Any, webhook_api: Any
+    settings: Any, worker_process: Any, webhook_api: Any, graphql_api: Any
 ) -> None:
     worker = worker_process()
     worker.start()
@@ -197,3 +198,20 @@ def test_an_alert_and_an_open_log_incident_of_its_service_are_linked(
         assert log_incident["related_incident_ids"] == [alert["id"]]
     other = alert_incident(settings, "ab02")
     assert other is not None and other["related_incident_ids"] == []
+
+    # An operator sees the link, and the alert's labels, through the API.
+    dashboard = graphql_api()
+    dashboard.start()
+    create_user(settings.database_url, "olivia", "ops")
+    ops = as_user(dashboard.graphql_url, "olivia")
+    shown = ops.run(
+        "query($id: ID!) { incident(id: $id) { source labels relatedIncidentIds } }",
+        id=str(alert["id"]),
+    )["incident"]
+    assert shown["source"] == "alertmanager"
+    assert shown["labels"]["service"] == "payments-api"
+    assert shown["relatedIncidentIds"] == [str(i) for i in log_ids]
+    evidence = ops.run(
+        "query($id: ID!) { incident(id: $id) { source relatedIncidentIds } }", id=str(log_ids[0])
+    )["incident"]
+    assert evidence == {"source": "logs", "relatedIncidentIds": [str(alert["id"])]}
