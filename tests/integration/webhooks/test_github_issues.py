@@ -203,3 +203,66 @@ def test_a_comment_is_stored_redacted_in_the_ticket_s_conversation_once(
     assert comments == {
         "ticket": {"comments": [{"id": "1362934390", "authorId": None, "body": "Fixed now."}]}
     }
+
+
+def _workflow_history(database_url: str, external_id: str) -> list[tuple[str, Any]]:
+    """(who, workflow_status) of each version of the ticket that changed its workflow status."""
+    rows = asyncio.run(
+        fetch(
+            database_url,
+            "SELECT c.changed_by, c.delta FROM ticket_changes c JOIN tickets t "
+            "ON t.id = c.ticket_id WHERE t.external_id = $1 ORDER BY c.version",
+            external_id,
+        )
+    )
+    deltas = [(r["changed_by"], json.loads(r["delta"])) for r in rows]
+    return [(who, d["workflow_status"]) for who, d in deltas if "workflow_status" in d]
+
+
+def test_closed_then_reopened_on_github_moves_the_workflow_and_the_history_names_github(
+    settings: Any, webhook_api: Any, worker_process: Any
+) -> None:
+    api = webhook_api()
+    api.start()
+    worker = worker_process()
+    worker.start()
+    secret = api.settings.github_webhook_secret
+
+    def ticket() -> Any:
+        rows = asyncio.run(
+            fetch(
+                settings.database_url,
+                "SELECT status, workflow_status, resolved_at, reopened_count, category, "
+                "priority, team FROM tickets WHERE external_id = 'octo-org/shop#1347'",
+            )
+        )
+        return rows[0] if rows else None
+
+    assert deliver(api.url, encoded(github_issue()), secret, event="issues").status_code == 202
+    wait_for(lambda: ticket() is not None, 60, "the opened issue")
+    triaged = ticket()
+    assert triaged["workflow_status"] in ("open", "triaged")
+
+    closed = github_issue("closed", state="closed", updated_at="2026-12-01T10:00:00Z")
+    assert deliver(api.url, encoded(closed), secret, event="issues").status_code == 202
+    wait_for(lambda: ticket()["workflow_status"] == "closed", 60, "the workflow closed")
+    row = ticket()
+    assert row["resolved_at"] is not None
+    # the close moves the workflow only: triage stays as it was
+    fields = ("category", "priority", "team")
+    assert [row[f] for f in fields] == [triaged[f] for f in fields]
+
+    # an edit of the closed issue repeats its state: it changes no workflow
+    labeled = github_issue(
+        "labeled", state="closed", labels=("bug", "wontfix"), updated_at="2026-12-01T10:30:00Z"
+    )
+    assert deliver(api.url, encoded(labeled), secret, event="issues").status_code == 202
+    reopened = github_issue("reopened", updated_at="2026-12-01T11:00:00Z")
+    assert deliver(api.url, encoded(reopened), secret, event="issues").status_code == 202
+    wait_for(lambda: ticket()["status"] == "open", 60, "the reopened issue")
+    row = ticket()
+    assert row["workflow_status"] == "open"
+    assert row["resolved_at"] is None and row["reopened_count"] == 1
+    history = _workflow_history(settings.database_url, "octo-org/shop#1347")
+    assert history[-2:] == [("source:github", "closed"), ("source:github", "open")]
+    assert [who for who, _ in history].count("source:github") == 2
