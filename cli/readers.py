@@ -25,7 +25,7 @@ from opsassist.schemas import (
     LogEvent,
     LogPayloadV1,
     TicketEvent,
-    TicketPayloadV2,
+    TicketPayloadV3,
     utcnow,
 )
 
@@ -163,7 +163,7 @@ def _ticket_from_record(
     if external_id is None:
         digest = hashlib.sha256(f"{system}\x00{title}\x00{created.isoformat()}".encode())
         external_id = digest.hexdigest()[:16]
-    payload = TicketPayloadV2(
+    payload = TicketPayloadV3(
         external_id=str(external_id),
         source_system=system,
         title=str(title),

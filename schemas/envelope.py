@@ -90,6 +90,31 @@ class TicketPayloadV2(_Payload):
     updated_at: UtcDatetime
 
 
+class TicketComment(_Payload):
+    """One comment of a ticket's conversation in its source system (a GitHub issue comment, a
+    GitLab note), as the delivery that created, edited or deleted it carried it."""
+
+    # ``id`` and ``author_id`` are named as the privacy policy's field list knows them: ``id``
+    # is kept exact (it keys the comment), ``author_id`` is a person like ``reporter_id``.
+    id: str = Field(pattern=TICKET_IDENTIFIER, min_length=1, max_length=200)
+    author_id: str | None = Field(default=None, max_length=500)
+    body: str = Field(default="", max_length=1_000_000)
+    created_at: UtcDatetime
+    updated_at: UtcDatetime
+    deleted: bool = False
+
+
+class TicketPayloadV3(TicketPayloadV2):
+    """Version 3 of the ticket payload: ``comment``, the comment whose creation, edit or
+    deletion this state change is (None for a change of the ticket itself). v2 payloads are
+    upcast with no comment. A v2 payload object is accepted where a v3 one is expected (read by
+    its attributes), so code and tests that build v2 payloads keep working."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True, from_attributes=True)
+
+    comment: TicketComment | None = None
+
+
 class AlertPayloadV1(_Payload):
     """One alert of a monitoring system (Prometheus Alertmanager) at one state change: firing, or
     resolved. ``fingerprint`` identifies the alert (its label set) across notifications."""
@@ -138,11 +163,17 @@ class CommitEvent(Envelope):
 
 class TicketEvent(Envelope):
     kind: Literal["ticket"] = "ticket"
+    payload: TicketPayloadV3  # type: ignore[assignment]
+
+
+# Ticket events as versions 1 and 2 published them, kept for their JSON Schema (consumers decode
+# them into TicketEvent by upcasting). No docstring: it would change the published schema's
+# description.
+class TicketEventV2(Envelope):
+    kind: Literal["ticket"] = "ticket"
     payload: TicketPayloadV2  # type: ignore[assignment]
 
 
-# A ticket event as version 1 published it, kept for its JSON Schema (consumers decode it into
-# TicketEvent by upcasting). No docstring: it would change the published schema's description.
 class TicketEventV1(Envelope):
     kind: Literal["ticket"] = "ticket"
     payload: TicketPayloadV1  # type: ignore[assignment]

@@ -22,12 +22,13 @@ from opsassist.schemas.envelope import (
     LogEvent,
     TicketEvent,
     TicketEventV1,
+    TicketEventV2,
 )
 from opsassist.schemas.errors import InvalidEvent
 from opsassist.schemas.trace_context import TraceParent, trace_id_from_traceparent
 
 #: The newest schema version per kind, and the model that validates it.
-LATEST_VERSION: dict[str, int] = {"log": 1, "commit": 1, "ticket": 2, "alert": 1}
+LATEST_VERSION: dict[str, int] = {"log": 1, "commit": 1, "ticket": 3, "alert": 1}
 MODELS: dict[str, type[AnyEvent]] = {
     "log": LogEvent,
     "commit": CommitEvent,
@@ -39,7 +40,8 @@ PUBLISHED: dict[tuple[str, int], type[Envelope]] = {
     ("log", 1): LogEvent,
     ("commit", 1): CommitEvent,
     ("ticket", 1): TicketEventV1,
-    ("ticket", 2): TicketEvent,
+    ("ticket", 2): TicketEventV2,
+    ("ticket", 3): TicketEvent,
     ("alert", 1): AlertEvent,
 }
 
@@ -54,7 +56,15 @@ def _ticket_v1_to_v2(payload: dict[str, Any]) -> dict[str, Any]:
     return upcast
 
 
-UPCASTERS: dict[tuple[str, int], Upcaster] = {("ticket", 1): _ticket_v1_to_v2}
+def _ticket_v2_to_v3(payload: dict[str, Any]) -> dict[str, Any]:
+    """v3 added ``comment``: a v2 event is a change of the ticket itself, with no comment."""
+    return {**payload, "comment": None}
+
+
+UPCASTERS: dict[tuple[str, int], Upcaster] = {
+    ("ticket", 1): _ticket_v1_to_v2,
+    ("ticket", 2): _ticket_v2_to_v3,
+}
 
 Headers = Sequence[tuple[str, bytes | None]] | Mapping[str, bytes] | None
 

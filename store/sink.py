@@ -16,7 +16,7 @@ from typing import Any, NamedTuple
 import asyncpg
 import orjson
 
-from opsassist.schemas import LATEST_VERSION, CommitEvent, LogEvent, TicketEvent
+from opsassist.schemas import LATEST_VERSION, CommitEvent, LogEvent, TicketComment, TicketEvent
 from opsassist.store.history import Actor, set_actor
 
 
@@ -190,6 +190,8 @@ class TicketRow(NamedTuple):
     triage_layer: str | None = None
     triage: str | None = None
     sla_due_at: datetime | None = None
+    #: The comment this event created, edited or deleted (JSON), for ``ticket_comments``.
+    comment: str | None = None
 
 
 TICKET_COLUMNS = TicketRow._fields
@@ -253,7 +255,18 @@ def ticket_row(
         kafka_offset=origin.offset,
         redactions=_redactions(redactions),
         **(triage.columns() if triage is not None else {}),
+        comment=_comment(p.comment),
     )
+
+
+def _comment(comment: TicketComment | None) -> str | None:
+    if comment is None:
+        return None
+    # The sanitize step may have built the comment without validation (model_construct), so
+    # its body is cleaned of NUL here like the ticket's.
+    fields = comment.model_dump(mode="json")
+    fields["body"] = _text(fields["body"])
+    return _json(fields)
 
 
 _STAGE_LOGS = """
@@ -288,7 +301,8 @@ CREATE TEMP TABLE IF NOT EXISTS _stage_tickets (
     kafka_topic text, kafka_partition integer, kafka_offset bigint, redactions jsonb,
     category text, suggested_category text, priority text, team text,
     triage_confidence double precision, needs_triage boolean, triage_layer text, triage jsonb,
-    sla_due_at timestamptz, actor_group integer, fresh boolean NOT NULL DEFAULT false
+    sla_due_at timestamptz, comment jsonb, actor_group integer, previous_status text,
+    fresh boolean NOT NULL DEFAULT false
 ) ON COMMIT DELETE ROWS
 """
 # Events not seen before are recorded and marked fresh; of those, the newest per ticket becomes
@@ -336,6 +350,59 @@ ON CONFLICT (source_system, external_id) DO UPDATE SET
     triage_layer = excluded.triage_layer, triage = excluded.triage,
     sla_due_at = excluded.sla_due_at, redactions = excluded.redactions
 WHERE t.updated_at <= excluded.updated_at
+"""
+
+#: Source systems whose close and reopen move opsassist's workflow (docs/triage.md, "Closed
+#: and reopened in the source"): issue trackers whose issues are closed by the people working
+#: them. A help desk's "closed" (Jira, Zendesk) says less, and is left to its workflow.
+SOURCE_CLOSING_SYSTEMS = ("github", "gitlab")
+
+# What the source said before this batch, read before the batch is applied: a close or reopen
+# is a change of the source's status, not a state that every later edit repeats.
+_PREVIOUS_STATUS = """
+UPDATE _stage_tickets s SET previous_status = t.status
+FROM tickets t
+WHERE s.fresh AND t.source_system = s.source_system AND t.external_id = s.external_id
+"""
+# A close in the source closes the workflow from any state (a fact, not a request: it skips the
+# steps a person would take), keeping the resolution time a person's resolve set; a reopen
+# there reopens a workflow that is closed. Only the event that became the ticket's state moves
+# it, and only when the source's status changed, so a person's own close or reopen in opsassist
+# stands until the source changes its mind. Run under the actor ``source:<system>``.
+_SOURCE_WORKFLOW = """
+UPDATE tickets t SET
+    workflow_status = CASE WHEN s.status = 'closed' THEN 'closed' ELSE 'open' END,
+    resolved_at = CASE WHEN s.status = 'closed' THEN coalesce(t.resolved_at, s.updated_at) END,
+    reopened_count = t.reopened_count + CASE WHEN s.status = 'closed' THEN 0 ELSE 1 END,
+    changed_by = $2
+FROM _stage_tickets s
+WHERE s.fresh AND s.source_system = $1 AND t.source_system = s.source_system
+  AND t.external_id = s.external_id AND t.last_event_id = s.event_id
+  AND ((s.status = 'closed' AND s.previous_status IS DISTINCT FROM 'closed'
+        AND t.workflow_status <> 'closed')
+    OR (s.status = 'open' AND s.previous_status = 'closed' AND t.workflow_status = 'closed'))
+"""
+
+# After the tickets: a comment's ticket row exists by then (its foreign key). Only fresh events
+# write, and a row is replaced only by a newer state of the comment (a deletion beats an edit of
+# the same instant), so a redelivery or a late event changes nothing.
+_MOVE_TICKET_COMMENTS = """
+INSERT INTO ticket_comments AS c (source_system, external_id, comment_id, author_id, body,
+                                  created_at, updated_at, deleted, event_id)
+SELECT DISTINCT ON (s.source_system, s.external_id, s.comment->>'id')
+       s.source_system, s.external_id, s.comment->>'id', s.comment->>'author_id',
+       coalesce(s.comment->>'body', ''), (s.comment->>'created_at')::timestamptz,
+       (s.comment->>'updated_at')::timestamptz, coalesce((s.comment->>'deleted')::boolean, false),
+       s.event_id
+FROM _stage_tickets s
+WHERE s.fresh AND s.comment IS NOT NULL
+ORDER BY s.source_system, s.external_id, s.comment->>'id',
+         (s.comment->>'updated_at')::timestamptz DESC,
+         coalesce((s.comment->>'deleted')::boolean, false) DESC, s.kafka_offset DESC
+ON CONFLICT (source_system, external_id, comment_id) DO UPDATE SET
+    author_id = excluded.author_id, body = excluded.body, created_at = excluded.created_at,
+    updated_at = excluded.updated_at, deleted = excluded.deleted, event_id = excluded.event_id
+WHERE (c.updated_at, c.deleted) < (excluded.updated_at, excluded.deleted)
 """
 
 
@@ -402,8 +469,17 @@ class EventSink:
                 "_stage_tickets", records=records, columns=[*TICKET_COLUMNS, "actor_group"]
             )
             await conn.execute(_RECORD_TICKET_EVENTS, LATEST_VERSION["ticket"])
+            closing = sorted({row.source_system for row in rows} & set(SOURCE_CLOSING_SYSTEMS))
+            if closing:
+                await conn.execute(_PREVIOUS_STATUS)
             for actor, group in groups.items():
                 if actor is not None:
                     await set_actor(conn, actor)
                 changed += _count(await conn.execute(_MOVE_TICKETS, self._changed_by, group))
+            # Last: the actor set here holds for the rest of the transaction.
+            for system in closing:
+                source = Actor(f"source:{system}")
+                await set_actor(conn, source)
+                await conn.execute(_SOURCE_WORKFLOW, system, source.who)
+            await conn.execute(_MOVE_TICKET_COMMENTS)
         return changed

@@ -17,6 +17,7 @@ from opsassist.api.graphql.sessions import InvalidToken, Sessions, Viewer
 from opsassist.settings import Settings
 from opsassist.store.history import changes_of
 from opsassist.store.logs import summaries_by_ids
+from opsassist.store.ticket_comments import comments_of_tickets
 
 if TYPE_CHECKING:
     from opsassist.api.graphql.change_feed import ChangeFeed
@@ -33,6 +34,7 @@ class Loaders:
         self.incident_changes = self._changes("incident_changes")
         self.template_changes = self._changes("log_template_changes")
         self.summaries = DataLoader(load_fn=self._summaries)
+        self.ticket_comments = DataLoader(load_fn=self._ticket_comments)
 
     def _changes(self, table: str) -> DataLoader[int, list[asyncpg.Record]]:
         async def load(ids: Sequence[int]) -> list[list[asyncpg.Record]]:
@@ -42,6 +44,10 @@ class Loaders:
             return [grouped[i] for i in ids]
 
         return DataLoader(load_fn=load)
+
+    async def _ticket_comments(self, ids: Sequence[int]) -> list[list[asyncpg.Record]]:
+        grouped = await comments_of_tickets(self._pool, ids)
+        return [grouped.get(i, []) for i in ids]
 
     async def _summaries(self, ids: Sequence[int]) -> list[asyncpg.Record | None]:
         rows = {r["id"]: r for r in await summaries_by_ids(self._pool, list(ids))}

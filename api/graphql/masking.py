@@ -81,6 +81,9 @@ RULES: tuple[Rule, ...] = (
     Rule("Ticket", "labels", _EVERYONE_BUT_OPS, _HR_TICKET, _is_hr_ticket),
     # the reason a person typed, as triage.notes repeats it
     Rule("Ticket", "correction", _EVERYONE_BUT_OPS, _HR_TICKET, _is_hr_ticket),
+    # the conversation is the body's continuation, and its authors are people like the reporter
+    Rule("Ticket", "comments", _EVERYONE_BUT_OPS, _HR_TICKET, _is_hr_ticket),
+    Rule("TicketComment", "authorId", _EVERYONE_BUT_OPS),
     Rule("TriageDecision", "explanation", _EVERYONE_BUT_OPS, _HR_TICKET, _is_hr_ticket),
     Rule("TriageDecision", "notes", _EVERYONE_BUT_OPS, _HR_TICKET, _is_hr_ticket),
     Rule("Query", "users", _ADMIN),

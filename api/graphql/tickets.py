@@ -53,6 +53,31 @@ class TriageDecision:
     hr_in_history: strawberry.Private[bool] = False
 
 
+@strawberry.type(
+    description="One comment of the ticket's conversation in its source system (a GitHub issue "
+    "comment, a GitLab note), stored redacted as the ticket's body is."
+)
+class TicketComment:
+    id: strawberry.ID = strawberry.field(description="The comment's id in the source system.")
+    author_id: str | None = strawberry.field(
+        description="Who wrote it in the source system (redacted as the privacy policy says). "
+        "Masked (null) by role."
+    )
+    body: str
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> TicketComment:
+        return cls(
+            id=strawberry.ID(row["comment_id"]),
+            author_id=row["author_id"],
+            body=row["body"],
+            created_at=row["created_at"],
+            updated_at=row["updated_at"],
+        )
+
+
 @strawberry.type
 class Ticket:
     id: strawberry.ID
@@ -108,6 +133,14 @@ class Ticket:
     @strawberry.field(description="The fields your role sees as null although they hold values.")
     def masked_fields(self, info: Info[Context, None]) -> list[str]:
         return masked_fields(info.context.role, "Ticket", self)
+
+    @strawberry.field(
+        description="The conversation in the source system, oldest first (deleted comments "
+        "left out); the current one, also for a past state. Masked (null) by role."
+    )
+    async def comments(self, info: Info[Context, None]) -> list[TicketComment] | None:
+        rows = await info.context.loaders.ticket_comments.load(self._row_id)
+        return [TicketComment.from_row(row) for row in rows]
 
     @strawberry.field(description="Every version, oldest first, with the fields each changed.")
     async def history(self, info: Info[Context, None]) -> list[Version]:

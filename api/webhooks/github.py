@@ -37,9 +37,6 @@ router = APIRouter(tags=["webhooks"])
 
 #: The events that become ticket events (docs/webhooks.md, "GitHub issues").
 ISSUE_EVENTS = ("issues", "issue_comment")
-#: Said in the answer to a comment delivery: the ticket event (schema v2) has no field for a
-#: conversation, so a comment only brings the issue's state up to date.
-COMMENT_NOT_STORED = "the ticket's state was updated; the comment's text is not stored"
 
 _BODY_DOC: dict[str, Any] = {
     "requestBody": {
@@ -170,8 +167,9 @@ def _ticket_producer(
         if refusal is not None:  # the worker would dead-letter it: say so to the sender now
             raise Unprocessable(f"not an {event_name} payload: {refusal.detail}")
         await service.publish([event], "github")
-        if event_name == "issue_comment":
-            answer["comment"] = COMMENT_NOT_STORED
+        if event.payload.comment is not None:
+            # which comment of the conversation the event carries (the worker stores it)
+            answer["comment"] = event.payload.comment.id
         return Answer(202, {**answer, "delivery": delivery, "produced": 1, "event_ids": [event.id]})
 
     return produce

@@ -9,7 +9,8 @@ so ``parents`` stays empty.
 
 Every ``issues`` action and every ``issue_comment`` carries the issue's whole current state, so
 each becomes one ticket event with external id ``owner/repo#number`` (the mapping is in
-docs/webhooks.md). GitLab's issue hooks are mapped the same way (``gitlab_mapping`` builds on
+docs/webhooks.md); an ``issue_comment``'s event also carries the comment (ticket events v3).
+GitLab's issue hooks are mapped the same way (``gitlab_mapping`` builds on
 :func:`tracker_ticket_event` and :class:`IgnoredDelivery`).
 """
 
@@ -25,7 +26,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from opsassist.api.webhooks.ticket_mapping import InvalidTicketPayload, ticket_event
-from opsassist.schemas import CommitEvent, CommitPayloadV1, TicketEvent, TicketPayloadV2
+from opsassist.schemas import CommitEvent, CommitPayloadV1, TicketEvent, TicketPayloadV3
 
 SOURCE = "webhook:github"
 _ID_NAMESPACE = uuid.UUID("6f707361-0003-4000-8000-000000000001")
@@ -165,7 +166,7 @@ def tracker_ticket_event(
     """The ticket event of an issue tracker's issue, its fields already named as the ticket
     payload's; a field the payload refuses is named in the error."""
     try:
-        payload = TicketPayloadV2.model_validate(fields)
+        payload = TicketPayloadV3.model_validate(fields)
     except ValidationError as exc:
         errors = exc.errors(include_url=False)
         described = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in errors[:5])
@@ -214,6 +215,9 @@ def github_issue_event(
     if event_name == "issues" and isinstance(action, str) and action in _GONE_STATUS:
         status = _GONE_STATUS[action]
         updated_at = received_at
+    comment = None
+    if event_name == "issue_comment":
+        comment = _github_comment(payload, action, received_at)
     fields = {
         "external_id": f"{repo}#{number}",
         "source_system": "github",
@@ -224,5 +228,26 @@ def github_issue_event(
         "labels": _label_names(issue.get("labels"), "name"),
         "created_at": issue.get("created_at"),
         "updated_at": updated_at,
+        "comment": comment,
     }
     return tracker_ticket_event(fields, SOURCE, received_at, trace_id)
+
+
+def _github_comment(payload: dict[str, Any], action: Any, received_at: datetime) -> dict[str, Any]:
+    """The ``comment`` of an ``issue_comment`` delivery, named as the ticket payload's comment.
+    A deletion is dated when it was received: the comment's ``updated_at`` is then its last
+    edit, which a deletion must outrank."""
+    comment = _object(payload.get("comment"), "comment")
+    comment_id = comment.get("id")
+    if not isinstance(comment_id, int) or isinstance(comment_id, bool):
+        raise InvalidTicketPayload("comment.id must be an integer")
+    user = comment.get("user")
+    deleted = action == "deleted"
+    return {
+        "id": str(comment_id),
+        "author_id": user.get("login") if isinstance(user, dict) else None,
+        "body": comment.get("body") or "",
+        "created_at": comment.get("created_at"),
+        "updated_at": received_at if deleted else comment.get("updated_at"),
+        "deleted": deleted,
+    }

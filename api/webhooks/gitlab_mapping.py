@@ -3,7 +3,8 @@ payloads turned into ticket events, mapped as GitHub's issues are (docs/webhooks
 
 The external id is ``group/project#iid`` (the issue's number within its project, as GitLab shows
 it), so a GitLab issue reads like a GitHub one. GitLab's payloads carry the issue's whole current
-state (a Note Hook in its ``issue`` object), so every delivery is one ticket event.
+state (a Note Hook in its ``issue`` object), so every delivery is one ticket event; a Note
+Hook's event also carries the note as the ticket's comment (ticket events v3).
 """
 
 from __future__ import annotations
@@ -57,6 +58,22 @@ def _label_titles(labels: Any) -> list[str]:
     ]
 
 
+def _gitlab_note(note: dict[str, Any]) -> dict[str, Any]:
+    """A Note Hook's note, named as the ticket payload's comment; the author by account id,
+    as the issue's reporter is."""
+    note_id = note.get("id")
+    if not isinstance(note_id, int) or isinstance(note_id, bool):
+        raise InvalidTicketPayload("object_attributes.id (the note's id) must be an integer")
+    author = note.get("author_id")
+    return {
+        "id": str(note_id),
+        "author_id": None if author is None else str(author),
+        "body": note.get("note") or "",
+        "created_at": _time(note.get("created_at")),
+        "updated_at": _time(note.get("updated_at") or note.get("created_at")),
+    }
+
+
 def gitlab_issue_event(
     hook: str,
     payload: dict[str, Any],
@@ -67,6 +84,7 @@ def gitlab_issue_event(
     a merge request, commit or snippet; any other hook). Raises :class:`InvalidTicketPayload`
     when the payload lacks what a ticket needs."""
     received_at = received_at or datetime.now(UTC)
+    comment = None
     if hook in ISSUE_HOOKS:
         issue = _object(payload.get("object_attributes"), "object_attributes")
         labels = payload.get("labels", issue.get("labels"))
@@ -76,6 +94,7 @@ def gitlab_issue_event(
             return IgnoredDelivery(f"a note on a {note.get('noteable_type')}, not on an issue")
         issue = _object(payload.get("issue"), "issue")
         labels = issue.get("labels")
+        comment = _gitlab_note(note)
     else:
         return IgnoredDelivery(
             f"only {', '.join((*ISSUE_HOOKS, *NOTE_HOOKS))} deliveries are ingested"
@@ -100,5 +119,6 @@ def gitlab_issue_event(
         "labels": _label_titles(labels),
         "created_at": _time(issue.get("created_at")),
         "updated_at": _time(issue.get("updated_at") or issue.get("created_at")),
+        "comment": comment,
     }
     return tracker_ticket_event(fields, SOURCE, received_at, trace_id)

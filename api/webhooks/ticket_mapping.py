@@ -1,5 +1,5 @@
 """Ticket webhooks as plain functions: Jira, Zendesk and a generic JSON mapped to the ticket
-event (``TicketPayloadV2``). The mapping is documented in docs/webhooks.md.
+event (``TicketPayloadV3``). The mapping is documented in docs/webhooks.md.
 
 Each function returns the ticket event, or None when the delivery is one we deliberately ignore
 (a Jira comment or deletion, a Zendesk event that is not about a ticket); it raises
@@ -15,7 +15,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from opsassist.schemas import LATEST_VERSION, TicketEvent, TicketPayloadV2
+from opsassist.schemas import LATEST_VERSION, TicketEvent, TicketPayloadV3
 from opsassist.schemas.registry import upcast
 
 _ID_NAMESPACE = uuid.UUID("6f707361-0003-4000-8000-000000000002")
@@ -53,9 +53,9 @@ def _person(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
-def _payload(**fields: Any) -> TicketPayloadV2:
+def _payload(**fields: Any) -> TicketPayloadV3:
     try:
-        return TicketPayloadV2.model_validate(fields)
+        return TicketPayloadV3.model_validate(fields)
     except ValidationError as exc:
         errors = exc.errors(include_url=False)
         described = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in errors[:5])
@@ -63,11 +63,17 @@ def _payload(**fields: Any) -> TicketPayloadV2:
 
 
 def ticket_event(
-    payload: TicketPayloadV2, source: str, received_at: datetime, trace_id: str | None
+    payload: TicketPayloadV3, source: str, received_at: datetime, trace_id: str | None
 ) -> TicketEvent:
     """The envelope around a ticket state; the id is derived from the ticket and its
     ``updated_at``, so the same state delivered twice is one event."""
-    name = "\x00".join((payload.source_system, payload.external_id, payload.updated_at.isoformat()))
+    parts = [payload.source_system, payload.external_id, payload.updated_at.isoformat()]
+    if payload.comment is not None:
+        # A comment is its own change: two comments (or a comment and its edit) posted within
+        # the issue's same ``updated_at`` must not be one event.
+        c = payload.comment
+        parts += ["comment", c.id, c.updated_at.isoformat(), str(c.deleted)]
+    name = "\x00".join(parts)
     return TicketEvent(
         id=f"ticket:{uuid.uuid5(_ID_NAMESPACE, name)}",
         schema_version=LATEST_VERSION["ticket"],
@@ -85,7 +91,7 @@ def _object(value: Any, what: str) -> dict[str, Any]:
     return value
 
 
-def jira_ticket(body: dict[str, Any]) -> TicketPayloadV2 | None:
+def jira_ticket(body: dict[str, Any]) -> TicketPayloadV3 | None:
     """``jira:issue_created`` / ``jira:issue_updated``; other Jira events are ignored (None)."""
     if body.get("webhookEvent") not in JIRA_EVENTS:
         return None
@@ -109,7 +115,7 @@ def jira_ticket(body: dict[str, Any]) -> TicketPayloadV2 | None:
     )
 
 
-def zendesk_ticket(body: dict[str, Any]) -> TicketPayloadV2 | None:
+def zendesk_ticket(body: dict[str, Any]) -> TicketPayloadV3 | None:
     """A Zendesk ticket event (``zen:event-type:ticket.*`` with ``detail``) or a trigger
     payload shaped like the Ticket API (``{"ticket": {...}}``); other events are ignored."""
     event_type = body.get("type")
@@ -139,7 +145,7 @@ def zendesk_ticket(body: dict[str, Any]) -> TicketPayloadV2 | None:
     )
 
 
-def generic_ticket(body: dict[str, Any], source: str) -> TicketPayloadV2:
+def generic_ticket(body: dict[str, Any], source: str) -> TicketPayloadV3:
     """The ticket event's own payload fields; ``source_system`` defaults to the path's source.
     A body in the v1 shape (``reporter`` rather than ``reporter_id``) is upcast, so senders
     written for v1 keep working."""
@@ -151,7 +157,7 @@ def generic_ticket(body: dict[str, Any], source: str) -> TicketPayloadV2:
     return _payload(**fields)
 
 
-MAPPERS: dict[str, Callable[[dict[str, Any]], TicketPayloadV2 | None]] = {
+MAPPERS: dict[str, Callable[[dict[str, Any]], TicketPayloadV3 | None]] = {
     "jira": jira_ticket,
     "zendesk": zendesk_ticket,
 }

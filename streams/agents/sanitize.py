@@ -15,7 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from opsassist.schemas import AnyEvent, InvalidEvent, LogEvent, TicketEvent
+from opsassist.schemas import AnyEvent, InvalidEvent, LogEvent, TicketComment, TicketEvent
 from opsassist.schemas.envelope import LogPayloadV1
 from opsassist.streams.enrich import Enricher
 from opsassist.streams.privacy import RedactionRecord, Redactor, count_redactions
@@ -80,11 +80,21 @@ class EventSanitizer:
 
     def _other(self, event: AnyEvent) -> tuple[AnyEvent, RedactionRecord]:
         p = event.payload
-        result = self.redactor.redact_payload(p.model_dump())
+        fields = p.model_dump()
+        if "comment" in fields and fields["comment"] is None:
+            # A ticket event without a comment: nothing to redact, and the policy would count
+            # (and mask) the empty field as unlisted. ``_complete`` puts the None back.
+            del fields["comment"]
+        result = self.redactor.redact_payload(fields)
         if not result.record.counts:
             return event, _NOTHING
         model = type(p)  # the newest version of the kind: decoding upcasts
-        payload = model.model_construct(**_complete(model, result.payload))
+        values = _complete(model, result.payload)
+        if isinstance(values.get("comment"), dict):  # a ticket's comment, redacted like its body
+            values["comment"] = TicketComment.model_construct(
+                **_complete(TicketComment, values["comment"])
+            )
+        payload = model.model_construct(**values)
         return event.model_copy(update={"payload": payload}), result.record
 
 

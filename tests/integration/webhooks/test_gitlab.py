@@ -3,6 +3,8 @@ Kafka broker."""
 
 from __future__ import annotations
 
+import asyncio
+import json
 import uuid
 from typing import Any
 
@@ -10,6 +12,8 @@ import httpx
 import pytest
 
 from opsassist.schemas import TicketEvent
+from tests.conftest import wait_for
+from tests.integration.events import fetch
 from tests.integration.webhooks.topic_reader import read_topic
 from tests.unit.api.issue_tracker_payloads import gitlab_issue_hook, gitlab_note_hook
 
@@ -108,3 +112,45 @@ def test_notes_on_merge_requests_and_unknown_hooks_are_answered_202_saying_they_
     assert invalid.status_code == 422
     assert "iid" in invalid.json()["detail"]
     assert read_topic(kafka_bootstrap, api.settings.topic_tickets) == []
+
+
+def test_a_gitlab_close_and_reopen_move_the_workflow_and_a_note_is_stored_redacted(
+    settings: Any, webhook_api: Any, worker_process: Any
+) -> None:
+    api = webhook_api(gitlab_webhook_token=TOKEN)
+    api.start()
+    worker = worker_process()
+    worker.start()
+
+    def query(sql: str) -> list[Any]:
+        return asyncio.run(fetch(settings.database_url, sql))
+
+    def workflow() -> list[Any]:
+        return query(
+            "SELECT workflow_status FROM tickets "
+            "WHERE source_system = 'gitlab' AND external_id = 'platform/auth#23'"
+        )
+
+    assert deliver(api.url, gitlab_issue_hook(), TOKEN).status_code == 202
+    note = gitlab_note_hook()
+    note["object_attributes"]["note"] = "Call me on +44 20 7946 0958."
+    assert deliver(api.url, note, TOKEN, event="Note Hook").status_code == 202
+    closed = gitlab_issue_hook("close", state="closed", updated_at="2026-12-02T09:00:00Z")
+    assert deliver(api.url, closed, TOKEN).status_code == 202
+    wait_for(lambda: [r["workflow_status"] for r in workflow()] == ["closed"], 60, "closed")
+    reopened = gitlab_issue_hook("reopen", updated_at="2026-12-02T10:00:00Z")
+    assert deliver(api.url, reopened, TOKEN).status_code == 202
+    wait_for(lambda: [r["workflow_status"] for r in workflow()] == ["open"], 60, "reopened")
+    changes = query(
+        "SELECT c.changed_by, c.delta FROM ticket_changes c JOIN tickets t ON t.id = c.ticket_id "
+        "WHERE t.external_id = 'platform/auth#23' ORDER BY c.version"
+    )
+    moves = [
+        (c["changed_by"], json.loads(c["delta"])["workflow_status"])
+        for c in changes
+        if "workflow_status" in json.loads(c["delta"])
+    ]
+    assert moves[-2:] == [("source:gitlab", "closed"), ("source:gitlab", "open")]
+    (comment,) = query("SELECT comment_id, author_id, body FROM ticket_comments")
+    assert comment["comment_id"] == "1244" and comment["author_id"] == "<PERSON>"
+    assert "7946 0958" not in comment["body"] and comment["body"].startswith("Call me on ")

@@ -54,11 +54,16 @@ def github_issue(
 
 
 def github_issue_comment(
-    *, pull_request: bool = False, updated_at: str = "2026-12-01T09:30:00Z"
+    *,
+    pull_request: bool = False,
+    updated_at: str = "2026-12-01T09:30:00Z",
+    action: str = "created",
+    comment_body: str = "Same here, started after the deploy.",
 ) -> dict[str, Any]:
-    """An ``issue_comment`` ``created`` delivery; on a pull request when ``pull_request``."""
+    """An ``issue_comment`` delivery of ``action`` (``created``, ``edited``, ``deleted``); on a
+    pull request when ``pull_request``."""
     delivery = github_issue(updated_at=updated_at)
-    delivery["action"] = "created"
+    delivery["action"] = action
     if pull_request:
         delivery["issue"]["pull_request"] = {
             "url": "https://api.github.com/repos/octo-org/shop/pulls/1347",
@@ -70,7 +75,7 @@ def github_issue_comment(
         "created_at": updated_at,
         "updated_at": updated_at,
         "author_association": "MEMBER",
-        "body": "Same here, started after the deploy.",
+        "body": comment_body,
     }
     return delivery
 

@@ -82,7 +82,7 @@ def test_masking_rules_by_role() -> None:
     bug = SimpleNamespace(category="bug", suggested_category=None)
     assert masked_fields("ops", "Ticket", bug) == ["reporterId"]
     assert masked_fields("ops", "Ticket", hr_ticket) == [
-        "reporterId", "title", "body", "labels", "correction",
+        "reporterId", "title", "body", "labels", "correction", "comments",  # comments: issue 29
     ]  # fmt: skip
     assert masked_fields("ops", "Ticket", suggested_hr) == masked_fields("ops", "Ticket", hr_ticket)
     for role in ("admin", "hr"):

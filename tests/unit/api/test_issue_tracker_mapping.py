@@ -181,3 +181,40 @@ def test_any_value_in_a_gitlab_issue_field_is_mapped_or_refused_never_crashes(
     else:
         assert isinstance(event, TicketEvent)
         assert event.payload.external_id.startswith("platform/auth#")
+
+
+def test_a_github_comment_travels_with_its_ticket_event_and_each_change_is_its_own_event() -> None:
+    created = github_issue_event("issue_comment", github_issue_comment(), RECEIVED)
+    assert isinstance(created, TicketEvent) and created.payload.comment is not None
+    c = created.payload.comment
+    assert (c.id, c.author_id, c.body) == (
+        "1362934389",
+        "hubot",
+        "Same here, started after the deploy.",
+    )
+    assert c.updated_at == datetime(2026, 12, 1, 9, 30, tzinfo=UTC) and not c.deleted
+    edit = github_issue_comment(action="edited", comment_body="Fixed.")
+    edit["comment"]["updated_at"] = "2026-12-01T09:45:00Z"  # GitHub leaves the issue's alone
+    edited = github_issue_event("issue_comment", edit, RECEIVED)
+    deleted = github_issue_event("issue_comment", github_issue_comment(action="deleted"), RECEIVED)
+    assert isinstance(edited, TicketEvent) and isinstance(deleted, TicketEvent)
+    assert deleted.payload.comment is not None and deleted.payload.comment.deleted
+    assert deleted.payload.comment.updated_at == RECEIVED  # outranks the comment's last edit
+    # an edit at the issue's same updated_at is still a change of its own, not a redelivery
+    assert len({created.id, edited.id, deleted.id}) == 3
+    again = github_issue_event("issue_comment", github_issue_comment(), RECEIVED)
+    assert isinstance(again, TicketEvent) and again.id == created.id
+    plain = github_issue_event("issues", github_issue(), RECEIVED)
+    assert isinstance(plain, TicketEvent) and plain.payload.comment is None
+
+
+def test_a_gitlab_note_on_an_issue_is_the_ticket_s_comment() -> None:
+    event = gitlab_issue_event("Note Hook", gitlab_note_hook(), RECEIVED)
+    assert isinstance(event, TicketEvent) and event.payload.comment is not None
+    c = event.payload.comment
+    assert (c.id, c.author_id, c.body) == ("1244", "52", "Still failing for me.")
+    assert c.created_at == datetime(2026, 12, 2, 8, 10, tzinfo=UTC)
+    broken = gitlab_note_hook()
+    broken["object_attributes"]["id"] = None
+    with pytest.raises(InvalidTicketPayload, match="note's id"):
+        gitlab_issue_event("Note Hook", broken)

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from opsassist.api.webhooks.ticket_mapping import InvalidTicketPayload, map_ticket
+from opsassist.schemas import LATEST_VERSION
 from tests.unit.api.ticket_payloads import jira_issue_updated, zendesk_ticket_created
 
 
@@ -104,5 +105,5 @@ def test_a_generic_ticket_in_the_v1_shape_keeps_its_reporter() -> None:
             "created_at": "2026-11-20T10:00:00Z"}  # fmt: skip
     event = map_ticket(body, "helpdesk")
     assert event is not None
-    assert event.schema_version == 2
+    assert event.schema_version == LATEST_VERSION["ticket"]  # 2 until ticket events v3
     assert event.payload.reporter_id == "kim"

@@ -197,3 +197,29 @@ def test_the_worker_dead_letters_a_ticket_whose_id_holds_personal_data(
     assert (result.written, result.dead_lettered, sink.rows) == (0, 1, [])
     [letter] = letters
     assert read_dead_letter_headers(letter.headers)["code"] == "personal_data_in_identifier"
+
+
+def test_a_ticket_comment_is_redacted_like_the_body_and_keeps_its_shape(
+    sanitizer: EventSanitizer,
+) -> None:
+    from opsassist.schemas import TicketComment, TicketEvent
+    from opsassist.store.sink import Origin, ticket_row
+
+    event = ticket_event(7)
+    comment = TicketComment(
+        id="2001", author_id="octocat", body="mail me at ana@example.com",
+        created_at=event.payload.created_at, updated_at=event.payload.updated_at,
+    )  # fmt: skip
+    event = event.model_copy(
+        update={"payload": event.payload.model_copy(update={"comment": comment})}
+    )
+    [(redacted, record)] = sanitizer.sanitize([event])
+    assert isinstance(redacted, TicketEvent)
+    stored = redacted.payload.comment
+    assert isinstance(stored, TicketComment)
+    assert stored.body.startswith("mail me at <EMAIL:") and "ana@example.com" not in stored.body
+    assert stored.author_id is not None and stored.author_id.startswith("<PERSON:")
+    assert (stored.id, stored.deleted) == ("2001", False)  # the key and the flag kept exact
+    assert "UNLISTED_FIELD" not in record.as_dict()
+    row = ticket_row(redacted, Origin("ops.tickets", 0, 1))
+    assert row.comment is not None and json.loads(row.comment)["body"] == stored.body
