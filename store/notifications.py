@@ -11,10 +11,16 @@ from typing import Any
 import asyncpg
 import orjson
 
+from opsassist.store.paging import Listing, Page, PageRequest, Sort, Where
+
 __all__ = [
+    "DELIVERIES",
     "DeliveryAttempt",
+    "DeliveryFilter",
     "IncidentChange",
     "already_delivered",
+    "deliveries_of_incidents",
+    "deliveries_page",
     "incident_change",
     "recent_deliveries",
     "record_attempt",
@@ -111,3 +117,54 @@ async def recent_deliveries(
     """The latest attempts first, optionally of one incident or one status."""
     rows = await conn.fetch(_RECENT, incident_id, status, limit)
     return [DeliveryAttempt(**dict(row)) for row in rows]
+
+
+# The API's listing of attempts (admin): newest first by default, the id breaking ties of
+# attempts recorded in the same microsecond.
+DELIVERIES = Listing(
+    """
+SELECT id, event_id, incident_id, route, transition, cycle, attempt, status, http_status, error, at
+FROM notification_deliveries
+""",
+    Sort("at", "at", "at", (("id", "id"),)),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryFilter:
+    incident_id: int | None = None
+    route: str | None = None
+    status: str | None = None
+
+    def where(self) -> Where:
+        return (
+            Where()
+            .add_if(self.incident_id, "incident_id = {}")
+            .add_if(self.route, "route = {}")
+            .add_if(self.status, "status = {}")
+        )
+
+
+async def deliveries_page(
+    conn: asyncpg.Pool | asyncpg.Connection,
+    filter_: DeliveryFilter,
+    descending: bool,
+    request: PageRequest,
+    default_size: int,
+) -> Page[asyncpg.Record]:
+    return await DELIVERIES.page(conn, filter_, descending, request, default_size)
+
+
+async def deliveries_of_incidents(
+    conn: asyncpg.Pool | asyncpg.Connection, incident_ids: list[int]
+) -> dict[int, list[asyncpg.Record]]:
+    """Every attempt of each incident, oldest first (an incident's own short list, unpaged: a
+    few routes times a few tries per transition)."""
+    rows = await conn.fetch(
+        f"{DELIVERIES.select} WHERE incident_id = ANY($1::bigint[]) ORDER BY at, id",
+        incident_ids,
+    )
+    grouped: dict[int, list[asyncpg.Record]] = {}
+    for row in rows:
+        grouped.setdefault(row["incident_id"], []).append(row)
+    return grouped

@@ -17,6 +17,7 @@ from opsassist.api.graphql.sessions import InvalidToken, Sessions, Viewer
 from opsassist.settings import Settings
 from opsassist.store.history import changes_of
 from opsassist.store.logs import summaries_by_ids
+from opsassist.store.notifications import deliveries_of_incidents
 from opsassist.store.ticket_comments import comments_of_tickets
 
 if TYPE_CHECKING:
@@ -35,6 +36,7 @@ class Loaders:
         self.template_changes = self._changes("log_template_changes")
         self.summaries = DataLoader(load_fn=self._summaries)
         self.ticket_comments = DataLoader(load_fn=self._ticket_comments)
+        self.incident_notifications = DataLoader(load_fn=self._incident_notifications)
 
     def _changes(self, table: str) -> DataLoader[int, list[asyncpg.Record]]:
         async def load(ids: Sequence[int]) -> list[list[asyncpg.Record]]:
@@ -47,6 +49,10 @@ class Loaders:
 
     async def _ticket_comments(self, ids: Sequence[int]) -> list[list[asyncpg.Record]]:
         grouped = await comments_of_tickets(self._pool, ids)
+        return [grouped.get(i, []) for i in ids]
+
+    async def _incident_notifications(self, ids: Sequence[int]) -> list[list[asyncpg.Record]]:
+        grouped = await deliveries_of_incidents(self._pool, list(ids))
         return [grouped.get(i, []) for i in ids]
 
     async def _summaries(self, ids: Sequence[int]) -> list[asyncpg.Record | None]:

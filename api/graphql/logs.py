@@ -17,6 +17,7 @@ from strawberry.types import Info
 from opsassist.api.graphql.context import Context
 from opsassist.api.graphql.history import Version, versions
 from opsassist.api.graphql.inputs import int_id
+from opsassist.api.graphql.notifications import NotificationDelivery
 from opsassist.api.graphql.pagination import Connection, Order, connection, page_request
 from opsassist.api.graphql.scalars import json_value
 from opsassist.api.graphql.time_travel import (
@@ -236,6 +237,14 @@ class Incident:
     async def history(self, info: Info[Context, None]) -> list[Version]:
         changes = await info.context.loaders.incident_changes.load(self._row_id)
         return versions(changes, info.context.role, lambda f: ("Incident", f, self))
+
+    @strawberry.field(
+        description="Every notification delivery attempt of the incident, oldest first; the "
+        "current ones, also for a past state. Admins only (null for other roles)."
+    )
+    async def notifications(self, info: Info[Context, None]) -> list[NotificationDelivery] | None:
+        rows = await info.context.loaders.incident_notifications.load(self._row_id)
+        return [NotificationDelivery.from_row(row) for row in rows]
 
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> Incident:

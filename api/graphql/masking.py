@@ -110,6 +110,9 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule("Query", "deadLetters", _ADMIN),
     Rule("Mutation", "replayDeadLetters", _ADMIN),
+    # Deliveries name the routes (who is paged, where) and carry receivers' errors.
+    Rule("Query", "notificationDeliveries", _ADMIN),
+    Rule("Incident", "notifications", _ADMIN),
 )
 _BY_FIELD: dict[tuple[str, str], tuple[Rule, ...]] = {
     key: tuple(r for r in RULES if (r.type_name, r.field) == key)

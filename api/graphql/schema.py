@@ -24,6 +24,7 @@ from opsassist.api.graphql.inputs import RejectNulCharacters
 from opsassist.api.graphql.limits import protection_extensions
 from opsassist.api.graphql.logs import LogEventQueries, LogIntelligenceQueries
 from opsassist.api.graphql.masking import attach_rules
+from opsassist.api.graphql.notifications import NotificationQueries
 from opsassist.api.graphql.releases import ReleaseQueries
 from opsassist.api.graphql.subscriptions import IncidentSubscriptions, TicketSubscriptions
 from opsassist.api.graphql.tickets import TicketQueries
@@ -41,6 +42,7 @@ Query = merge_types(
         AggregateQueries,
         LogIntelligenceQueries,
         DeadLetterQueries,
+        NotificationQueries,
     ),
 )
 Mutation = merge_types(
