@@ -45,9 +45,8 @@ class NotificationDelivery:
         description="The receiver's answer, when it answered over HTTP."
     )
     error: str | None = strawberry.field(
-        description="Why it failed, as recorded: the receiver's answer (its start) or the "
-        "connection's error. Messages are redacted before they are sent, so an answer that "
-        "echoes one holds only redacted text."
+        description="Why it failed: the receiver's answer (its start) or the connection's "
+        "error, through the privacy policy like every stored text."
     )
     at: datetime
 

@@ -12,7 +12,7 @@ import asyncio
 import smtplib
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from email.message import EmailMessage
 from urllib.parse import urlsplit
 
@@ -261,6 +261,10 @@ class Notifier:
         for attempt in range(1, settings.notify_max_attempts + 1):
             await asyncio.sleep(self._limits[route.name].reserve(time.monotonic()))
             outcome = await self._attempt(route, n)
+            if outcome.error is not None:
+                # a receiver's answer may echo what it was sent, or say anything: stored and
+                # logged only through the privacy policy, as every other text is
+                outcome = replace(outcome, error=self._redact(outcome.error))
             last = outcome.permanent or attempt == settings.notify_max_attempts
             status = "delivered" if outcome.delivered else "dead_lettered" if last else "failed"
             async with self._pool.acquire() as conn:
@@ -294,7 +298,15 @@ class Notifier:
                 await self._give_up(
                     record,
                     "undeliverable" if outcome.permanent else "retries_exhausted",
-                    reason + (outcome.error or f"HTTP {outcome.http_status}"),
+                    reason
+                    + ": ".join(
+                        part
+                        for part in (
+                            f"HTTP {outcome.http_status}" if outcome.http_status else "",
+                            outcome.error or "",
+                        )
+                        if part
+                    ),
                 )
                 return
             await asyncio.sleep(

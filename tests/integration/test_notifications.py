@@ -52,6 +52,9 @@ class Receiver:
         return [orjson.loads(body) for _, body in self.answered(path)]
 
 
+DOWN_ANSWER = b"maintenance until 14:00, write to jane.doe@example.com"
+
+
 @pytest.fixture
 def receiver() -> Iterator[Receiver]:
     state = Receiver()
@@ -64,9 +67,12 @@ def receiver() -> Iterator[Receiver]:
                 fails = self.path == "/down" or (self.path == "/flaky" and earlier < 3)
                 status = 503 if fails else 200
                 state.received.setdefault(self.path, []).append((dict(self.headers), body, status))
+            # /down's answer echoes personal data, as a receiver's error page may
+            answer = DOWN_ANSWER if self.path == "/down" else b""
             self.send_response(status)
-            self.send_header("Content-Length", "0")
+            self.send_header("Content-Length", str(len(answer)))
             self.end_headers()
+            self.wfile.write(answer)
 
         def log_message(self, *_args: object) -> None:
             pass
@@ -380,6 +386,10 @@ def test_a_receiver_that_always_fails_ends_in_the_dead_letter_topic_with_its_att
     assert [a["status"] for a in attempts] == ["failed"] * 4 + ["dead_lettered"]
     assert {a["http_status"] for a in attempts} == {503}
     assert len(receiver.answered("/down", 503)) == 5
+    # what the receiver answered is kept, through the privacy policy
+    for kept in (*(a["error"] or "" for a in attempts), down["reason"]):
+        assert "maintenance until 14:00" in kept
+        assert "jane.doe@example.com" not in kept
 
     refused = _attempts(settings, "refused")
     assert refused[-1]["status"] == "dead_lettered"
