@@ -118,6 +118,7 @@ async def test_subscribers_see_ticket_changes_masked_for_their_role(
                 "reporterId",
                 "labels",
                 "correction",
+                "comments",  # the conversation (issue 29), masked as the body
             }
         else:
             assert change["ticket"]["reporterId"] == "jane.doe@example.com"
