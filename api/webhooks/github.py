@@ -31,7 +31,6 @@ from opsassist.api.webhooks.idempotency import Answer, request_fingerprint
 from opsassist.api.webhooks.ingestion import Ingestion, ingestion, respond, trace_id_of
 from opsassist.api.webhooks.ticket_mapping import InvalidTicketPayload
 from opsassist.schemas import utcnow
-from opsassist.streams.agents.sanitize import identifier_refusal
 
 router = APIRouter(tags=["webhooks"])
 
@@ -163,13 +162,9 @@ def _ticket_producer(
         answer: dict[str, Any] = {"event": event_name, "action": payload.get("action")}
         if isinstance(event, IgnoredDelivery):
             return Answer(202, {**answer, "produced": 0, "ignored": event.reason})
-        refusal = identifier_refusal(service.redactor, event)
-        if refusal is not None:  # the worker would dead-letter it: say so to the sender now
-            raise Unprocessable(f"not an {event_name} payload: {refusal.detail}")
-        await service.publish([event], "github")
         if event.payload.comment is not None:
             # which comment of the conversation the event carries (the worker stores it)
             answer["comment"] = event.payload.comment.id
-        return Answer(202, {**answer, "delivery": delivery, "produced": 1, "event_ids": [event.id]})
+        return await service.publish_ticket(event, "github", f"an {event_name}", answer, delivery)
 
     return produce

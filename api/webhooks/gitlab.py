@@ -24,7 +24,6 @@ from opsassist.api.webhooks.idempotency import Answer, request_fingerprint
 from opsassist.api.webhooks.ingestion import ingestion, respond, trace_id_of
 from opsassist.api.webhooks.ticket_mapping import InvalidTicketPayload
 from opsassist.schemas import utcnow
-from opsassist.streams.agents.sanitize import identifier_refusal
 
 router = APIRouter(tags=["webhooks"])
 
@@ -89,13 +88,8 @@ async def gitlab_webhook(
         answer: dict[str, Any] = {"event": x_gitlab_event}
         if isinstance(event, IgnoredDelivery):
             return Answer(202, {**answer, "produced": 0, "ignored": event.reason})
-        refusal = identifier_refusal(service.redactor, event)
-        if refusal is not None:  # the worker would dead-letter it: say so to the sender now
-            raise Unprocessable(f"not a {x_gitlab_event} payload: {refusal.detail}")
-        await service.publish([event], "gitlab")
-        return Answer(
-            202,
-            {**answer, "delivery": x_gitlab_event_uuid, "produced": 1, "event_ids": [event.id]},
+        return await service.publish_ticket(
+            event, "gitlab", f"a {x_gitlab_event}", answer, x_gitlab_event_uuid
         )
 
     fingerprint = request_fingerprint(body)

@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 from collections.abc import Sequence
 from datetime import timedelta
+from typing import Any
 
 import asyncpg
 import structlog
@@ -17,14 +18,15 @@ from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBea
 from opsassist.api.bodies import decode_content, read_body
 from opsassist.api.graphql.login_throttle import LoginThrottle
 from opsassist.api.metrics import WEBHOOK_EVENTS, WEBHOOK_KAFKA_UNAVAILABLE
-from opsassist.api.problems import ServiceUnavailable
+from opsassist.api.problems import ServiceUnavailable, Unprocessable
 from opsassist.api.webhooks.auth import ApiKeyAuthenticator, Caller, token_from_headers
 from opsassist.api.webhooks.idempotency import Answer, IdempotentRequests
 from opsassist.api.webhooks.publisher import EventPublisher, KafkaUnavailable
 from opsassist.api.webhooks.ratelimit import RateLimiter
-from opsassist.schemas import AnyEvent, trace_id_from_traceparent
+from opsassist.schemas import AnyEvent, TicketEvent, trace_id_from_traceparent
 from opsassist.settings import Settings
 from opsassist.store.ticket_workflow import purge_status_requests
+from opsassist.streams.agents.sanitize import identifier_refusal
 from opsassist.streams.privacy import IdempotencyKeyDigest, Redactor
 from opsassist.tracing import current_trace_id
 
@@ -93,6 +95,22 @@ class Ingestion:
         """The request body within the size limits, decompressed as ``Content-Encoding`` says."""
         raw = await read_body(request, self.settings.webhook_max_body_bytes)
         return decode_content(raw, content_encoding, self.settings.webhook_max_decompressed_bytes)
+
+    async def publish_ticket(
+        self,
+        event: TicketEvent,
+        endpoint: str,
+        payload_name: str,
+        answer: dict[str, Any],
+        delivery: str | None,
+    ) -> Answer:
+        """An issue tracker's delivery as its one ticket event: refused now (422) where the
+        worker would dead-letter it for a personal identifier, else produced and answered."""
+        refusal = identifier_refusal(self.redactor, event)
+        if refusal is not None:  # the worker would dead-letter it: say so to the sender now
+            raise Unprocessable(f"not {payload_name} payload: {refusal.detail}")
+        await self.publish([event], endpoint)
+        return Answer(202, {**answer, "delivery": delivery, "produced": 1, "event_ids": [event.id]})
 
     async def publish(self, events: Sequence[AnyEvent], endpoint: str) -> None:
         """Kafka acknowledged every event, or the request fails with 503 and Retry-After."""
